@@ -1,0 +1,164 @@
+/**
+ * The Expert error union: `PgConnectionError`, `PgAuthError`, `PgProtocolError`, `PgClosedError`,
+ * and `PgServerError` (in its own module), each a yieldable tagged error with a readable `message`.
+ *
+ * What it does: defines the rich errors the Expert API fails with, the `PgExpertError` union (type
+ * and schema), and the 08003 rule for calls made after a connection failed
+ * (`PgClosedError.previouslyFailed`).
+ *
+ * What it does NOT do: perform I/O, hold configuration (no host, user or password ever sits in an
+ * error: messages are written by the layer that raises the error), or add the query text (the
+ * normal `PgError` does that).
+ *
+ * Invariants: `unknown` causes (socket errors, TLS errors) only travel in `cause`, typed as a defect;
+ * a `PgClosedError` never wraps another `PgClosedError`, so `original` is always the error that
+ * ended the connection; only the operation that hit an error reports its SQLSTATE, and every later
+ * call on that connection gets 08003 `connection_does_not_exist` (postgres_async's
+ * "query issued against previously-failed connection").
+ */
+import { Schema } from "effect"
+import * as Sqlstate from "../Sqlstate.ts"
+import { PgServerError } from "./PgServerError.ts"
+
+/**
+ * The transport failed: connecting (DNS, refused, unreachable), the TLS upgrade, the
+ * authentication exchange at the transport level, or reading/writing on an open connection.
+ *
+ * `mayHaveReachedServer` is libpq's "the command may or may not have executed": `true` when a
+ * statement had been (at least partly) written before the failure, so it may have run, and even
+ * committed, on the server. Retrying such a statement is only safe when it is idempotent.
+ */
+export class PgConnectionError extends Schema.TaggedError<PgConnectionError>()("PgConnectionError", {
+  /** Where the failure happened: dialing, the TLS upgrade, the auth exchange, or I/O on an open connection. */
+  phase: Schema.Literals(["connect", "tls", "auth", "io"]),
+  /** Whether the statement that was running may have reached, and run on, the server. */
+  mayHaveReachedServer: Schema.Boolean,
+  message: Schema.String,
+  /** The underlying error (a socket or TLS error), kept as a defect. */
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/** Why authentication did not complete. */
+export const PgAuthErrorReason = Schema.Literals([
+  "unsupported-method",
+  "refused-by-require-auth",
+  "channel-binding-required",
+  "server-signature-invalid",
+  "server-rejected",
+  "protocol"
+])
+export type PgAuthErrorReason = typeof PgAuthErrorReason.Type
+
+/**
+ * Authentication failed. `method` is the method the server asked for ("md5", "scram-sha-256",
+ * "SASL", "GSS", "SSPI", "KerberosV5", "password", or "unknown(<code>)"). `reason`:
+ * - `unsupported-method`: the server asked for a method this client does not implement;
+ * - `refused-by-require-auth`: the client refused a method the configuration does not allow
+ *   (libpq's `require_auth`);
+ * - `channel-binding-required`: channel binding was required but the server cannot do it;
+ * - `server-signature-invalid`: the SCRAM server signature did not verify (the server does not
+ *   know the password, so the client stops);
+ * - `server-rejected`: the server refused the credentials; `serverError` holds its ErrorResponse
+ *   (28P01 invalid_password, 28000 invalid_authorization_specification);
+ * - `protocol`: the authentication exchange itself was malformed.
+ */
+export class PgAuthError extends Schema.TaggedError<PgAuthError>()("PgAuthError", {
+  method: Schema.String,
+  reason: PgAuthErrorReason,
+  message: Schema.String,
+  /** The server's ErrorResponse when the server refused the client. */
+  serverError: Schema.optional(PgServerError),
+  /** An underlying error (e.g. a crypto failure), kept as a defect. */
+  cause: Schema.optional(Schema.Defect())
+}) {}
+
+/**
+ * The bytes from the server broke the protocol (bad length, unknown message, unexpected message in
+ * this state...). The Effect-side wrapper of the pure codec's `ProtocolError`: same `reason`,
+ * `message` and `messageType` (the message type byte, e.g. 0x44 for 'D'). After a protocol error
+ * the connection cannot be trusted and is closed.
+ */
+export class PgProtocolError extends Schema.TaggedError<PgProtocolError>()("PgProtocolError", {
+  reason: Schema.String,
+  message: Schema.String,
+  messageType: Schema.optional(Schema.Number)
+}) {
+  /** Copies the plain fields of a codec error (or any value of that shape). */
+  static fromCodec(error: {
+    readonly reason: string
+    readonly message: string
+    readonly messageType?: number | undefined
+  }): PgProtocolError {
+    return new PgProtocolError({
+      reason: error.reason,
+      message: error.message,
+      ...(error.messageType === undefined ? {} : { messageType: error.messageType })
+    })
+  }
+}
+
+/** The errors that can end a connection, and so be the `original` of a `PgClosedError`. */
+export type PgConnectionFailure = PgServerError | PgConnectionError | PgProtocolError | PgAuthError
+
+/** Schema of {@link PgConnectionFailure}. */
+export const PgConnectionFailure = Schema.Union([
+  PgServerError,
+  PgConnectionError,
+  PgProtocolError,
+  PgAuthError
+])
+
+/**
+ * The connection is closed (gracefully, or by `close`) or failed earlier. The call was rejected
+ * locally and never reached the server. `original` is the error that ended the connection, absent
+ * when it was closed on purpose; its SQLSTATE, if any, was reported to the operation that hit it,
+ * and this error always reports 08003 `connection_does_not_exist`.
+ */
+export class PgClosedError extends Schema.TaggedError<PgClosedError>()("PgClosedError", {
+  message: Schema.String,
+  /** The error that ended the connection; absent when it was closed on purpose. */
+  original: Schema.optional(PgConnectionFailure)
+}) {
+  /** Always 08003 `connection_does_not_exist`. */
+  readonly code: typeof Sqlstate.CONNECTION_DOES_NOT_EXIST = Sqlstate.CONNECTION_DOES_NOT_EXIST
+
+  /** For a call on a connection that was closed on purpose. */
+  static closed(): PgClosedError {
+    return new PgClosedError({ message: "connection is closed" })
+  }
+
+  /**
+   * For a call on a connection that failed earlier with `error`. A `PgClosedError` is returned as
+   * is, so wrapping never nests and `original` stays the first failure.
+   */
+  static previouslyFailed(error: PgConnectionFailure | PgClosedError): PgClosedError {
+    if (error._tag === "PgClosedError") return error
+    return new PgClosedError({
+      message: `query issued against previously-failed connection (${error._tag}: ${error.message})`,
+      original: error
+    })
+  }
+}
+
+/**
+ * The error channel of the Expert API. (`PgConfigError`, defined with the configuration, joins this
+ * union in the lead's integration.)
+ */
+export type PgExpertError = PgServerError | PgConnectionError | PgAuthError | PgProtocolError | PgClosedError
+
+/** Schema of {@link PgExpertError}. */
+export const PgExpertError = Schema.Union([
+  PgServerError,
+  PgConnectionError,
+  PgAuthError,
+  PgProtocolError,
+  PgClosedError
+])
+
+/** `true` when `u` is one of the Expert errors. */
+export const isPgExpertError = (u: unknown): u is PgExpertError =>
+  u instanceof PgServerError ||
+  u instanceof PgConnectionError ||
+  u instanceof PgAuthError ||
+  u instanceof PgProtocolError ||
+  u instanceof PgClosedError
