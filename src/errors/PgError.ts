@@ -213,6 +213,8 @@ const causeLines = (error: PgExpertError, sql: string | undefined): Array<string
       return protocolLines(error)
     case "PgClosedError":
       return [`${error.message}${sqlstateSuffix(error.code)}`]
+    case "PgConfigError":
+      return [`invalid connection configuration: ${error.message}`]
   }
 }
 

@@ -17,6 +17,7 @@
  * "query issued against previously-failed connection").
  */
 import { Schema } from "effect"
+import { PgConfigError } from "../config/ConfigError.ts"
 import * as Sqlstate from "../Sqlstate.ts"
 import { PgServerError } from "./PgServerError.ts"
 
@@ -141,10 +142,16 @@ export class PgClosedError extends Schema.TaggedError<PgClosedError>()("PgClosed
 }
 
 /**
- * The error channel of the Expert API. (`PgConfigError`, defined with the configuration, joins this
- * union in the lead's integration.)
+ * The error channel of the Expert API. `PgConfigError` (defined with the configuration) covers a
+ * bad connection string, option or password source: nothing was sent.
  */
-export type PgExpertError = PgServerError | PgConnectionError | PgAuthError | PgProtocolError | PgClosedError
+export type PgExpertError =
+  | PgServerError
+  | PgConnectionError
+  | PgAuthError
+  | PgProtocolError
+  | PgClosedError
+  | PgConfigError
 
 /** Schema of {@link PgExpertError}. */
 export const PgExpertError = Schema.Union([
@@ -152,7 +159,8 @@ export const PgExpertError = Schema.Union([
   PgConnectionError,
   PgAuthError,
   PgProtocolError,
-  PgClosedError
+  PgClosedError,
+  PgConfigError
 ])
 
 /** `true` when `u` is one of the Expert errors. */
@@ -161,4 +169,5 @@ export const isPgExpertError = (u: unknown): u is PgExpertError =>
   u instanceof PgConnectionError ||
   u instanceof PgAuthError ||
   u instanceof PgProtocolError ||
-  u instanceof PgClosedError
+  u instanceof PgClosedError ||
+  u instanceof PgConfigError

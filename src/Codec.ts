@@ -1,0 +1,104 @@
+/**
+ * The Codec service: turns a Transport's bytes into backend messages and sends encoded frames.
+ *
+ * Each socket read is framed and decoded in one synchronous pass (the pure `protocol/Framer`
+ * and `decodeBackend`), and the messages of that read are handed to the listener as one batch:
+ * no Effect is allocated per message. Frames of one request are written with one `write`.
+ *
+ * It does NOT know which message belongs to which request (internal/core.ts does), nor run the
+ * startup dialogue (Auth). A framing or decoding error is reported once, after the messages
+ * that preceded it; the framer is poisoned afterwards, so nothing after a bad byte is trusted.
+ */
+import { Context } from "effect"
+import type { BackendMessage } from "./protocol/Backend.ts"
+import { decodeBackend } from "./protocol/Backend.ts"
+import { Framer } from "./protocol/Framer.ts"
+import { ProtocolError } from "./protocol/ProtocolError.ts"
+import { PgProtocolError } from "./Errors.ts"
+import type { Transport } from "./PgSocket.ts"
+
+export interface WireListener {
+  readonly onMessages: (messages: ReadonlyArray<BackendMessage>) => void
+  readonly onError: (error: PgProtocolError) => void
+  /** The transport closed; `error` is undefined for a clean EOF. */
+  readonly onClose: (error: Error | undefined) => void
+}
+
+/** A message-level view of one Transport. */
+export interface Wire {
+  readonly transport: Transport
+  /** Writes encoded frames (one request = one call = one socket write). */
+  readonly send: (frames: Uint8Array) => void
+  /** Sets who receives messages from now on. The first call starts reading. */
+  readonly listen: (listener: WireListener) => void
+  readonly pause: () => void
+  readonly resume: () => void
+  readonly end: () => void
+  readonly destroy: () => void
+}
+
+export interface WireOptions {
+  /** Largest backend message accepted; bigger ones fail with a PgProtocolError (MessageTooLarge). */
+  readonly maxMessageSize?: number | undefined
+}
+
+export interface CodecService {
+  readonly make: (transport: Transport, options?: WireOptions) => Wire
+}
+
+/** The Codec service; a `Context.Reference` whose default is the pure-codec implementation. */
+export const Codec: Context.Reference<CodecService> = Context.Reference<CodecService>("effect-pg/Codec", {
+  defaultValue: () => ({ make: makeWire })
+})
+
+export const makeWire = (transport: Transport, options?: WireOptions): Wire => {
+  const framer = new Framer(
+    options?.maxMessageSize === undefined ? undefined : { maxMessageSize: options.maxMessageSize }
+  )
+  let listener: WireListener | undefined
+  let started = false
+  let failed = false
+
+  const onData = (chunk: Uint8Array): void => {
+    if (failed) return
+    framer.feed(chunk)
+    let messages: Array<BackendMessage> | undefined
+    let error: ProtocolError | undefined
+    while (framer.next()) {
+      const message = decodeBackend(framer.type, framer.body)
+      if (message instanceof ProtocolError) {
+        error = message
+        break
+      }
+      if (messages === undefined) messages = [message]
+      else messages.push(message)
+    }
+    error ??= framer.error
+    if (messages !== undefined) listener?.onMessages(messages)
+    if (error !== undefined && !failed) {
+      failed = true
+      listener?.onError(PgProtocolError.fromCodec(error))
+    }
+  }
+
+  return {
+    transport,
+    send: (frames) => {
+      transport.write(frames)
+    },
+    listen: (next) => {
+      listener = next
+      if (!started) {
+        started = true
+        transport.start({
+          onData,
+          onClose: (error) => listener?.onClose(error)
+        })
+      }
+    },
+    pause: transport.pause,
+    resume: transport.resume,
+    end: transport.end,
+    destroy: transport.destroy
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * Connecting as libpq does: resolve the configuration, then try each host in order, and for
+ * each host the TLS attempts its sslmode allows (prefer: TLS then plaintext; allow: plaintext
+ * then TLS), each attempt bounded by connect_timeout, until one session is up.
+ *
+ * An attempt is Socket.open → Codec.make → Auth.startup in a scope of its own: a failed or
+ * interrupted attempt closes its socket at once, a successful one lives in the caller's scope.
+ * The password is resolved (config, password Effect, then ~/.pgpass) only when the server asks.
+ *
+ * It does NOT implement the operations (operations.ts). target_session_attrs beyond "any" is
+ * checked with the server's reported in_hot_standby / default_transaction_read_only.
+ */
+import { readFileSync } from "node:fs"
+import { Cause, Duration, Effect, Exit, Redacted, Scope } from "effect"
+import { Auth, type StartupInput } from "../Auth.ts"
+import { Codec } from "../Codec.ts"
+import type { PgConfigError } from "../config/ConfigError.ts"
+import { configError } from "../config/ConfigError.ts"
+import type { ConnectConfig, ConnectInput } from "../config/ConnectConfig.ts"
+import { displayHost, type HostSpec, isUnixSocket, socketPath } from "../config/Hosts.ts"
+import { passwordFor } from "../config/Password.ts"
+import { resolve } from "../config/Resolve.ts"
+import { resolvePolicy, sniName, type TlsPolicy } from "../config/Tls.ts"
+import { PgConnectionError, type PgExpertError } from "../Errors.ts"
+import { PgSocket, type TlsRequest } from "../PgSocket.ts"
+import { type ExpertConnection, makeOperations } from "./operations.ts"
+
+export type ConnectError = PgExpertError | PgConfigError
+
+/** Connects with a configuration (a URL, key=value string, input record or resolved config). */
+export const connect = (input: ConnectInput): Effect.Effect<ExpertConnection, ConnectError, Scope.Scope> =>
+  Effect.flatMap(resolve(input), connectResolved)
+
+export const connectResolved = (config: ConnectConfig): Effect.Effect<ExpertConnection, ConnectError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const policy = yield* resolvePolicy(config)
+    const tlsFiles = yield* readTlsFiles(policy)
+    const hosts = config.loadBalanceHosts === "random" ? shuffle(config.hosts) : config.hosts
+    const wanted = config.targetSessionAttrs
+    const passes: ReadonlyArray<string> = wanted === "prefer-standby" ? ["standby", "any"] : [wanted]
+    const errors: Array<ConnectError> = []
+    for (const pass of passes) {
+      for (const host of hosts) {
+        for (const use of tlsAttempts(policy, host)) {
+          const result = yield* Effect.exit(attempt(config, host, tlsRequest(policy, tlsFiles, config, host, use), pass))
+          if (Exit.isSuccess(result)) return result.value
+          const error = firstError(result.cause)
+          if (error === undefined) return yield* Effect.failCause(result.cause)
+          errors.push(error)
+          // prefer/allow retry only after the server refused the session (libpq's rule).
+          if (!isRetryableForTls(error)) break
+        }
+      }
+    }
+    if (errors.length === 1) return yield* Effect.fail(errors[0]!)
+    const last = errors[errors.length - 1]!
+    if (last._tag === "PgConnectionError" && errors.length > 1) {
+      return yield* new PgConnectionError({
+        phase: last.phase,
+        mayHaveReachedServer: false,
+        message: errors.map((e) => e.message).join("\n"),
+        cause: last.cause
+      })
+    }
+    return yield* Effect.fail(last)
+  })
+
+type TlsUse = TlsRequest["use"]
+
+const tlsAttempts = (policy: TlsPolicy, host: HostSpec): ReadonlyArray<TlsUse> => {
+  if (!policy.attempt || isUnixSocket(host)) return ["none"]
+  if (policy.required) return ["must"]
+  return policy.plaintextFirst ? ["none", "must"] : ["try", "none"]
+}
+
+const isRetryableForTls = (error: ConnectError): boolean =>
+  error._tag === "PgServerError" ||
+  (error._tag === "PgAuthError" && error.reason === "server-rejected") ||
+  (error._tag === "PgConnectionError" && error.phase === "tls")
+
+interface TlsFiles {
+  readonly ca: string | undefined
+  readonly cert: string | undefined
+  readonly key: string | undefined
+}
+
+const readTlsFiles = (policy: TlsPolicy): Effect.Effect<TlsFiles, PgConfigError> =>
+  Effect.try({
+    try: () => ({
+      ca: policy.roots?._tag === "File" ? readFileSync(policy.roots.path, "utf8") : undefined,
+      cert: policy.cert === undefined ? undefined : readFileSync(policy.cert, "utf8"),
+      key: policy.key === undefined ? undefined : readFileSync(policy.key, "utf8")
+    }),
+    catch: (cause) => configError("MissingFile", `could not read a TLS file: ${String(cause)}`, { cause })
+  })
+
+const tlsRequest = (
+  policy: TlsPolicy,
+  files: TlsFiles,
+  config: ConnectConfig,
+  host: HostSpec,
+  use: TlsUse
+): TlsRequest => ({
+  use,
+  negotiation: config.sslnegotiation,
+  verify: policy.verifyHostname ? "full" : policy.verifyChain ? "ca" : "none",
+  ca: files.ca,
+  cert: files.cert,
+  key: files.key,
+  passphrase: config.sslpassword === undefined ? undefined : redactedValue(config.sslpassword),
+  sni: sniName(config, host) !== undefined
+})
+
+const redactedValue = (r: Redacted.Redacted<string>): string => Redacted.value(r)
+
+/** One attempt on one host with one TLS choice, in its own scope. */
+const attempt = (
+  config: ConnectConfig,
+  host: HostSpec,
+  tls: TlsRequest,
+  sessionAttrs: string
+): Effect.Effect<ExpertConnection, ConnectError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const outer = yield* Effect.scope
+    const scope = yield* Scope.fork(outer, "sequential")
+    const socket = yield* PgSocket
+    const codec = yield* Codec
+    const auth = yield* Auth
+    const where = isUnixSocket(host) ? socketPath(host.host, host.port) : `${displayHost(host)}:${host.port}`
+    const once = Effect.gen(function* () {
+      const transport = yield* socket.open({
+        target: isUnixSocket(host)
+          ? { _tag: "Unix", path: socketPath(host.host, host.port) }
+          : { _tag: "Tcp", host: host.host === "" ? (host.hostaddr ?? "") : host.host, port: host.port, hostaddr: host.hostaddr },
+        tls,
+        keepAlive: {
+          enabled: config.keepalives,
+          idleMillis: config.keepalivesIdle === undefined ? undefined : config.keepalivesIdle * 1000
+        }
+      })
+      const wire = codec.make(transport, { maxMessageSize: config.maxMessageSize })
+      const session = yield* auth.startup(wire, startupInput(config, host))
+      return { wire, session }
+    }).pipe(Scope.provide(scope))
+    const bounded =
+      config.connectTimeout === undefined
+        ? once
+        : Effect.timeoutOrElse(once, {
+            duration: config.connectTimeout,
+            orElse: () =>
+              Effect.fail(
+                new PgConnectionError({
+                  phase: "connect",
+                  mayHaveReachedServer: false,
+                  message: `connection to ${where} timed out after ${Duration.format(config.connectTimeout!)}`
+                })
+              )
+          })
+    const result = yield* Effect.exit(bounded)
+    if (Exit.isFailure(result)) {
+      yield* Scope.close(scope, result)
+      return yield* Effect.failCause(result.cause)
+    }
+    const { wire, session } = result.value
+    const connection = yield* makeOperations(wire, session).pipe(Scope.provide(scope))
+    const mismatch = yield* checkSessionAttrs(connection, sessionAttrs)
+    if (mismatch !== undefined) {
+      yield* Scope.close(scope, Exit.void)
+      return yield* new PgConnectionError({
+        phase: "connect",
+        mayHaveReachedServer: false,
+        message: `server at ${where} is not ${mismatch} (target_session_attrs)`
+      })
+    }
+    return connection
+  })
+
+const startupInput = (config: ConnectConfig, host: HostSpec): StartupInput => {
+  const parameters: Record<string, string> = { database: config.database, ...config.params }
+  const app = config.applicationName ?? config.fallbackApplicationName
+  if (app !== undefined) parameters.application_name = app
+  if (config.options !== "") parameters.options = config.options
+  return {
+    user: config.user,
+    parameters,
+    protocolMinor: config.maxProtocolVersion === "3.2" ? 2 : 0,
+    minProtocolMinor: config.minProtocolVersion === "3.2" ? 2 : 0,
+    password: Effect.map(passwordFor(config, host), (choice) => choice.password),
+    channelBinding: config.channelBinding,
+    requireAuth: config.requireAuth,
+    gssToken: config.gssToken
+  }
+}
+
+/** libpq's target_session_attrs check, from the parameters PG14+ report (else a query). */
+const checkSessionAttrs = (
+  connection: ExpertConnection,
+  wanted: string
+): Effect.Effect<string | undefined, PgExpertError> =>
+  Effect.gen(function* () {
+    if (wanted === "any") return undefined
+    let hotStandby = yield* connection.parameter("in_hot_standby")
+    let readOnly = yield* connection.parameter("default_transaction_read_only")
+    if (hotStandby === undefined || readOnly === undefined) {
+      const r = yield* connection.query(
+        "select case when pg_is_in_recovery() then 'on' else 'off' end, current_setting('transaction_read_only')"
+      )
+      hotStandby = r.rows[0]?.[0] ?? "off"
+      readOnly = r.rows[0]?.[1] ?? "off"
+    }
+    const standby = hotStandby === "on"
+    const writable = !standby && readOnly !== "on"
+    switch (wanted) {
+      case "read-write":
+        return writable ? undefined : "read-write"
+      case "read-only":
+        return writable ? "read-only" : undefined
+      case "primary":
+        return standby ? "a primary" : undefined
+      case "standby":
+        return standby ? undefined : "a standby"
+      default:
+        return undefined
+    }
+  })
+
+const firstError = <E>(cause: Cause.Cause<E>): E | undefined => {
+  for (const reason of cause.reasons) if (Cause.isFailReason(reason)) return reason.error
+  return undefined
+}
+
+const shuffle = <A>(items: ReadonlyArray<A>): ReadonlyArray<A> => {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}

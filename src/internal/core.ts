@@ -1,0 +1,219 @@
+/**
+ * The connection engine: a FIFO of requests over one Wire, with backend messages routed to the
+ * request at the head of the queue.
+ *
+ * Requests are written as soon as they are submitted (pipelined), unless one in the queue is
+ * `exclusive` (COPY), in which case later requests wait until it ends. Each request ends at its
+ * own ReadyForQuery, so a failing statement only fails itself (Sync recovery). Messages that
+ * belong to nobody (NoticeResponse, ParameterStatus, NotificationResponse) are handled here at
+ * any time. A FATAL error, a protocol error or a lost socket fails the connection: the request
+ * in flight gets that error, the queued ones and every later call get PgClosedError (08003)
+ * carrying it.
+ *
+ * It does NOT know Effect: it is plain callbacks, so no Effect is allocated per message or row.
+ * The Effect API (Expert.ts) wraps it. It does NOT authenticate (Auth runs before it exists).
+ */
+import type { BackendMessage } from "../protocol/Backend.ts"
+import {
+  PgClosedError,
+  PgConnectionError,
+  type PgConnectionFailure,
+  type PgExpertError,
+  PgProtocolError,
+  PgServerError
+} from "../Errors.ts"
+import type { Notice } from "../Result.ts"
+import type { Wire } from "../Codec.ts"
+import * as State from "./state.ts"
+
+/** What a request may do to the connection while it runs. */
+export interface RequestContext {
+  readonly send: (frames: Uint8Array) => void
+  /** The server broke the protocol: fail the whole connection. */
+  readonly fail: (error: PgConnectionFailure) => void
+}
+
+/** One protocol exchange that ends with ReadyForQuery. */
+export interface Request {
+  readonly frames: Uint8Array
+  /** COPY and anything else that must not have later requests written behind it. */
+  readonly exclusive: boolean
+  /** A message for this request (not Notice/ParameterStatus/Notification/ReadyForQuery). */
+  onMessage(message: BackendMessage, context: RequestContext): void
+  /** ReadyForQuery arrived: the request is over. */
+  onReady(transactionStatus: string): void
+  /** The connection died. `sent` says whether its frames were written. */
+  onFail(error: PgExpertError, sent: boolean): void
+  onNotice(notice: Notice): void
+  /** The messages of one socket read were all delivered (lets streams emit one batch per read). */
+  onBatchEnd?(): void
+}
+
+export interface CoreHooks {
+  readonly onNotice: (notice: Notice) => void
+  readonly onNotification: (pid: number, channel: string, payload: string) => void
+  readonly onParameter: (name: string, value: string) => void
+  readonly onStatus: (status: State.Status) => void
+}
+
+
+export class Core {
+  status: State.Status = State.Open
+  transactionStatus = "I"
+  private readonly queue: Array<Request> = []
+  /** How many requests at the front of the queue have been written. */
+  private written = 0
+  private readonly context: RequestContext
+
+  readonly wire: Wire
+  private readonly hooks: CoreHooks
+
+  constructor(wire: Wire, hooks: CoreHooks) {
+    this.wire = wire
+    this.hooks = hooks
+    this.context = {
+      send: (frames) => this.wire.send(frames),
+      fail: (error) => this.fail(error)
+    }
+    wire.listen({
+      onMessages: (messages) => {
+        for (let i = 0; i < messages.length; i++) this.onMessage(messages[i]!)
+        this.queue[0]?.onBatchEnd?.()
+      },
+      onError: (error) => this.fail(error),
+      onClose: (error) => this.onSocketGone(error)
+    })
+  }
+
+  /** Queue a request. It fails at once when the connection is not Open. */
+  submit(request: Request): void {
+    if (this.status._tag !== "Open") {
+      request.onFail(this.closedError(), false)
+      return
+    }
+    this.queue.push(request)
+    this.flush()
+  }
+
+  /** Number of requests queued or running. */
+  get pending(): number {
+    return this.queue.length
+  }
+
+  /** Writes every queued request that may go now. */
+  private flush(): void {
+    while (this.written < this.queue.length) {
+      const next = this.queue[this.written]!
+      if (next.exclusive && this.written > 0) return
+      if (this.written > 0 && this.queue[this.written - 1]!.exclusive) return
+      this.wire.send(next.frames)
+      this.written++
+    }
+  }
+
+  private onMessage(message: BackendMessage): void {
+    switch (message._tag) {
+      case "NoticeResponse": {
+        const notice = message.fields
+        this.queue[0]?.onNotice(notice)
+        this.hooks.onNotice(notice)
+        return
+      }
+      case "ParameterStatus":
+        this.hooks.onParameter(message.name, message.value)
+        return
+      case "NotificationResponse":
+        this.hooks.onNotification(message.processId, message.channel, message.payload)
+        return
+      case "ReadyForQuery": {
+        this.transactionStatus = message.status
+        const head = this.queue.shift()
+        if (head === undefined) return this.fail(this.unexpected(message._tag))
+        this.written--
+        head.onReady(message.status)
+        this.flush()
+        return
+      }
+      case "ErrorResponse": {
+        const severity = message.fields.severityNonLocalized ?? message.fields.severity
+        if (severity === "FATAL" || severity === "PANIC") {
+          return this.fail(PgServerError.fromFields(message.fields))
+        }
+        const head = this.queue[0]
+        if (head === undefined) return this.fail(this.unexpected(message._tag))
+        head.onMessage(message, this.context)
+        return
+      }
+      default: {
+        const head = this.queue[0]
+        if (head === undefined || this.written === 0) return this.fail(this.unexpected(message._tag))
+        head.onMessage(message, this.context)
+      }
+    }
+  }
+
+  private unexpected(tag: string): PgConnectionFailure {
+    return protocolError(`unexpected ${tag} with no request in flight`)
+  }
+
+  /** Fails the connection: the running request gets `error`, the others the closed error. */
+  fail(error: PgConnectionFailure): void {
+    const next = State.transition(this.status, { _tag: "Fail", error })
+    if (next === this.status) return
+    this.setStatus(next)
+    const requests = this.queue.splice(0)
+    const written = this.written
+    this.written = 0
+    this.wire.destroy()
+    const closed = this.closedError()
+    requests.forEach((request, i) => {
+      request.onFail(i === 0 ? error : closed, i < written)
+    })
+  }
+
+  private onSocketGone(error: Error | undefined): void {
+    if (this.status._tag === "Open" || (this.status._tag === "Closing" && this.queue.length > 0)) {
+      this.fail(connectionLost(error))
+    }
+    if (this.status._tag === "Closing") this.setStatus(State.transition(this.status, { _tag: "SocketGone" }))
+    if (this.status._tag === "Failed") {
+      this.setStatus(State.transition(this.status, { _tag: "ResourcesReleased" }))
+    }
+  }
+
+  /** Graceful close: refuse new work, fail what is queued, send Terminate, end the socket. */
+  close(terminate: Uint8Array): void {
+    const next = State.transition(this.status, { _tag: "CloseRequested" })
+    if (next === this.status) return
+    this.setStatus(next)
+    const requests = this.queue.splice(0)
+    const written = this.written
+    this.written = 0
+    const closed = new PgClosedError({ message: "the connection was closed while the request was pending" })
+    requests.forEach((request, i) => request.onFail(closed, i < written))
+    this.wire.send(terminate)
+    this.wire.end()
+  }
+
+  closedError(): PgClosedError {
+    const status = this.status
+    return status._tag === "Failed" ? PgClosedError.previouslyFailed(status.error) : PgClosedError.closed()
+  }
+
+  private setStatus(status: State.Status): void {
+    this.status = status
+    this.hooks.onStatus(status)
+  }
+}
+
+
+const protocolError = (message: string): PgConnectionFailure =>
+  new PgProtocolError({ reason: "UnexpectedMessage", message })
+
+const connectionLost = (error: Error | undefined): PgConnectionFailure =>
+  new PgConnectionError({
+    phase: "io",
+    mayHaveReachedServer: true,
+    message: `the server closed the connection unexpectedly${error ? `: ${error.message}` : ""}`,
+    cause: error
+  })

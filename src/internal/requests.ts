@@ -1,0 +1,295 @@
+/**
+ * The per-flow state machines run by the connection engine (internal/core.ts): an extended
+ * query whose rows are collected or streamed, and a simple (multi-statement) query.
+ *
+ * Wire transcripts (see the Frontend/Backend Protocol chapter, "Extended Query"):
+ *   extended: Parse Bind Describe(P) Execute Sync →
+ *             ParseComplete BindComplete (RowDescription | NoData) DataRow* (CommandComplete |
+ *             EmptyQueryResponse) ReadyForQuery, or ErrorResponse at any point then ReadyForQuery
+ *   simple:   Query → ((RowDescription DataRow*)? CommandComplete | EmptyQueryResponse)*
+ *             [ErrorResponse] ReadyForQuery
+ * A COPY statement sent through these flows is refused without desync: CopyInResponse is
+ * answered with CopyFail (plus Sync in the extended flow, whose first Sync the server ignored
+ * in copy-in mode), and CopyOutResponse's data is drained.
+ *
+ * Each request finishes only at its own ReadyForQuery, so the connection is in sync whatever the
+ * caller does; an abandoned request (its fiber was interrupted) keeps draining and discards.
+ * No Effect here: completion is a plain callback.
+ */
+import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
+import type { BackendMessage, FieldDescription } from "../protocol/Backend.ts"
+import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
+import type { Column, CommandComplete, Notice, Row, StatementResult } from "../Result.ts"
+import { parseCommandTag } from "../Result.ts"
+import type { Request, RequestContext } from "./core.ts"
+
+export type RequestError = PgExpertError
+
+const decoder = new TextDecoder()
+
+/** Decodes one text-format column. Short ASCII values skip TextDecoder's call overhead. */
+export const decodeText = (bytes: Uint8Array): string => {
+  const n = bytes.length
+  if (n <= 24) {
+    let ascii = true
+    for (let i = 0; i < n; i++) {
+      if (bytes[i]! > 0x7f) {
+        ascii = false
+        break
+      }
+    }
+    if (ascii) return n === 0 ? "" : String.fromCharCode.apply(null, bytes as unknown as Array<number>)
+  }
+  return decoder.decode(bytes)
+}
+
+export const decodeRow = (columns: ReadonlyArray<Uint8Array | null>): Row => {
+  const n = columns.length
+  const row = new Array<string | null>(n)
+  for (let i = 0; i < n; i++) {
+    const c = columns[i]!
+    row[i] = c === null ? null : decodeText(c)
+  }
+  return row
+}
+
+export const toColumns = (fields: ReadonlyArray<FieldDescription>): ReadonlyArray<Column> => fields
+
+const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
+
+const copyRefused = (direction: "in" | "out") =>
+  new PgProtocolError({
+    reason: "CopyNotSupported",
+    message:
+      direction === "in"
+        ? "COPY FROM STDIN cannot run through query/simpleQuery; use copyIn"
+        : "COPY TO STDOUT cannot run through query/simpleQuery; use copyOut"
+  })
+
+const COPY_FAIL = (() => {
+  const bytes = encodeCopyFail("COPY FROM STDIN is not supported by this operation")
+  return bytes instanceof Uint8Array ? bytes : new Uint8Array(0)
+})()
+
+/** What a finished extended query delivers. */
+export interface ExtendedOutcome {
+  readonly columns: ReadonlyArray<Column>
+  readonly command: CommandComplete
+  readonly notices: ReadonlyArray<Notice>
+}
+
+export interface QuerySink {
+  readonly onColumns?: (columns: ReadonlyArray<Column>) => void
+  readonly onRows: (rows: Array<Row>) => void
+  readonly onDone: (result: ExtendedOutcome | RequestError) => void
+}
+
+/**
+ * An extended query. Rows go to `onRows` once per socket read (a batch), and the end to `onDone`.
+ * `onColumns` fires once, when RowDescription or NoData arrives (before any row).
+ */
+export class ExtendedQuery implements Request {
+  readonly exclusive: boolean
+  abandoned = false
+  private columns: ReadonlyArray<Column> = []
+  private command: CommandComplete | undefined
+  private error: RequestError | undefined
+  private readonly notices: Array<Notice> = []
+  private batch: Array<Row> | undefined
+  private copyOut = false
+
+  readonly frames: Uint8Array
+  private readonly sink: QuerySink
+
+  constructor(frames: Uint8Array, sink: QuerySink, exclusive = false) {
+    this.frames = frames
+    this.sink = sink
+    this.exclusive = exclusive
+  }
+
+  onMessage(message: BackendMessage, context: RequestContext): void {
+    switch (message._tag) {
+      case "DataRow":
+        if (this.abandoned || this.error !== undefined) return
+        if (this.batch === undefined) this.batch = [decodeRow(message.columns)]
+        else this.batch.push(decodeRow(message.columns))
+        return
+      case "ParseComplete":
+      case "BindComplete":
+      case "ParameterDescription":
+        return
+      case "RowDescription":
+        this.columns = toColumns(message.fields)
+        if (!this.abandoned) this.sink.onColumns?.(this.columns)
+        return
+      case "NoData":
+        if (!this.abandoned) this.sink.onColumns?.(this.columns)
+        return
+      case "CommandComplete":
+        this.command = parseCommandTag(message.tag)
+        return
+      case "EmptyQueryResponse":
+        this.command = EMPTY_COMMAND
+        return
+      case "PortalSuspended":
+        this.command = { tag: "", command: "SUSPENDED", rows: undefined }
+        return
+      case "ErrorResponse":
+        this.error ??= PgServerError.fromFields(message.fields)
+        return
+      case "CopyInResponse":
+        this.error ??= copyRefused("in")
+        context.send(COPY_FAIL)
+        context.send(SYNC)
+        return
+      case "CopyOutResponse":
+        this.error ??= copyRefused("out")
+        this.copyOut = true
+        return
+      case "CopyData":
+      case "CopyDone":
+        if (this.copyOut) return
+        return context.fail(unexpected(message._tag))
+      default:
+        return context.fail(unexpected(message._tag))
+    }
+  }
+
+  onBatchEnd(): void {
+    const batch = this.batch
+    if (batch === undefined) return
+    this.batch = undefined
+    if (!this.abandoned) this.sink.onRows(batch)
+  }
+
+  onReady(): void {
+    this.onBatchEnd()
+    if (this.abandoned) return
+    if (this.error !== undefined) return this.sink.onDone(this.error)
+    if (this.command === undefined) return this.sink.onDone(unexpected("ReadyForQuery before CommandComplete"))
+    this.sink.onDone({ columns: this.columns, command: this.command, notices: this.notices })
+  }
+
+  onFail(error: PgExpertError): void {
+    if (!this.abandoned) this.sink.onDone(error)
+  }
+
+  onNotice(notice: Notice): void {
+    this.notices.push(notice)
+  }
+}
+
+/** A simple-protocol Query: every statement's result, or the first error. */
+export class SimpleQuery implements Request {
+  abandoned = false
+  private readonly results: Array<StatementResult> = []
+  private columns: ReadonlyArray<Column> = []
+  private rows: Array<Row> = []
+  private error: RequestError | undefined
+  private readonly notices: Array<Notice> = []
+  private copyOut = false
+
+  readonly frames: Uint8Array
+  readonly exclusive: boolean
+  private readonly onDone: (
+    result: { results: ReadonlyArray<StatementResult>; notices: ReadonlyArray<Notice> } | RequestError
+  ) => void
+
+  constructor(
+    frames: Uint8Array,
+    onDone: (result: { results: ReadonlyArray<StatementResult>; notices: ReadonlyArray<Notice> } | RequestError) => void,
+    exclusive: boolean
+  ) {
+    this.frames = frames
+    this.onDone = onDone
+    this.exclusive = exclusive
+  }
+
+  onMessage(message: BackendMessage, context: RequestContext): void {
+    switch (message._tag) {
+      case "DataRow":
+        if (!this.abandoned) this.rows.push(decodeRow(message.columns))
+        return
+      case "RowDescription":
+        this.columns = toColumns(message.fields)
+        this.rows = []
+        return
+      case "CommandComplete":
+        this.results.push({ columns: this.columns, rows: this.rows, command: parseCommandTag(message.tag) })
+        this.columns = []
+        this.rows = []
+        return
+      case "EmptyQueryResponse":
+        this.results.push({ columns: [], rows: [], command: undefined })
+        return
+      case "ErrorResponse":
+        this.error ??= PgServerError.fromFields(message.fields)
+        return
+      case "CopyInResponse":
+        this.error ??= copyRefused("in")
+        context.send(COPY_FAIL)
+        return
+      case "CopyOutResponse":
+        this.error ??= copyRefused("out")
+        this.copyOut = true
+        return
+      case "CopyData":
+      case "CopyDone":
+        if (this.copyOut) return
+        return context.fail(unexpected(message._tag))
+      default:
+        return context.fail(unexpected(message._tag))
+    }
+  }
+
+  onReady(): void {
+    if (this.abandoned) return
+    this.onDone(this.error ?? { results: this.results, notices: this.notices })
+  }
+
+  onFail(error: PgExpertError): void {
+    if (!this.abandoned) this.onDone(error)
+  }
+
+  onNotice(notice: Notice): void {
+    this.notices.push(notice)
+  }
+}
+
+const unexpected = (what: string) =>
+  new PgProtocolError({ reason: "UnexpectedMessage", message: `unexpected ${what} during a query` })
+
+/**
+ * True when an extended-protocol statement is a COPY. COPY FROM STDIN makes the server ignore the
+ * Sync already sent, so nothing may be pipelined behind such a request. Only a top-level COPY can
+ * reach the client (PL/pgSQL refuses COPY to/from the client), so the first keyword decides.
+ */
+export const isCopyStatement = (sql: string): boolean => /^copy\b/i.test(skipLeadingComments(sql))
+
+/** For a simple (multi-statement) query: any COPY keyword at all, conservatively. */
+export const mayContainCopy = (sql: string): boolean => /\bcopy\b/i.test(sql)
+
+const skipLeadingComments = (sql: string): string => {
+  let i = 0
+  const n = sql.length
+  for (;;) {
+    while (i < n && /\s/.test(sql[i]!)) i++
+    if (sql.startsWith("--", i)) {
+      const end = sql.indexOf("\n", i)
+      if (end < 0) return ""
+      i = end + 1
+    } else if (sql.startsWith("/*", i)) {
+      let depth = 1
+      i += 2
+      while (i < n && depth > 0) {
+        if (sql.startsWith("/*", i)) {
+          depth++
+          i += 2
+        } else if (sql.startsWith("*/", i)) {
+          depth--
+          i += 2
+        } else i++
+      }
+    } else return sql.slice(i)
+  }
+}
