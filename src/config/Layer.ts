@@ -1,0 +1,122 @@
+/**
+ * The configuration as an Effect service: `PgConfig` holds the resolved `ConnectConfig` that the
+ * Connection and Pool layers read, built from a value (`PgConfig.layer`) or from the ConfigProvider
+ * (`PgConfig.layerConfig`, `connectConfig`).
+ *
+ * What it does: `connectConfig()` reads the key `url` (a connection string) and one key per field of
+ * `ConnectConfigInput` (`host`, `port`, `database`, `user`, `password` as `Config.Redacted`,
+ * `sslmode`, `sslrootcert`, `channelBinding`, `requireAuth`, `applicationName`, `connectTimeout`, ...,
+ * and `params` as a record), all optional, with libpq's string syntax for every value
+ * (`sslsni=1`, `keepalives=0`, `port=5432,5433`); then resolves them as explicit fields over `url`
+ * over the PG* environment over the defaults. A configuration error is a `ConfigError` whose cause
+ * is a `SourceError` carrying the `PgConfigError`.
+ *
+ * What it does NOT do: read `~/.pgpass` or TLS files (at connect time), or choose a key prefix
+ * (use `Config.nested(connectConfig(), "pg")` or `ConfigProvider.nested`).
+ *
+ * Invariants: the service always holds a checked `ConnectConfig`; the password is read only as
+ * `Config.Redacted`.
+ */
+import { Config, ConfigProvider, Context, Effect, Layer, Result, Schema } from "effect"
+import type { PgConfigError } from "./ConfigError.ts"
+import type { ConnectConfig, ConnectInput } from "./ConnectConfig.ts"
+import type { Sourced } from "./Env.ts"
+import { type ResolveOptions, resolve, resolveSources, systemContext } from "./Resolve.ts"
+
+/** Config key (field name) → libpq keyword, for the string-valued fields. */
+const stringKeys: ReadonlyArray<readonly [key: string, keyword: string]> = [
+  ["host", "host"],
+  ["hostaddr", "hostaddr"],
+  ["port", "port"],
+  ["database", "dbname"],
+  ["user", "user"],
+  ["passfile", "passfile"],
+  ["sslmode", "sslmode"],
+  ["sslnegotiation", "sslnegotiation"],
+  ["sslrootcert", "sslrootcert"],
+  ["sslcert", "sslcert"],
+  ["sslkey", "sslkey"],
+  ["sslcrl", "sslcrl"],
+  ["sslsni", "sslsni"],
+  ["sslcertmode", "sslcertmode"],
+  ["sslMinProtocolVersion", "ssl_min_protocol_version"],
+  ["sslMaxProtocolVersion", "ssl_max_protocol_version"],
+  ["channelBinding", "channel_binding"],
+  ["requireAuth", "require_auth"],
+  ["gssencmode", "gssencmode"],
+  ["applicationName", "application_name"],
+  ["fallbackApplicationName", "fallback_application_name"],
+  ["connectTimeout", "connect_timeout"],
+  ["keepalives", "keepalives"],
+  ["keepalivesIdle", "keepalives_idle"],
+  ["keepalivesInterval", "keepalives_interval"],
+  ["keepalivesCount", "keepalives_count"],
+  ["options", "options"],
+  ["targetSessionAttrs", "target_session_attrs"],
+  ["loadBalanceHosts", "load_balance_hosts"],
+  ["minProtocolVersion", "min_protocol_version"],
+  ["maxProtocolVersion", "max_protocol_version"]
+]
+
+const optionalString = (key: string) => Config.option(Config.String(key))
+
+const fields = Config.all({
+  url: optionalString("url"),
+  password: Config.option(Config.Redacted("password")),
+  sslpassword: Config.option(Config.Redacted("sslpassword")),
+  maxMessageSize: Config.option(Config.Int("maxMessageSize")),
+  params: Config.option(Config.Record(Schema.String, Schema.String, "params")),
+  strings: Config.all(Object.fromEntries(stringKeys.map(([key]) => [key, optionalString(key)])))
+})
+
+const toConfigError = (error: PgConfigError): Config.ConfigError =>
+  new Config.ConfigError(new ConfigProvider.SourceError({ message: error.message, cause: error }))
+
+/**
+ * A `Config` of the resolved configuration, read through the current ConfigProvider (keys above),
+ * with the PG* variables of `options.env` (default `process.env`) under them.
+ */
+export const connectConfig = (options?: ResolveOptions): Config.Config<ConnectConfig> =>
+  Config.mapEffect(fields, (read) =>
+    Effect.suspend(() => {
+      const explicit = new Map<string, Sourced>()
+      for (const [key, keyword] of stringKeys) {
+        const value = read.strings[key]
+        if (value !== undefined && value._tag === "Some" && value.value !== "") {
+          explicit.set(keyword, { value: value.value, origin: `config key "${key}"` })
+        }
+      }
+      const some = <A>(o: { readonly _tag: "Some"; readonly value: A } | { readonly _tag: "None" }) =>
+        o._tag === "Some" ? o.value : undefined
+      const url = some(read.url)
+      const resolved = resolveSources(
+        {
+          explicit,
+          connectionString: url === "" ? undefined : url,
+          password: some(read.password),
+          sslpassword: some(read.sslpassword),
+          params: some(read.params),
+          maxMessageSize: some(read.maxMessageSize),
+          gssToken: undefined,
+          connectTimeout: undefined
+        },
+        systemContext(options?.env ?? process.env)
+      )
+      return Result.isSuccess(resolved)
+        ? Effect.succeed(resolved.success)
+        : Effect.fail(toConfigError(resolved.failure))
+    })
+  )
+
+/** The resolved connection configuration, for the Connection and Pool layers. */
+export class PgConfig extends Context.Service<PgConfig, ConnectConfig>()("effect-pg/PgConfig") {
+  /** A layer from a connection string, a `ConnectConfigInput` or a `ConnectConfig`. */
+  static layer(input: ConnectInput, options?: ResolveOptions): Layer.Layer<PgConfig, PgConfigError> {
+    return Layer.effect(PgConfig, resolve(input, options))
+  }
+
+  /** A layer from the ConfigProvider (default: {@link connectConfig}). */
+  static layerConfig(config?: Config.Config<ConnectConfig>): Layer.Layer<PgConfig, Config.ConfigError> {
+    return Layer.effect(PgConfig, config ?? connectConfig())
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * `resolve`: from what the user gave (a connection string, a `ConnectConfigInput`, Effect Config keys)
+ * to a checked `ConnectConfig`, with libpq's precedence, defaults and rules.
+ *
+ * What it does: merges explicit fields > connection string > PG* environment > defaults, per keyword;
+ * rejects unsupported keywords; builds the host list; applies libpq's defaults (port 5432, user = the
+ * OS user, database = user, sslmode `prefer` or `verify-full` with `sslrootcert=system`, channel_binding
+ * `prefer`, sslnegotiation `postgres`, sslcertmode `allow`, ssl_min_protocol_version `TLSv1.2`,
+ * target_session_attrs `any`, max_protocol_version `3.0` unless the minimum is higher, `~/.pgpass`,
+ * `~/.postgresql/{root.crt,postgresql.crt,postgresql.key,root.crl}`) and the checks of libpq's
+ * `connectOptions2` (see ConnectConfig.ts for the invariants).
+ *
+ * What it does NOT do: read `~/.pgpass` or TLS files (they are read at connect time: PgPass.ts,
+ * Tls.ts), run the password Effect, or connect. `resolveWith` is pure given a `ResolveContext`;
+ * `resolve` builds the context from the process (env, OS user, home, default socket directory).
+ *
+ * Invariants: a `ConnectConfig` given to `resolve` is returned unchanged; a password never reaches
+ * an error message.
+ */
+import { userInfo } from "node:os"
+import { join } from "node:path"
+import { Duration, Effect, Redacted, Result } from "effect"
+import { configError, type PgConfigError } from "./ConfigError.ts"
+import {
+  type ConnectConfig,
+  type ConnectInput,
+  channelBindings,
+  defaultMaxMessageSize,
+  gssEncModes,
+  isConnectConfig,
+  loadBalanceHostsValues,
+  sslCertModes,
+  sslModes,
+  sslNegotiations,
+  targetSessionAttrsValues
+} from "./ConnectConfig.ts"
+import { type EnvRecord, fromEnv, type Sourced } from "./Env.ts"
+import { buildHosts, defaultSocketDir } from "./Hosts.ts"
+import { findKeyword } from "./Keywords.ts"
+import { anyAuth, parseRequireAuth } from "./RequireAuth.ts"
+import { connectionStringOptions, fromInput, mergeOptions, type Sources } from "./Sources.ts"
+import {
+  isTlsRangeValid,
+  latestProtocolVersion,
+  parseEnum,
+  parseIntParam,
+  parseProtocolVersion,
+  parseTlsVersion
+} from "./Values.ts"
+
+/** What resolution reads from the world; `systemContext` reads it from the process. */
+export interface ResolveContext {
+  readonly env: EnvRecord
+  /** The OS user name (libpq: the effective user), or undefined when it cannot be found. */
+  readonly osUser: () => string | undefined
+  /** Default password file (`~/.pgpass`; `%APPDATA%\postgresql\pgpass.conf` on Windows). */
+  readonly defaultPassfile: string | undefined
+  /** Directory of the default TLS files (`~/.postgresql`). */
+  readonly sslDir: string | undefined
+  /** Default host: a Unix-socket directory, or undefined for `localhost`. */
+  readonly defaultSocketDir: string | undefined
+}
+
+/** Options of `resolve`. */
+export interface ResolveOptions {
+  /** The environment to read PG* variables from; default `process.env`. Pass `{}` to ignore it. */
+  readonly env?: EnvRecord | undefined
+}
+
+const safeUserInfo = () => {
+  try {
+    return userInfo()
+  } catch {
+    return undefined
+  }
+}
+
+/** The context of the running process, reading PG* variables from `env`. */
+export const systemContext = (env: EnvRecord = process.env): ResolveContext => {
+  const windows = process.platform === "win32"
+  const home = env.HOME !== undefined && env.HOME !== "" ? env.HOME : safeUserInfo()?.homedir
+  const appData = env.APPDATA
+  return {
+    env,
+    osUser: () => safeUserInfo()?.username,
+    defaultPassfile: windows
+      ? appData && join(appData, "postgresql", "pgpass.conf")
+      : home && join(home, ".pgpass"),
+    sslDir: windows ? appData && join(appData, "postgresql") : home && join(home, ".postgresql"),
+    defaultSocketDir: defaultSocketDir()
+  }
+}
+
+/** Resolves any accepted input against the running process (see {@link resolveWith}). */
+export const resolve = (
+  input: ConnectInput,
+  options?: ResolveOptions
+): Effect.Effect<ConnectConfig, PgConfigError> =>
+  Effect.suspend(() => Effect.fromResult(resolveWith(input, systemContext(options?.env ?? process.env))))
+
+/** Resolves any accepted input against `context`. Pure. */
+export const resolveWith = (
+  input: ConnectInput,
+  context: ResolveContext
+): Result.Result<ConnectConfig, PgConfigError> => {
+  if (isConnectConfig(input)) return Result.succeed(input)
+  const sources = fromInput(typeof input === "string" ? { url: input } : input)
+  return Result.flatMap(sources, (s) => resolveSources(s, context))
+}
+
+const nonEmpty = (s: Sourced | undefined): string | undefined =>
+  s === undefined || s.value === "" ? undefined : s.value
+
+const utf8Names = new Set(["utf8", "unicode"])
+
+/** Merges `sources` with the environment of `context`, applies the defaults and checks every rule. */
+export const resolveSources = (
+  sources: Sources,
+  context: ResolveContext
+): Result.Result<ConnectConfig, PgConfigError> =>
+  Result.gen(function* () {
+    const fromString = yield* connectionStringOptions(sources)
+    const env = fromEnv(context.env)
+    const o = mergeOptions([sources.explicit, fromString, env.options])
+    const get = (keyword: string) => o.get(keyword)
+    const fail = (reason: PgConfigError["reason"], message: string, keyword: string) =>
+      Result.fail(configError(reason, message, { key: keyword, origin: get(keyword)?.origin }))
+
+    for (const [keyword, source] of o) {
+      if (findKeyword(keyword)?.status === "unsupported" && source.value !== "") {
+        return yield* fail(
+          "UnsupportedOption",
+          `connection option "${keyword}" is not supported by effect-pg`,
+          keyword
+        )
+      }
+    }
+    const encoding = nonEmpty(get("client_encoding"))
+    if (encoding !== undefined && !utf8Names.has(encoding.toLowerCase().replace(/[-_]/g, ""))) {
+      return yield* fail(
+        "UnsupportedOption",
+        `client_encoding "${encoding}" is not supported: effect-pg always uses UTF8`,
+        "client_encoding"
+      )
+    }
+
+    const hosts = yield* buildHosts(
+      get("host"),
+      get("hostaddr"),
+      get("port"),
+      context.defaultSocketDir ?? "localhost"
+    )
+    const user = nonEmpty(get("user")) ?? context.osUser()
+    if (user === undefined || user === "") {
+      return yield* fail("MissingUser", "could not look up local user name: give a user name", "user")
+    }
+    const database = nonEmpty(get("dbname")) ?? user
+    const explicitPassword = nonEmpty(get("password"))
+    const password =
+      sources.password ?? (explicitPassword === undefined ? undefined : Redacted.make(explicitPassword))
+
+    const channelBinding = yield* enumOr("channel_binding", channelBindings, "prefer")
+    const sslrootcert = nonEmpty(get("sslrootcert"))
+    const sslmode = yield* enumOr("sslmode", sslModes, sslrootcert === "system" ? "verify-full" : "prefer")
+    if (sslrootcert === "system" && sslmode !== "verify-full") {
+      return yield* fail(
+        "Conflict",
+        `weak sslmode "${sslmode}" may not be used with sslrootcert=system (use "verify-full")`,
+        "sslmode"
+      )
+    }
+    const sslnegotiation = yield* enumOr("sslnegotiation", sslNegotiations, "postgres")
+    if (sslnegotiation === "direct" && !(sslmode === "require" || sslmode.startsWith("verify-"))) {
+      return yield* fail(
+        "Conflict",
+        `weak sslmode "${sslmode}" may not be used with sslnegotiation=direct (use "require", "verify-ca", or "verify-full")`,
+        "sslnegotiation"
+      )
+    }
+    const sslcertmode = yield* enumOr("sslcertmode", sslCertModes, "allow")
+    const requireAuthSource = get("require_auth")
+    const requireAuth = requireAuthSource === undefined ? anyAuth : yield* parseRequireAuth(requireAuthSource)
+    const sslMin = yield* parseTlsVersion(
+      "ssl_min_protocol_version",
+      get("ssl_min_protocol_version") ?? { value: "TLSv1.2", origin: "default" }
+    )
+    const sslMaxSource = get("ssl_max_protocol_version")
+    const sslMax =
+      sslMaxSource === undefined
+        ? undefined
+        : yield* parseTlsVersion("ssl_max_protocol_version", sslMaxSource)
+    if (!isTlsRangeValid(sslMin, sslMax)) {
+      return yield* fail("Conflict", "invalid SSL protocol version range", "ssl_min_protocol_version")
+    }
+    const gssencmode = yield* enumOr("gssencmode", gssEncModes, "disable")
+    if (gssencmode === "require") {
+      return yield* fail(
+        "UnsupportedOption",
+        `gssencmode value "require" invalid: effect-pg has no GSSAPI encryption`,
+        "gssencmode"
+      )
+    }
+    const targetSessionAttrs = yield* enumOr("target_session_attrs", targetSessionAttrsValues, "any")
+    const loadBalanceHosts = yield* enumOr("load_balance_hosts", loadBalanceHostsValues, "disable")
+    const minSource = get("min_protocol_version")
+    const minProtocolVersion =
+      minSource === undefined ? "3.0" : yield* parseProtocolVersion("min_protocol_version", minSource)
+    const maxSource = get("max_protocol_version")
+    const maxProtocolVersion =
+      maxSource !== undefined
+        ? yield* parseProtocolVersion("max_protocol_version", maxSource)
+        : minProtocolVersion !== "3.0"
+          ? latestProtocolVersion
+          : "3.0"
+    if (minProtocolVersion > maxProtocolVersion) {
+      return yield* fail(
+        "Conflict",
+        `"min_protocol_version" is greater than "max_protocol_version"`,
+        "min_protocol_version"
+      )
+    }
+
+    let connectTimeout = sources.connectTimeout
+    const timeoutSource = get("connect_timeout")
+    if (connectTimeout === undefined && timeoutSource !== undefined) {
+      const seconds = yield* parseIntParam("connect_timeout", timeoutSource)
+      // libpq: no timeout for 0 or less; 1 second would be cut short by rounding, so at least 2.
+      if (seconds > 0) connectTimeout = Duration.seconds(Math.max(seconds, 2))
+    }
+    const keepalivesSource = get("keepalives")
+    const keepalives =
+      keepalivesSource === undefined ? true : (yield* parseIntParam("keepalives", keepalivesSource)) !== 0
+    const keepalivesIdle = yield* seconds("keepalives_idle")
+    const keepalivesInterval = yield* seconds("keepalives_interval")
+    const keepalivesCount = yield* seconds("keepalives_count")
+    const sslsniSource = get("sslsni")
+    const sslFile = (keyword: string, name: string) =>
+      nonEmpty(get(keyword)) ?? (context.sslDir === undefined ? undefined : join(context.sslDir, name))
+    const sslpasswordValue = nonEmpty(get("sslpassword"))
+
+    const params = { ...env.params }
+    for (const [name, value] of Object.entries(sources.params ?? {})) {
+      if (reservedParams.has(name) || name === "" || name.includes("\0") || value.includes("\0")) {
+        return yield* Result.fail(
+          configError("InvalidValue", `startup parameter "${name}" cannot be set through params`, {
+            key: "params",
+            origin: "explicit"
+          })
+        )
+      }
+      params[name] = value
+    }
+
+    const config: ConnectConfig = {
+      _tag: "ConnectConfig",
+      hosts,
+      database,
+      user,
+      password,
+      passfile: nonEmpty(get("passfile")) ?? context.defaultPassfile,
+      sslmode,
+      sslnegotiation,
+      sslrootcert: sslrootcert ?? sslFile("sslrootcert", "root.crt"),
+      sslcert: sslFile("sslcert", "postgresql.crt"),
+      sslkey: sslFile("sslkey", "postgresql.key"),
+      sslpassword:
+        sources.sslpassword ?? (sslpasswordValue === undefined ? undefined : Redacted.make(sslpasswordValue)),
+      sslcrl: sslFile("sslcrl", "root.crl"),
+      sslsni: sslsniSource === undefined ? true : sslsniSource.value.startsWith("1"),
+      sslcertmode,
+      sslMinProtocolVersion: sslMin,
+      sslMaxProtocolVersion: sslMax,
+      channelBinding,
+      requireAuth,
+      gssencmode,
+      applicationName: nonEmpty(get("application_name")),
+      fallbackApplicationName: nonEmpty(get("fallback_application_name")),
+      connectTimeout,
+      keepalives,
+      keepalivesIdle,
+      keepalivesInterval,
+      keepalivesCount,
+      options: get("options")?.value ?? "",
+      params,
+      targetSessionAttrs,
+      loadBalanceHosts,
+      minProtocolVersion,
+      maxProtocolVersion,
+      maxMessageSize: sources.maxMessageSize ?? defaultMaxMessageSize,
+      gssToken: sources.gssToken
+    }
+    return config
+
+    function enumOr<const A extends string>(keyword: string, allowed: ReadonlyArray<A>, fallback: A) {
+      const source = get(keyword)
+      return source === undefined ? Result.succeed(fallback) : parseEnum(keyword, source, allowed)
+    }
+    function seconds(keyword: string) {
+      const source = get(keyword)
+      return source === undefined
+        ? Result.succeed(undefined)
+        : Result.map(parseIntParam(keyword, source), (n) => Math.max(n, 0))
+    }
+  })
+
+/** Startup parameters that have their own option; `params` may not set them. */
+const reservedParams = new Set([
+  "user",
+  "database",
+  "options",
+  "application_name",
+  "client_encoding",
+  "replication"
+])
