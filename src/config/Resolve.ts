@@ -6,7 +6,7 @@
  * rejects unsupported keywords; builds the host list; applies libpq's defaults (port 5432, user = the
  * OS user, database = user, sslmode `prefer` or `verify-full` with `sslrootcert=system`, channel_binding
  * `prefer`, sslnegotiation `postgres`, sslcertmode `allow`, ssl_min_protocol_version `TLSv1.2`,
- * target_session_attrs `any`, max_protocol_version `3.0` unless the minimum is higher, `~/.pgpass`,
+ * target_session_attrs `any`, max_protocol_version `3.2` (newer than libpq 18's `3.0` default: see docs/decisions/005), `~/.pgpass`,
  * `~/.postgresql/{root.crt,postgresql.crt,postgresql.key,root.crl}`) and the checks of libpq's
  * `connectOptions2` (see ConnectConfig.ts for the invariants).
  *
@@ -209,9 +209,7 @@ export const resolveSources = (
     const maxProtocolVersion =
       maxSource !== undefined
         ? yield* parseProtocolVersion("max_protocol_version", maxSource)
-        : minProtocolVersion !== "3.0"
-          ? latestProtocolVersion
-          : "3.0"
+        : latestProtocolVersion
     if (minProtocolVersion > maxProtocolVersion) {
       return yield* fail(
         "Conflict",

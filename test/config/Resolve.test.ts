@@ -63,7 +63,8 @@ describe("defaults", () => {
     assert.strictEqual(c.targetSessionAttrs, "any")
     assert.strictEqual(c.loadBalanceHosts, "disable")
     assert.strictEqual(c.minProtocolVersion, "3.0")
-    assert.strictEqual(c.maxProtocolVersion, "3.0")
+    // Ours: ask for 3.2 and let older servers negotiate down (libpq 18 defaults to 3.0).
+    assert.strictEqual(c.maxProtocolVersion, "3.2")
     assert.strictEqual(c.connectTimeout, undefined)
     assert.strictEqual(c.keepalives, true)
     assert.strictEqual(c.options, "")
@@ -345,7 +346,8 @@ describe("values and libpq's cross-checks", () => {
       ["3.2", "3.2"]
     ) // the maximum follows a higher minimum
     assert.strictEqual(ok("max_protocol_version=latest").maxProtocolVersion, "3.2")
-    assert.strictEqual(ok("min_protocol_version=3.0").maxProtocolVersion, "3.0")
+    assert.strictEqual(ok("min_protocol_version=3.0").maxProtocolVersion, "3.2")
+    assert.strictEqual(ok("max_protocol_version=3.0").maxProtocolVersion, "3.0")
     assert.strictEqual(
       err("min_protocol_version=3.2 max_protocol_version=3.0").message,
       '"min_protocol_version" is greater than "max_protocol_version" (from connection string)'
