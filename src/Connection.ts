@@ -8,7 +8,7 @@
 import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import type { ConnectInput } from "./config/ConnectConfig.ts"
 import { PgConfig } from "./config/Layer.ts"
-import { type ErrorContext, type MessageLimits, PgError } from "./Errors.ts"
+import { type ErrorContext, isPgExpertError, type MessageLimits, PgError } from "./Errors.ts"
 import { connect as connectExpert } from "./Expert.ts"
 import { connectResolved } from "./internal/connect.ts"
 import type { ConnectionApi, ExpertConnection, Param } from "./internal/operations.ts"
@@ -32,16 +32,21 @@ export const toNormal = (expert: ExpertConnection, options?: NormalOptions): Nor
     return (e) => PgError.fromExpert(e, context)
   }
   return {
-    query: (sql, params) => Effect.mapError(expert.query(sql, params), wrap(sql, params)),
-    queryExpectNoData: (sql, params) => Effect.mapError(expert.queryExpectNoData(sql, params), wrap(sql, params)),
+    query: (sql, params, options) => Effect.mapError(expert.query(sql, params, options), wrap(sql, params)),
+    queryExpectNoData: (sql, params, options) =>
+      Effect.mapError(expert.queryExpectNoData(sql, params, options), wrap(sql, params)),
     stream: (sql, params) => Stream.mapError(expert.stream(sql, params), wrap(sql, params)),
     streamWithColumns: (sql, params) =>
-      Effect.map(Effect.mapError(expert.streamWithColumns(sql, params), wrap(sql, params)), ({ columns, rows }) => ({
-        columns,
-        rows: Stream.mapError(rows, wrap(sql, params))
-      })),
-    simpleQuery: (sql) => Effect.mapError(expert.simpleQuery(sql), wrap(sql)),
+      Effect.map(
+        Effect.mapError(expert.streamWithColumns(sql, params), wrap(sql, params)),
+        ({ columns, rows }) => ({
+          columns,
+          rows: Stream.mapError(rows, wrap(sql, params))
+        })
+      ),
+    simpleQuery: (sql, options) => Effect.mapError(expert.simpleQuery(sql, options), wrap(sql)),
     close: expert.close,
+    closeWith: expert.closeWith,
     closeFinished: Effect.mapError(expert.closeFinished, wrap()),
     status: expert.status,
     statusChanges: expert.statusChanges,
@@ -53,7 +58,25 @@ export const toNormal = (expert: ExpertConnection, options?: NormalOptions): Nor
     processId: expert.processId,
     secretKey: expert.secretKey,
     protocolMinor: expert.protocolMinor,
-    transactionStatus: expert.transactionStatus
+    transactionStatus: expert.transactionStatus,
+    copyIn: (sql, source) => Effect.mapError(expert.copyIn(sql, source), normalize(sql)),
+    copyInFeed: (sql, feed) => Effect.mapError(expert.copyInFeed(sql, feed), normalize(sql)),
+    copyInRows: (target, rows) =>
+      Effect.mapError(expert.copyInRows(target, rows), normalize(`COPY ${target.table}`)),
+    copyOut: (sql) => Stream.mapError(expert.copyOut(sql), wrap(sql)),
+    copyOutRows: (sql) => Stream.mapError(expert.copyOutRows(sql), wrap(sql)),
+    listen: (channel) =>
+      Effect.map(Effect.mapError(expert.listen(channel), wrap(`LISTEN ${channel}`)), (stream) =>
+        Stream.mapError(stream, wrap(`LISTEN ${channel}`))
+      ),
+    notify: (channel, payload) =>
+      Effect.mapError(expert.notify(channel, payload), wrap("NOTIFY", [channel, payload ?? ""])),
+    cancel: Effect.mapError(expert.cancel, wrap()),
+    heartbeat: expert.heartbeat
+  }
+  /** Maps Expert errors to PgError and leaves the source's own errors alone. */
+  function normalize(sql: string) {
+    return <E2>(e: ExpertError | E2): PgError | E2 => (isPgExpertError(e) ? wrap(sql)(e) : e)
   }
 }
 

@@ -28,6 +28,7 @@ export {
   PgConnectionError,
   PgConnectionFailure,
   PgExpertError,
-  PgProtocolError
+  PgProtocolError,
+  PgTimeoutError
 } from "./errors/PgExpertError.ts"
 export { type ErrorResponseFields, type NamedErrorFields, PgServerError } from "./errors/PgServerError.ts"

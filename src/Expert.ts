@@ -8,12 +8,12 @@
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { ConnectInput } from "./config/ConnectConfig.ts"
 import { PgConfig } from "./config/Layer.ts"
+import type { PgExpertError } from "./Errors.ts"
 import { type ConnectError, connect as connectInternal, connectResolved } from "./internal/connect.ts"
 import type { ConnectionApi, ExpertConnection as ExpertConnectionShape } from "./internal/operations.ts"
-import type { PgExpertError } from "./Errors.ts"
 
-export type { ConnectionApi, Param } from "./internal/operations.ts"
 export type { ConnectError } from "./internal/connect.ts"
+export type { ConnectionApi, Param } from "./internal/operations.ts"
 
 /** The Expert connection service: the operations with `PgExpertError` in the error channel. */
 export class ExpertConnection extends Context.Service<ExpertConnection, ConnectionApi<PgExpertError>>()(
@@ -33,11 +33,13 @@ export class ExpertConnection extends Context.Service<ExpertConnection, Connecti
 }
 
 /** Opens a connection that closes (gracefully) with the scope. */
-export const connect = (input: ConnectInput): Effect.Effect<ExpertConnectionShape, ConnectError, Scope.Scope> =>
-  connectInternal(input)
+export const connect = (
+  input: ConnectInput
+): Effect.Effect<ExpertConnectionShape, ConnectError, Scope.Scope> => connectInternal(input)
 
 /** Opens a connection, runs `use`, and closes it whatever happens. */
 export const withConnection = <A, E, R>(
   input: ConnectInput,
   use: (connection: ExpertConnectionShape) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E | ConnectError, Exclude<R, Scope.Scope>> => Effect.scoped(Effect.flatMap(connect(input), use))
+): Effect.Effect<A, E | ConnectError, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(Effect.flatMap(connect(input), use))

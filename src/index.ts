@@ -6,15 +6,16 @@
  * the replaceable services (`PgSocket`, `Codec`, `Auth`) and the SQLSTATE constants. The pure
  * wire codec is `Protocol`. Test servers live in `effect-pg/testing`.
  */
+
+export { Auth, type AuthService, type Session, type StartupInput } from "./Auth.ts"
+export { Codec, type CodecService, type Wire } from "./Codec.ts"
 export * as Connection from "./Connection.ts"
-export * as Expert from "./Expert.ts"
-export * from "./Errors.ts"
-export * from "./Result.ts"
-export * as Sqlstate from "./Sqlstate.ts"
+export type { ConnectConfig, ConnectConfigInput, ConnectInput } from "./config/ConnectConfig.ts"
 export * as Config from "./config/index.ts"
 export { PgConfig } from "./config/Layer.ts"
-export type { ConnectConfig, ConnectConfigInput, ConnectInput } from "./config/ConnectConfig.ts"
+export * from "./Errors.ts"
+export * as Expert from "./Expert.ts"
 export { PgSocket, type PgSocketService, type SocketOptions, type Transport } from "./PgSocket.ts"
-export { Codec, type CodecService, type Wire } from "./Codec.ts"
-export { Auth, type AuthService, type Session, type StartupInput } from "./Auth.ts"
 export * as Protocol from "./protocol/index.ts"
+export * from "./Result.ts"
+export * as Sqlstate from "./Sqlstate.ts"

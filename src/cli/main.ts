@@ -35,11 +35,14 @@ const parseArgs = (argv: ReadonlyArray<string>): { url: string | undefined; sql:
 
 const run = (input: ConnectInput, statements: ReadonlyArray<string>) =>
   Connection.withConnection(input, (conn) =>
-    Effect.forEach(statements, (sql) =>
-      Effect.flatMap(conn.simpleQuery(sql), (result) =>
-        Effect.forEach(result.results, (r) => Console.log(renderResult(r) + "\n"), { discard: true })
-      )
-    , { discard: true })
+    Effect.forEach(
+      statements,
+      (sql) =>
+        Effect.flatMap(conn.simpleQuery(sql), (result) =>
+          Effect.forEach(result.results, (r) => Console.log(renderResult(r) + "\n"), { discard: true })
+        ),
+      { discard: true }
+    )
   )
 
 const main = Effect.gen(function* () {
@@ -53,7 +56,9 @@ const main = Effect.gen(function* () {
     yield* run(url ?? {}, args.sql)
     return 0
   }
-  yield* Console.error("effect-pg: no database configured (no --url, PG_URL or PG* variables): starting an embedded PostgreSQL")
+  yield* Console.error(
+    "effect-pg: no database configured (no --url, PG_URL or PG* variables): starting an embedded PostgreSQL"
+  )
   yield* Effect.scoped(
     Effect.gen(function* () {
       const server = yield* Testing.start({ tls: false })

@@ -56,6 +56,7 @@ export class PgError extends Schema.TaggedError<PgError>()("PgError", {
       case "PgClosedError":
         return cause.code
       case "PgAuthError":
+      case "PgTimeoutError":
         return cause.serverError?.code
       default:
         return undefined
@@ -215,6 +216,8 @@ const causeLines = (error: PgExpertError, sql: string | undefined): Array<string
       return [`${error.message}${sqlstateSuffix(error.code)}`]
     case "PgConfigError":
       return [`invalid connection configuration: ${error.message}`]
+    case "PgTimeoutError":
+      return [error.message]
   }
 }
 

@@ -142,6 +142,20 @@ export class PgClosedError extends Schema.TaggedError<PgClosedError>()("PgClosed
 }
 
 /**
+ * An operation ran longer than its `timeout`. effect-pg sent a CancelRequest (when it could do so
+ * safely) and waited for the statement's outcome before reporting this, so the connection is in
+ * sync and usable. `serverError` is the server's 57014 `query_canceled` when the cancel landed.
+ */
+export class PgTimeoutError extends Schema.TaggedError<PgTimeoutError>()("PgTimeoutError", {
+  message: Schema.String,
+  /** The timeout that expired, in milliseconds. */
+  timeoutMillis: Schema.Number,
+  /** Whether a CancelRequest was delivered to the server. */
+  cancelSent: Schema.Boolean,
+  serverError: Schema.optional(PgServerError)
+}) {}
+
+/**
  * The error channel of the Expert API. `PgConfigError` (defined with the configuration) covers a
  * bad connection string, option or password source: nothing was sent.
  */
@@ -152,6 +166,7 @@ export type PgExpertError =
   | PgProtocolError
   | PgClosedError
   | PgConfigError
+  | PgTimeoutError
 
 /** Schema of {@link PgExpertError}. */
 export const PgExpertError = Schema.Union([
@@ -160,7 +175,8 @@ export const PgExpertError = Schema.Union([
   PgAuthError,
   PgProtocolError,
   PgClosedError,
-  PgConfigError
+  PgConfigError,
+  PgTimeoutError
 ])
 
 /** `true` when `u` is one of the Expert errors. */
@@ -170,4 +186,5 @@ export const isPgExpertError = (u: unknown): u is PgExpertError =>
   u instanceof PgAuthError ||
   u instanceof PgProtocolError ||
   u instanceof PgClosedError ||
-  u instanceof PgConfigError
+  u instanceof PgConfigError ||
+  u instanceof PgTimeoutError

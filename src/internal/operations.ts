@@ -10,18 +10,38 @@
  *
  * It does NOT dial or authenticate (internal/connect.ts) and does not cancel on the server.
  */
-import { Channel, Deferred, Effect, PubSub, Scope, Stream } from "effect"
-import type { Wire } from "../Codec.ts"
-import { type PgExpertError, PgProtocolError } from "../Errors.ts"
+import { Channel, Deferred, Duration, Effect, PubSub, Schedule, Scope, Stream } from "effect"
 import type { Session } from "../Auth.ts"
-import { DESCRIBE_UNNAMED_PORTAL, EXECUTE_UNNAMED, SYNC, TERMINATE, writeBind, writeParse, writeQuery } from "../protocol/Frontend.ts"
-import { ProtocolError } from "../protocol/ProtocolError.ts"
+import type { Wire } from "../Codec.ts"
+import { PgConnectionError, type PgExpertError, PgProtocolError, PgTimeoutError } from "../Errors.ts"
+import {
+  DESCRIBE_UNNAMED_PORTAL,
+  EXECUTE_UNNAMED,
+  SYNC,
+  TERMINATE,
+  writeBind,
+  writeParse,
+  writeQuery
+} from "../protocol/Frontend.ts"
+import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { Writer } from "../protocol/Writer.ts"
 import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
-import { Core } from "./core.ts"
+import { type CancelTarget, sendCancel } from "./cancel.ts"
+import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
+import { Core, type Request } from "./core.ts"
+import { Listeners, type Notification } from "./notifications.ts"
 import { ExtendedQuery, isCopyStatement, mayContainCopy, SimpleQuery } from "./requests.ts"
 import { RowStream } from "./rowStream.ts"
 import type { Status } from "./state.ts"
+
+/**
+ * Per-operation options. `timeout`: when it expires the statement is cancelled on the server (if
+ * it is the only one in flight), the connection waits for its outcome, and the call fails with
+ * `PgTimeoutError` (postgres_async's statement_timeout, done client-side).
+ */
+export interface OperationOptions {
+  readonly timeout?: Duration.Input | undefined
+}
 
 /** A query parameter in text format; `null` is SQL NULL. */
 export type Param = string | null
@@ -29,20 +49,34 @@ export type Param = string | null
 /** The operations of a connection, generic in the error type (postgres_async's `module type S`). */
 export interface ConnectionApi<E> {
   /** Runs one statement (extended protocol, text parameters) and returns all its rows. */
-  readonly query: (sql: string, params?: ReadonlyArray<Param>) => Effect.Effect<QueryResult, E>
+  readonly query: (
+    sql: string,
+    params?: ReadonlyArray<Param>,
+    options?: OperationOptions
+  ) => Effect.Effect<QueryResult, E>
   /** Runs a statement that must return no rows (DDL, DML without RETURNING). */
-  readonly queryExpectNoData: (sql: string, params?: ReadonlyArray<Param>) => Effect.Effect<CommandComplete, E>
+  readonly queryExpectNoData: (
+    sql: string,
+    params?: ReadonlyArray<Param>,
+    options?: OperationOptions
+  ) => Effect.Effect<CommandComplete, E>
   /** The rows as a Stream pulled with backpressure, one array of rows per socket read. */
   readonly stream: (sql: string, params?: ReadonlyArray<Param>) => Stream.Stream<Row, E>
   /** Like `stream`, but first waits for the column metadata (available even for zero rows). */
   readonly streamWithColumns: (
     sql: string,
     params?: ReadonlyArray<Param>
-  ) => Effect.Effect<{ readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, E> }, E, Scope.Scope>
+  ) => Effect.Effect<
+    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, E> },
+    E,
+    Scope.Scope
+  >
   /** Simple protocol: several statements in one string, every statement's result. */
-  readonly simpleQuery: (sql: string) => Effect.Effect<SimpleQueryResult, E>
+  readonly simpleQuery: (sql: string, options?: OperationOptions) => Effect.Effect<SimpleQueryResult, E>
   /** Graceful close: Terminate, then end the socket. Idempotent. */
   readonly close: Effect.Effect<void>
+  /** `close`, optionally cancelling the running statement first (`cancelRunning`). */
+  readonly closeWith: (options?: { readonly cancelRunning?: boolean }) => Effect.Effect<void>
   /** Completes when the connection is gone: succeeds after a graceful close, fails with the error that ended it. */
   readonly closeFinished: Effect.Effect<void, E>
   readonly status: Effect.Effect<Status>
@@ -62,14 +96,53 @@ export interface ConnectionApi<E> {
   /** The negotiated protocol minor version (0 or 2). */
   readonly protocolMinor: number
   readonly transactionStatus: Effect.Effect<"I" | "T" | "E">
+  /** COPY … FROM STDIN from a byte stream (chunks need not line up with rows). */
+  readonly copyIn: <E2, R>(
+    sql: string,
+    source: Stream.Stream<Uint8Array, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2, R>
+  /** postgres_async's pull form: `feed` is called for each step (Data | Wait | Abort | Finished). */
+  readonly copyInFeed: <E2, R>(
+    sql: string,
+    feed: Effect.Effect<CopyFeed, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2 | CopyAborted, R>
+  /** COPY of rows into a table; names are quoted and values escaped here. */
+  readonly copyInRows: <E2, R>(
+    target: CopyTarget,
+    rows: Stream.Stream<ReadonlyArray<string | null>, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2, R>
+  /** COPY … TO STDOUT as a byte stream pulled with backpressure. */
+  readonly copyOut: (sql: string) => Stream.Stream<Uint8Array, E>
+  /** COPY … TO STDOUT (text format) parsed into rows. */
+  readonly copyOutRows: (sql: string) => Stream.Stream<ReadonlyArray<string | null>, E>
+  /** LISTEN on a channel for the life of the scope; UNLISTEN when the last listener leaves. */
+  readonly listen: (channel: string) => Effect.Effect<Stream.Stream<Notification, E>, E, Scope.Scope>
+  /** NOTIFY with any channel name and payload (sent as parameters of pg_notify). */
+  readonly notify: (channel: string, payload?: string) => Effect.Effect<void, E>
+  /** Sends a CancelRequest for whatever the session runs now (over TLS when the session uses it). */
+  readonly cancel: Effect.Effect<void, E>
+  /**
+   * Opt-in heartbeat for the scope: an empty query every `interval`; when one is not answered
+   * within `timeout` the connection fails (the protocol has no heartbeat of its own).
+   */
+  readonly heartbeat: (options: {
+    readonly interval: Duration.Input
+    readonly timeout: Duration.Input
+  }) => Effect.Effect<void, never, Scope.Scope>
 }
 
 export type ExpertConnection = ConnectionApi<PgExpertError>
+export type { CopyFeed, CopyTarget, Notification }
+export { CopyAborted }
 
 const codecError = (e: ProtocolError) => PgProtocolError.fromCodec(e)
 
 /** Encodes Parse/Bind/Describe/Execute/Sync for the unnamed statement and portal, in one buffer. */
-const encodeExtended = (writer: Writer, sql: string, params: ReadonlyArray<Param>): Uint8Array | PgProtocolError => {
+const encodeExtended = (
+  writer: Writer,
+  sql: string,
+  params: ReadonlyArray<Param>
+): Uint8Array | PgProtocolError => {
   writer.reset()
   const parse = writeParse(writer, "", sql, [])
   if (parse !== undefined) return codecError(parse)
@@ -90,34 +163,91 @@ const versionNumber = (version: string): number => {
   const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(version)
   if (m === null) return 0
   const major = Number(m[1])
-  return major >= 10 ? major * 10000 + Number(m[2] ?? 0) : major * 10000 + Number(m[2] ?? 0) * 100 + Number(m[3] ?? 0)
+  return major >= 10
+    ? major * 10000 + Number(m[2] ?? 0)
+    : major * 10000 + Number(m[2] ?? 0) * 100 + Number(m[3] ?? 0)
 }
 
 /** Builds the operations over an authenticated Wire. The scope owns the connection. */
-export const makeOperations = (wire: Wire, session: Session): Effect.Effect<ExpertConnection, never, Scope.Scope> =>
+export const makeOperations = (
+  wire: Wire,
+  session: Session,
+  cancelTarget?: CancelTarget
+): Effect.Effect<ExpertConnection, never, Scope.Scope> =>
   Effect.gen(function* () {
     const parameters = new Map(session.parameters)
     const statusHub = yield* PubSub.unbounded<Status>()
     const noticeHub = yield* PubSub.unbounded<Notice>()
     const finished = Deferred.makeUnsafe<void, PgExpertError>()
     const writer = new Writer(4096)
+    const listeners = new Listeners((sql) => simpleQuery(sql))
 
     const core = new Core(wire, {
       onNotice: (notice) => {
         PubSub.publishUnsafe(noticeHub, notice)
       },
-      onNotification: () => {},
+      onNotification: (pid, channel, payload) => listeners.deliver(pid, channel, payload),
       onParameter: (name, value) => {
         parameters.set(name, value)
       },
       onStatus: (status) => {
         PubSub.publishUnsafe(statusHub, status)
         if (status._tag === "ClosedGracefully") Deferred.doneUnsafe(finished, Effect.void)
-        if (status._tag === "Failed" && status.resourcesReleased) Deferred.doneUnsafe(finished, Effect.fail(status.error))
+        if (status._tag === "Failed" && status.resourcesReleased)
+          Deferred.doneUnsafe(finished, Effect.fail(status.error))
+        if (status._tag !== "Open") listeners.fail(core.closedError())
       }
     })
 
-    const query = (sql: string, params: ReadonlyArray<Param> = []) =>
+    /**
+     * The caller of `request` went away. A request not yet written is withdrawn; one that is the
+     * only statement in flight is cancelled on the server, and later requests wait (hold) until
+     * its outcome is known; otherwise it just drains to its ReadyForQuery.
+     */
+    const interrupt = (request: Request & { abandoned: boolean }, state?: { cancelSent: boolean }) =>
+      Effect.suspend(() => {
+        request.abandoned = true
+        if (core.withdraw(request)) return Effect.void
+        if (cancelTarget === undefined || !core.isSoleInFlight(request)) return Effect.void
+        core.hold()
+        if (state !== undefined) state.cancelSent = true
+        const settled = Effect.callback<void>((resume) =>
+          core.whenSettled(request, () => resume(Effect.void))
+        )
+        return Effect.ensuring(
+          Effect.andThen(
+            Effect.ignore(sendCancel(cancelTarget, session.processId, session.secretKey)),
+            settled
+          ),
+          Effect.sync(() => core.release())
+        )
+      })
+
+    const timed = <A>(
+      run: (state: { cancelSent: boolean }) => Effect.Effect<A, PgExpertError>,
+      what: string,
+      options: OperationOptions | undefined
+    ): Effect.Effect<A, PgExpertError> => {
+      const state = { cancelSent: false }
+      if (options?.timeout === undefined) return run(state)
+      const duration = Duration.fromInputUnsafe(options.timeout)
+      return Effect.timeoutOrElse(run(state), {
+        duration,
+        orElse: () =>
+          Effect.fail(
+            new PgTimeoutError({
+              message: `${what} did not finish within ${Duration.format(duration)}${state.cancelSent ? "; it was cancelled on the server" : ""}`,
+              timeoutMillis: Duration.toMillis(duration),
+              cancelSent: state.cancelSent
+            })
+          )
+      })
+    }
+
+    const query = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
+      timed((state) => queryOnce(sql, params, state), "the query", options)
+
+    const queryOnce = (sql: string, params: ReadonlyArray<Param>, state: { cancelSent: boolean }) =>
       Effect.callback<QueryResult, PgExpertError>((resume) => {
         const frames = encodeExtended(writer, sql, params)
         if (isError(frames)) return resume(Effect.fail(frames))
@@ -131,19 +261,24 @@ export const makeOperations = (wire: Wire, session: Session): Effect.Effect<Expe
             onDone: (outcome) => {
               if (isError(outcome)) return resume(Effect.fail(outcome))
               const rows = batches.length === 1 ? batches[0]! : batches.flat()
-              resume(Effect.succeed({ columns: outcome.columns, rows, command: outcome.command, notices: outcome.notices }))
+              resume(
+                Effect.succeed({
+                  columns: outcome.columns,
+                  rows,
+                  command: outcome.command,
+                  notices: outcome.notices
+                })
+              )
             }
           },
           isCopyStatement(sql)
         )
         core.submit(request)
-        return Effect.sync(() => {
-          request.abandoned = true
-        })
+        return interrupt(request, state)
       })
 
-    const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = []) =>
-      Effect.flatMap(query(sql, params), (result) =>
+    const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
+      Effect.flatMap(query(sql, params, options), (result) =>
         result.columns.length > 0
           ? Effect.fail(
               new PgProtocolError({
@@ -160,7 +295,14 @@ export const makeOperations = (wire: Wire, session: Session): Effect.Effect<Expe
         if (isError(frames)) return Effect.fail(frames)
         const rowStream = new RowStream(frames, isCopyStatement(sql), wire)
         core.submit(rowStream.request)
-        return Effect.as(Scope.addFinalizer(scope, Effect.sync(() => rowStream.abandon())), rowStream)
+        return Effect.as(Scope.addFinalizer(scope, abandonStream(rowStream)), rowStream)
+      })
+
+    const abandonStream = (rowStream: RowStream) =>
+      Effect.suspend(() => {
+        if (!rowStream.request.abandoned && rowStream.finished) return Effect.void
+        rowStream.abandon()
+        return interrupt(rowStream.request)
       })
 
     const stream = (sql: string, params: ReadonlyArray<Param> = []): Stream.Stream<Row, PgExpertError> =>
@@ -175,13 +317,16 @@ export const makeOperations = (wire: Wire, session: Session): Effect.Effect<Expe
         const columns = yield* rowStream.awaitColumns
         const rows: Stream.Stream<Row, PgExpertError> = Stream.fromChannel(
           Channel.fromTransform((_, inner) =>
-            Effect.as(Scope.addFinalizer(inner, Effect.sync(() => rowStream.abandon())), rowStream.pull)
+            Effect.as(Scope.addFinalizer(inner, abandonStream(rowStream)), rowStream.pull)
           )
         )
         return { columns, rows }
       })
 
-    const simpleQuery = (sql: string) =>
+    const simpleQuery = (sql: string, options?: OperationOptions) =>
+      timed((state) => simpleQueryOnce(sql, state), "the query", options)
+
+    const simpleQueryOnce = (sql: string, state: { cancelSent: boolean }) =>
       Effect.callback<SimpleQueryResult, PgExpertError>((resume) => {
         writer.reset()
         const problem = writeQuery(writer, sql)
@@ -192,9 +337,13 @@ export const makeOperations = (wire: Wire, session: Session): Effect.Effect<Expe
           mayContainCopy(sql)
         )
         core.submit(request)
-        return Effect.sync(() => {
-          request.abandoned = true
-        })
+        return interrupt(request, state)
+      })
+
+    const closeWith = (options?: { readonly cancelRunning?: boolean }) =>
+      Effect.suspend(() => {
+        if (options?.cancelRunning !== true || core.pending === 0 || cancelTarget === undefined) return close
+        return Effect.andThen(Effect.ignore(cancel), close)
       })
 
     const close = Effect.suspend(() => {
@@ -207,6 +356,41 @@ export const makeOperations = (wire: Wire, session: Session): Effect.Effect<Expe
 
     yield* Effect.addFinalizer(() => close)
 
+    const copy = makeCopyOps(core, wire)
+
+    const cancel: Effect.Effect<void, PgExpertError> =
+      cancelTarget === undefined
+        ? Effect.fail(
+            new PgConnectionError({
+              phase: "io",
+              mayHaveReachedServer: false,
+              message: "this connection has no cancel target"
+            })
+          )
+        : sendCancel(cancelTarget, session.processId, session.secretKey)
+
+    const heartbeat = (options: { readonly interval: Duration.Input; readonly timeout: Duration.Input }) =>
+      Effect.asVoid(
+        Effect.forkScoped(
+          Effect.repeat(
+            Effect.timeoutOrElse(Effect.ignore(simpleQuery("")), {
+              duration: options.timeout,
+              orElse: () =>
+                Effect.sync(() =>
+                  core.fail(
+                    new PgConnectionError({
+                      phase: "io",
+                      mayHaveReachedServer: false,
+                      message: `heartbeat: the server did not answer within ${Duration.format(Duration.fromInputUnsafe(options.timeout))}`
+                    })
+                  )
+                )
+            }),
+            Schedule.spaced(options.interval)
+          )
+        )
+      )
+
     const version = session.parameters.get("server_version") ?? ""
     return {
       query,
@@ -215,6 +399,7 @@ export const makeOperations = (wire: Wire, session: Session): Effect.Effect<Expe
       streamWithColumns,
       simpleQuery,
       close,
+      closeWith,
       closeFinished: Deferred.await(finished),
       status: Effect.sync(() => core.status),
       statusChanges: Stream.concat(
@@ -229,6 +414,12 @@ export const makeOperations = (wire: Wire, session: Session): Effect.Effect<Expe
       processId: session.processId,
       secretKey: session.secretKey,
       protocolMinor: session.protocolMinor,
-      transactionStatus: Effect.sync(() => core.transactionStatus as "I" | "T" | "E")
+      transactionStatus: Effect.sync(() => core.transactionStatus as "I" | "T" | "E"),
+      ...copy,
+      listen: (channel: string) => listeners.listen(channel),
+      notify: (channel: string, payload = "") =>
+        Effect.asVoid(query("select pg_notify($1, $2)", [channel, payload])),
+      cancel,
+      heartbeat
     } satisfies ExpertConnection
   })

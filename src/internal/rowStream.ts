@@ -61,6 +61,11 @@ export class RowStream {
     )
   }
 
+  /** True once the request's outcome arrived. */
+  get finished(): boolean {
+    return this.outcome !== undefined
+  }
+
   /** The consumer went away: discard the rest, never leave the socket paused. */
   abandon(): void {
     if (this.outcome !== undefined) return

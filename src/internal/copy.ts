@@ -1,0 +1,243 @@
+/**
+ * COPY FROM STDIN and COPY TO STDOUT as engine requests, over the simple Query protocol.
+ *
+ * Wire transcripts (Frontend/Backend Protocol, "COPY Operations"):
+ *   in:  Query("COPY … FROM STDIN") → CopyInResponse; CopyData* then CopyDone (or CopyFail) →
+ *        CommandComplete | ErrorResponse, then ReadyForQuery
+ *   out: Query("COPY … TO STDOUT") → CopyOutResponse, CopyData*, CopyDone, CommandComplete,
+ *        ReadyForQuery (or ErrorResponse, ReadyForQuery)
+ * The simple protocol is used on purpose: after an error in copy-in mode the server sends
+ * ReadyForQuery at once and drops any CopyData still in flight, so nothing can desync. COPY
+ * requests are exclusive: nothing is pipelined behind them.
+ *
+ * It does NOT run the source stream (operations do); it only tracks the exchange and offers
+ * `write` with socket backpressure.
+ */
+import { Effect } from "effect"
+import type { Wire } from "../Codec.ts"
+import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
+import type { BackendMessage } from "../protocol/Backend.ts"
+import { COPY_DONE, encodeCopyDataHeader, encodeCopyFail } from "../protocol/Frontend.ts"
+import { ProtocolError } from "../protocol/ProtocolError.ts"
+import type { CommandComplete, Notice } from "../Result.ts"
+import { parseCommandTag } from "../Result.ts"
+import type { Request, RequestContext } from "./core.ts"
+
+type Outcome = CommandComplete | PgExpertError
+
+const isCommand = (o: Outcome): o is CommandComplete => !("_tag" in o)
+
+const notCopy = (direction: "in" | "out") =>
+  new PgProtocolError({
+    reason: "NotCopy",
+    message:
+      direction === "in"
+        ? "copyIn expects a COPY ... FROM STDIN statement"
+        : "copyOut expects a COPY ... TO STDOUT statement"
+  })
+
+/** COPY FROM STDIN. `started` resolves when the server is in copy-in mode (true) or the statement ended (false). */
+export class CopyInRequest implements Request {
+  readonly exclusive = true
+  readonly frames: Uint8Array
+  private readonly wire: Wire
+  private inCopy = false
+  private finished = false
+  private error: PgExpertError | undefined
+  private command: CommandComplete | undefined
+  private outcome: Outcome | undefined
+  private startWaiters: Array<(inCopy: boolean) => void> = []
+  private endWaiters: Array<(o: Outcome) => void> = []
+  private readonly notices: Array<Notice> = []
+
+  constructor(frames: Uint8Array, wire: Wire) {
+    this.frames = frames
+    this.wire = wire
+  }
+
+  /** True once CopyDone/CopyFail was sent or the server left copy mode. */
+  get closed(): boolean {
+    return this.finished || this.outcome !== undefined
+  }
+
+  onMessage(message: BackendMessage, context: RequestContext): void {
+    switch (message._tag) {
+      case "CopyInResponse":
+        this.inCopy = true
+        for (const w of this.startWaiters.splice(0)) w(true)
+        return
+      case "CommandComplete":
+        this.command = parseCommandTag(message.tag)
+        return
+      case "ErrorResponse":
+        this.error ??= PgServerError.fromFields(message.fields)
+        return
+      case "RowDescription":
+      case "DataRow":
+      case "EmptyQueryResponse":
+        this.error ??= notCopy("in")
+        return
+      case "CopyOutResponse":
+        this.error ??= notCopy("in")
+        return
+      case "CopyData":
+      case "CopyDone":
+        return
+      default:
+        context.fail(
+          new PgProtocolError({
+            reason: "UnexpectedMessage",
+            message: `unexpected ${message._tag} during COPY`
+          })
+        )
+    }
+  }
+
+  onReady(): void {
+    const outcome: Outcome = this.error ?? this.command ?? notCopy("in")
+    this.settle(outcome)
+  }
+
+  onFail(error: PgExpertError): void {
+    this.settle(error)
+  }
+
+  onNotice(notice: Notice): void {
+    this.notices.push(notice)
+  }
+
+  private settle(outcome: Outcome): void {
+    if (this.outcome !== undefined) return
+    this.outcome = outcome
+    for (const w of this.startWaiters.splice(0)) w(false)
+    for (const w of this.endWaiters.splice(0)) w(outcome)
+  }
+
+  readonly started: Effect.Effect<boolean> = Effect.callback((resume) => {
+    if (this.inCopy) return resume(Effect.succeed(true))
+    if (this.outcome !== undefined) return resume(Effect.succeed(false))
+    const w = (b: boolean) => resume(Effect.succeed(b))
+    this.startWaiters.push(w)
+    return Effect.sync(() => {
+      this.startWaiters = this.startWaiters.filter((x) => x !== w)
+    })
+  })
+
+  /** The end of the exchange: the CommandComplete, or the error. */
+  readonly ended: Effect.Effect<CommandComplete, PgExpertError> = Effect.callback((resume) => {
+    const done = (o: Outcome) => resume(isCommand(o) ? Effect.succeed(o) : Effect.fail(o))
+    if (this.outcome !== undefined) return done(this.outcome)
+    this.endWaiters.push(done)
+    return Effect.sync(() => {
+      this.endWaiters = this.endWaiters.filter((x) => x !== done)
+    })
+  })
+
+  /** Sends one CopyData; waits while the socket's buffer is full. A no-op once the copy ended. */
+  write(chunk: Uint8Array): Effect.Effect<void, PgProtocolError> {
+    return Effect.suspend(() => {
+      if (this.closed || chunk.length === 0) return Effect.void
+      const header = encodeCopyDataHeader(chunk.length)
+      if (header instanceof ProtocolError) return Effect.fail(PgProtocolError.fromCodec(header))
+      const transport = this.wire.transport
+      transport.write(header)
+      if (transport.write(chunk) || transport.closed()) return Effect.void
+      return Effect.callback<void>((resume) => {
+        transport.onDrain(() => resume(Effect.void))
+      })
+    })
+  }
+
+  /** Ends the data with CopyDone. */
+  done(): void {
+    if (this.closed) return
+    this.finished = true
+    this.wire.send(COPY_DONE)
+  }
+
+  /** Aborts with CopyFail; the server answers with an error (57014) and ReadyForQuery. */
+  abort(reason: string): void {
+    if (this.closed || !this.inCopy) return
+    this.finished = true
+    const frame = encodeCopyFail(reason.replace(/\0/g, " ").slice(0, 1000))
+    this.wire.send(frame instanceof ProtocolError ? encodeCopyFailFallback : frame)
+  }
+}
+
+const encodeCopyFailFallback = (() => {
+  const f = encodeCopyFail("COPY aborted by the client")
+  return f instanceof ProtocolError ? new Uint8Array(0) : f
+})()
+
+/** COPY TO STDOUT: data chunks to `onData` (one batch per socket read), the end to `onDone`. */
+export class CopyOutRequest implements Request {
+  readonly exclusive = true
+  readonly frames: Uint8Array
+  abandoned = false
+  private error: PgExpertError | undefined
+  private command: CommandComplete | undefined
+  private batch: Array<Uint8Array> | undefined
+  private readonly sink: {
+    readonly onData: (chunks: Array<Uint8Array>) => void
+    readonly onDone: (outcome: Outcome) => void
+  }
+
+  constructor(frames: Uint8Array, sink: CopyOutRequest["sink"]) {
+    this.frames = frames
+    this.sink = sink
+  }
+
+  onMessage(message: BackendMessage, context: RequestContext): void {
+    switch (message._tag) {
+      case "CopyData":
+        if (this.abandoned) return
+        if (this.batch === undefined) this.batch = [message.data]
+        else this.batch.push(message.data)
+        return
+      case "CopyOutResponse":
+      case "CopyDone":
+        return
+      case "CommandComplete":
+        this.command = parseCommandTag(message.tag)
+        return
+      case "ErrorResponse":
+        this.error ??= PgServerError.fromFields(message.fields)
+        return
+      case "CopyInResponse":
+        // The statement was COPY FROM STDIN: refuse it without desync (simple protocol: no Sync needed).
+        this.error ??= notCopy("out")
+        context.send(encodeCopyFailFallback)
+        return
+      case "RowDescription":
+      case "DataRow":
+      case "EmptyQueryResponse":
+        this.error ??= notCopy("out")
+        return
+      default:
+        context.fail(
+          new PgProtocolError({
+            reason: "UnexpectedMessage",
+            message: `unexpected ${message._tag} during COPY`
+          })
+        )
+    }
+  }
+
+  onBatchEnd(): void {
+    const batch = this.batch
+    if (batch === undefined) return
+    this.batch = undefined
+    if (!this.abandoned) this.sink.onData(batch)
+  }
+
+  onReady(): void {
+    this.onBatchEnd()
+    if (!this.abandoned) this.sink.onDone(this.error ?? this.command ?? notCopy("out"))
+  }
+
+  onFail(error: PgExpertError): void {
+    if (!this.abandoned) this.sink.onDone(error)
+  }
+
+  onNotice(): void {}
+}

@@ -1,0 +1,218 @@
+/**
+ * The COPY operations as Effects and Streams: copyIn (a Stream of bytes, chunks cut anywhere),
+ * copyInFeed (postgres_async's pull form), copyInRows (names quoted, values escaped here),
+ * copyOut (a Stream of bytes with pushback) and copyOutRows (parsed text format).
+ *
+ * Failure of the source or interruption sends CopyFail, and the call waits for the server's
+ * ReadyForQuery, so the connection stays usable. A server error mid-copy (a bad row) stops the
+ * source and fails with that PgServerError (its `where` names the COPY line).
+ */
+import { Cause, Channel, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import type { Wire } from "../Codec.ts"
+import { CopyTextError, CopyTextParser, encodeRows, quoteIdentifier } from "../copy/CopyText.ts"
+import { type PgExpertError, PgProtocolError } from "../Errors.ts"
+import { encodeQuery } from "../protocol/Frontend.ts"
+import { ProtocolError } from "../protocol/ProtocolError.ts"
+import type { CommandComplete } from "../Result.ts"
+import { Backlog } from "./backlog.ts"
+import { CopyInRequest, CopyOutRequest } from "./copy.ts"
+import type { Core } from "./core.ts"
+
+/** postgres_async's feed result for the pull form of COPY IN. */
+export type CopyFeed =
+  | { readonly _tag: "Data"; readonly data: Uint8Array }
+  | { readonly _tag: "Wait"; readonly wait: Effect.Effect<void> }
+  | { readonly _tag: "Abort"; readonly reason: string }
+  | { readonly _tag: "Finished" }
+
+/** Where a COPY IN of rows goes. Names are quoted here: pass names, not SQL. */
+export interface CopyTarget {
+  readonly schema?: string | undefined
+  readonly table: string
+  readonly columns: ReadonlyArray<string>
+}
+
+/** The source was aborted through the feed's `Abort`. */
+export class CopyAborted {
+  readonly _tag = "CopyAborted"
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
+}
+
+const encodeSql = (sql: string): Effect.Effect<Uint8Array, PgProtocolError> => {
+  const frames = encodeQuery(sql)
+  return frames instanceof ProtocolError
+    ? Effect.fail(PgProtocolError.fromCodec(frames))
+    : Effect.succeed(frames)
+}
+
+const describeCause = (cause: Cause.Cause<unknown>): string =>
+  Cause.hasInterruptsOnly(cause)
+    ? "COPY interrupted by the client"
+    : `COPY source failed: ${Cause.pretty(cause).split("\n")[0]}`
+
+export const makeCopyOps = (core: Core, wire: Wire) => {
+  const copyIn = <E, R>(
+    sql: string,
+    source: Stream.Stream<Uint8Array, E, R>
+  ): Effect.Effect<CommandComplete, PgExpertError | E, R> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function* () {
+        const request = new CopyInRequest(yield* encodeSql(sql), wire)
+        core.submit(request)
+        const inCopy = yield* restore(request.started).pipe(
+          Effect.onInterrupt(() => Effect.asVoid(Effect.exit(request.ended)))
+        )
+        if (!inCopy) return yield* request.ended
+        const pump = yield* Effect.forkChild(
+          restore(Stream.runForEach(source, (chunk) => request.write(chunk)))
+        )
+        const first = yield* restore(
+          Effect.raceFirst(
+            Effect.map(Fiber.await(pump), (exit) => ({ _tag: "Source" as const, exit })),
+            Effect.map(Effect.exit(request.ended), (exit) => ({ _tag: "Server" as const, exit }))
+          )
+        ).pipe(
+          Effect.onInterrupt(() =>
+            Effect.gen(function* () {
+              yield* Fiber.interrupt(pump)
+              request.abort("COPY interrupted by the client")
+              yield* Effect.exit(request.ended)
+            })
+          )
+        )
+        if (first._tag === "Server") {
+          yield* Fiber.interrupt(pump)
+          return yield* first.exit
+        }
+        if (Exit.isSuccess(first.exit)) {
+          request.done()
+          return yield* request.ended
+        }
+        request.abort(describeCause(first.exit.cause))
+        yield* Effect.exit(request.ended)
+        return yield* Effect.failCause(first.exit.cause)
+      })
+    )
+
+  const copyInFeed = <E, R>(
+    sql: string,
+    feed: Effect.Effect<CopyFeed, E, R>
+  ): Effect.Effect<CommandComplete, PgExpertError | E | CopyAborted, R> => {
+    const source: Stream.Stream<Uint8Array, E | CopyAborted, R> = Stream.fromChannel(
+      Channel.fromPull(
+        Effect.succeed(
+          Effect.flatMap(feed, function loop(step): Effect.Effect<
+            readonly [Uint8Array],
+            E | CopyAborted | Cause.Done,
+            R
+          > {
+            switch (step._tag) {
+              case "Data":
+                return Effect.succeed([step.data] as const)
+              case "Wait":
+                return Effect.flatMap(Effect.andThen(step.wait, feed), loop)
+              case "Abort":
+                return Effect.fail(new CopyAborted(step.reason))
+              case "Finished":
+                return Cause.done()
+            }
+          })
+        )
+      )
+    )
+    return copyIn(sql, source)
+  }
+
+  const copyInRows = <E, R>(
+    target: CopyTarget,
+    rows: Stream.Stream<ReadonlyArray<string | null>, E, R>
+  ): Effect.Effect<CommandComplete, PgExpertError | E, R> =>
+    Effect.suspend(() => {
+      const names = [target.schema, target.table, ...target.columns].filter((n) => n !== undefined)
+      if (names.some((n) => n.includes("\0"))) {
+        return Effect.fail(
+          new PgProtocolError({
+            reason: "InvalidValue",
+            message: "a table or column name contains a NUL character"
+          })
+        )
+      }
+      const table =
+        target.schema === undefined
+          ? quoteIdentifier(target.table)
+          : `${quoteIdentifier(target.schema)}.${quoteIdentifier(target.table)}`
+      const columns =
+        target.columns.length === 0 ? "" : ` (${target.columns.map(quoteIdentifier).join(", ")})`
+      const encoder = new TextEncoder()
+      let rowNumber = 1
+      const bytes = Stream.mapArrayEffect(rows, (batch) => {
+        const text = encodeRows(batch, rowNumber)
+        if (text instanceof CopyTextError) {
+          return Effect.fail(
+            new PgProtocolError({ reason: "InvalidValue", message: `copyInRows: ${text.message}` })
+          )
+        }
+        rowNumber += batch.length
+        return Effect.succeed([encoder.encode(text)] as const)
+      })
+      return copyIn(`COPY ${table}${columns} FROM STDIN`, bytes)
+    })
+
+  /** Submits a COPY TO STDOUT and returns the pull of its data batches (scoped to the stream). */
+  const openCopyOut = (sql: string, scope: Scope.Scope) =>
+    Effect.gen(function* () {
+      const frames = yield* encodeSql(sql)
+      const backlog = new Backlog<Uint8Array>(wire)
+      const request = new CopyOutRequest(frames, {
+        onData: (chunks) => backlog.push(chunks),
+        onDone: (outcome) => backlog.finish("_tag" in outcome ? outcome : undefined)
+      })
+      core.submit(request)
+      yield* Scope.addFinalizer(
+        scope,
+        Effect.sync(() => {
+          request.abandoned = true
+          backlog.abandon()
+        })
+      )
+      return backlog.pull
+    })
+
+  const copyOut = (sql: string): Stream.Stream<Uint8Array, PgExpertError> =>
+    Stream.fromChannel(Channel.fromTransform((_, scope) => openCopyOut(sql, scope)))
+
+  const copyOutRows = (sql: string): Stream.Stream<ReadonlyArray<string | null>, PgExpertError> =>
+    Stream.fromChannel(
+      Channel.fromTransform((_, scope) =>
+        Effect.map(openCopyOut(sql, scope), (pull) => {
+          const parser = new CopyTextParser()
+          let ended = false
+          const next: Effect.Effect<
+            NonEmptyReadonlyArray<ReadonlyArray<string | null>>,
+            PgExpertError | Cause.Done
+          > = Effect.suspend(() => {
+            if (ended) return Cause.done()
+            return pull.pipe(
+              Effect.map((chunks) => chunks.flatMap((chunk) => parser.push(chunk))),
+              Effect.catchIf(Cause.isDone, () => {
+                ended = true
+                return Effect.succeed(parser.end())
+              }),
+              Effect.flatMap((rows) =>
+                rows.length > 0
+                  ? Effect.succeed(rows as unknown as NonEmptyReadonlyArray<ReadonlyArray<string | null>>)
+                  : next
+              )
+            )
+          })
+          return next
+        })
+      )
+    )
+
+  return { copyIn, copyInFeed, copyInRows, copyOut, copyOutRows }
+}

@@ -1,0 +1,102 @@
+/**
+ * LISTEN/NOTIFY fan-out: channel → subscriber queues on one connection.
+ *
+ * The first subscriber of a channel runs `LISTEN "<channel>"` (identifier quoted), and the last one
+ * to leave runs `UNLISTEN`; several subscribers share one LISTEN. A second subscriber that arrives
+ * while the LISTEN is still in flight waits for it, so a returned stream never misses a
+ * notification committed after `listen` returned. Queues are unbounded: a notification that
+ * arrives while a query runs, or while the consumer is slow, is kept. When the connection fails,
+ * every stream fails with the connection's closed error.
+ *
+ * Subtleties (see docs/notifications.md): a LISTEN inside a transaction that rolls back has no
+ * effect; notifications are delivered only when the notifying transaction commits; the protocol
+ * has no heartbeat (see `heartbeat`).
+ */
+import { Cause, Deferred, Effect, Exit, Queue, type Scope, Stream } from "effect"
+import { quoteIdentifier } from "../copy/CopyText.ts"
+import { type PgExpertError, PgProtocolError } from "../Errors.ts"
+
+/** A NotificationResponse. */
+export interface Notification {
+  readonly pid: number
+  readonly channel: string
+  readonly payload: string
+}
+
+type Subscriber = Queue.Queue<Notification, PgExpertError | Cause.Done>
+
+interface Channel {
+  readonly subscribers: Set<Subscriber>
+  readonly ready: Deferred.Deferred<void, PgExpertError>
+}
+
+export class Listeners {
+  private readonly channels = new Map<string, Channel>()
+  private failure: PgExpertError | undefined
+  private readonly run: (sql: string) => Effect.Effect<unknown, PgExpertError>
+
+  constructor(run: (sql: string) => Effect.Effect<unknown, PgExpertError>) {
+    this.run = run
+  }
+
+  /** From the engine: one NotificationResponse. */
+  deliver(pid: number, channel: string, payload: string): void {
+    const entry = this.channels.get(channel)
+    if (entry === undefined) return
+    const n: Notification = { pid, channel, payload }
+    for (const q of entry.subscribers) Queue.offerUnsafe(q, n)
+  }
+
+  /** From the engine: the connection is gone; every stream fails with `error`. */
+  fail(error: PgExpertError): void {
+    this.failure ??= error
+    for (const entry of this.channels.values()) {
+      for (const q of entry.subscribers) Queue.failCauseUnsafe(q, Cause.fail(error))
+    }
+    this.channels.clear()
+  }
+
+  listen(
+    channel: string
+  ): Effect.Effect<Stream.Stream<Notification, PgExpertError>, PgExpertError, Scope.Scope> {
+    const self = this
+    return Effect.gen(function* () {
+      if (self.failure !== undefined) return yield* Effect.fail(self.failure)
+      if (channel.includes("\0")) {
+        return yield* new PgProtocolError({
+          reason: "InvalidValue",
+          message: "a channel name cannot contain a NUL character"
+        })
+      }
+      const queue = yield* Effect.acquireRelease(
+        Queue.unbounded<Notification, PgExpertError | Cause.Done>(),
+        (q) => self.leave(channel, q)
+      )
+      let entry = self.channels.get(channel)
+      if (entry === undefined) {
+        const created: Channel = { subscribers: new Set([queue]), ready: Deferred.makeUnsafe() }
+        entry = created
+        self.channels.set(channel, created)
+        const listened = yield* Effect.exit(self.run(`LISTEN ${quoteIdentifier(channel)}`))
+        Deferred.doneUnsafe(created.ready, Exit.asVoid(listened))
+        if (Exit.isFailure(listened) && self.channels.get(channel) === created) self.channels.delete(channel)
+      } else {
+        entry.subscribers.add(queue)
+      }
+      yield* Deferred.await(entry.ready)
+      return Stream.fromQueue(queue)
+    })
+  }
+
+  private leave(channel: string, queue: Subscriber): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      Queue.shutdownUnsafe(queue)
+      const entry = this.channels.get(channel)
+      if (entry === undefined || !entry.subscribers.delete(queue) || entry.subscribers.size > 0)
+        return Effect.void
+      this.channels.delete(channel)
+      if (this.failure !== undefined) return Effect.void
+      return Effect.ignore(this.run(`UNLISTEN ${quoteIdentifier(channel)}`))
+    })
+  }
+}
