@@ -160,29 +160,29 @@ for (const version of [18, 15] as const) {
       )
 
       it.effect("notices are attached to the query that raised them and streamed per connection", () =>
-      Effect.gen(function* () {
-        const conn = yield* connect
-        const seen = yield* Effect.forkChild(Stream.runCollect(Stream.take(conn.notices, 2)))
-        yield* Effect.sleep("10 millis")
-        const r = yield* conn.query("do $$ begin raise notice 'first %', 1; raise warning 'second'; end $$")
-        assert.deepStrictEqual(
-          r.notices.map((n) => [n.severity, n.message]),
-          [
-            ["NOTICE", "first 1"],
-            ["WARNING", "second"]
-          ]
-        )
-        const other = yield* conn.query("select 1")
-        assert.strictEqual(other.notices.length, 0)
-        const all = Array.from(yield* Fiber.join(seen))
-        assert.deepStrictEqual(
-          all.map((n) => n.code),
-          ["00000", "01000"]
-        )
-      })
-    )
+        Effect.gen(function* () {
+          const conn = yield* connect
+          const seen = yield* Effect.forkChild(Stream.runCollect(Stream.take(conn.notices, 2)))
+          yield* Effect.sleep("10 millis")
+          const r = yield* conn.query("do $$ begin raise notice 'first %', 1; raise warning 'second'; end $$")
+          assert.deepStrictEqual(
+            r.notices.map((n) => [n.severity, n.message]),
+            [
+              ["NOTICE", "first 1"],
+              ["WARNING", "second"]
+            ]
+          )
+          const other = yield* conn.query("select 1")
+          assert.strictEqual(other.notices.length, 0)
+          const all = Array.from(yield* Fiber.join(seen))
+          assert.deepStrictEqual(
+            all.map((n) => n.code),
+            ["00000", "01000"]
+          )
+        })
+      )
 
-    it.effect("many fibers share one connection; responses match their requests", () =>
+      it.effect("many fibers share one connection; responses match their requests", () =>
         Effect.gen(function* () {
           const conn = yield* connect
           const results = yield* Effect.forEach(
@@ -195,7 +195,10 @@ for (const version of [18, 15] as const) {
                 : Effect.map(conn.query("select $1::int * 2", [String(i)]), (r) => r.rows[0]![0]),
             { concurrency: "unbounded" }
           )
-          results.forEach((value, i) => assert.strictEqual(value, i % 50 === 7 ? "22012" : String(i * 2)))
+          assert.deepStrictEqual(
+            results,
+            results.map((_, i) => (i % 50 === 7 ? "22012" : String(i * 2)))
+          )
         })
       )
 
