@@ -8,20 +8,30 @@
  * It does NOT know which message belongs to which request (internal/core.ts does), nor run the
  * startup dialogue (Auth). A framing or decoding error is reported once, after the messages
  * that preceded it; the framer is poisoned afterwards, so nothing after a bad byte is trusted.
+ *
+ * Hand-over: when a new listener takes the Wire (the engine after the startup dialogue), it first
+ * gets what the previous one received but did not consume (messages that came in the same read as
+ * the startup's ReadyForQuery), then the protocol error and the close, if they already happened.
+ * So nothing the server sent is lost between two listeners.
  */
 import { Context } from "effect"
+import { PgProtocolError } from "./Errors.ts"
+import type { Transport } from "./PgSocket.ts"
 import type { BackendMessage } from "./protocol/Backend.ts"
 import { decodeBackend } from "./protocol/Backend.ts"
 import { Framer } from "./protocol/Framer.ts"
 import { ProtocolError } from "./protocol/ProtocolError.ts"
-import { PgProtocolError } from "./Errors.ts"
-import type { Transport } from "./PgSocket.ts"
 
 export interface WireListener {
   readonly onMessages: (messages: ReadonlyArray<BackendMessage>) => void
   readonly onError: (error: PgProtocolError) => void
   /** The transport closed; `error` is undefined for a clean EOF. */
   readonly onClose: (error: Error | undefined) => void
+  /**
+   * Another listener takes the Wire: return the messages received but not consumed, in order;
+   * they are delivered to the new listener. This listener gets nothing more.
+   */
+  readonly release?: () => ReadonlyArray<BackendMessage>
 }
 
 /** A message-level view of one Transport. */
@@ -29,7 +39,10 @@ export interface Wire {
   readonly transport: Transport
   /** Writes encoded frames (one request = one call = one socket write). */
   readonly send: (frames: Uint8Array) => void
-  /** Sets who receives messages from now on. The first call starts reading. */
+  /**
+   * Sets who receives messages from now on. The first call starts reading; a later call hands
+   * over the previous listener's unconsumed messages, then an error or close that already happened.
+   */
   readonly listen: (listener: WireListener) => void
   readonly pause: () => void
   readonly resume: () => void
@@ -57,10 +70,11 @@ export const makeWire = (transport: Transport, options?: WireOptions): Wire => {
   )
   let listener: WireListener | undefined
   let started = false
-  let failed = false
+  let failed: PgProtocolError | undefined
+  let closed: { readonly error: Error | undefined } | undefined
 
   const onData = (chunk: Uint8Array): void => {
-    if (failed) return
+    if (failed !== undefined) return
     framer.feed(chunk)
     let messages: Array<BackendMessage> | undefined
     let error: ProtocolError | undefined
@@ -75,10 +89,16 @@ export const makeWire = (transport: Transport, options?: WireOptions): Wire => {
     }
     error ??= framer.error
     if (messages !== undefined) listener?.onMessages(messages)
-    if (error !== undefined && !failed) {
-      failed = true
-      listener?.onError(PgProtocolError.fromCodec(error))
+    if (error !== undefined && failed === undefined) {
+      failed = PgProtocolError.fromCodec(error)
+      listener?.onError(failed)
     }
+  }
+
+  const onClose = (error: Error | undefined): void => {
+    if (closed !== undefined) return
+    closed = { error }
+    listener?.onClose(error)
   }
 
   return {
@@ -87,14 +107,17 @@ export const makeWire = (transport: Transport, options?: WireOptions): Wire => {
       transport.write(frames)
     },
     listen: (next) => {
+      const previous = listener
       listener = next
       if (!started) {
         started = true
-        transport.start({
-          onData,
-          onClose: (error) => listener?.onClose(error)
-        })
+        transport.start({ onData, onClose })
+        return
       }
+      const unconsumed = previous?.release?.() ?? []
+      if (unconsumed.length > 0) next.onMessages(unconsumed)
+      if (failed !== undefined) next.onError(failed)
+      if (closed !== undefined) next.onClose(closed.error)
     },
     pause: transport.pause,
     resume: transport.resume,

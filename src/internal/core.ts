@@ -13,7 +13,8 @@
  * It does NOT know Effect: it is plain callbacks, so no Effect is allocated per message or row.
  * The Effect API (Expert.ts) wraps it. It does NOT authenticate (Auth runs before it exists).
  */
-import type { BackendMessage } from "../protocol/Backend.ts"
+
+import type { Wire } from "../Codec.ts"
 import {
   PgClosedError,
   PgConnectionError,
@@ -22,8 +23,8 @@ import {
   PgProtocolError,
   PgServerError
 } from "../Errors.ts"
+import type { BackendMessage } from "../protocol/Backend.ts"
 import type { Notice } from "../Result.ts"
-import type { Wire } from "../Codec.ts"
 import * as State from "./state.ts"
 
 /** What a request may do to the connection while it runs. */
@@ -42,6 +43,11 @@ export interface Request {
   onMessage(message: BackendMessage, context: RequestContext): void
   /** ReadyForQuery arrived: the request is over. */
   onReady(transactionStatus: string): void
+  /**
+   * Asked when ReadyForQuery arrives, before `onReady`: an error means the exchange broke the
+   * protocol (e.g. no CommandComplete), so the connection fails with it and `onFail` is called.
+   */
+  readyProblem?(): PgConnectionFailure | undefined
   /** The connection died. `sent` says whether its frames were written. */
   onFail(error: PgExpertError, sent: boolean): void
   onNotice(notice: Notice): void
@@ -55,7 +61,6 @@ export interface CoreHooks {
   readonly onParameter: (name: string, value: string) => void
   readonly onStatus: (status: State.Status) => void
 }
-
 
 export class Core {
   status: State.Status = State.Open
@@ -75,18 +80,44 @@ export class Core {
       send: (frames) => this.wire.send(frames),
       fail: (error) => this.fail(error)
     }
+    // What the Wire hands over during `listen` (messages that came behind the startup's
+    // ReadyForQuery, or the socket's loss) waits until this constructor has returned: the hooks
+    // may refer to the Core through the owner's variable. It runs at the next microtask, or
+    // before the first submit/close, so it is always handled before any request.
+    let early: Array<() => void> | undefined = []
+    this.drainEarly = () => {
+      const pending = early
+      early = undefined
+      if (pending !== undefined) for (const f of pending) f()
+    }
     wire.listen({
       onMessages: (messages) => {
-        for (let i = 0; i < messages.length; i++) this.onMessage(messages[i]!)
-        this.queue[0]?.onBatchEnd?.()
+        if (early !== undefined) early.push(() => this.onMessages(messages))
+        else this.onMessages(messages)
       },
-      onError: (error) => this.fail(error),
-      onClose: (error) => this.onSocketGone(error)
+      onError: (error) => {
+        if (early !== undefined) early.push(() => this.fail(error))
+        else this.fail(error)
+      },
+      onClose: (error) => {
+        if (early !== undefined) early.push(() => this.onSocketGone(error))
+        else this.onSocketGone(error)
+      }
     })
+    if (early.length === 0) early = undefined
+    else queueMicrotask(this.drainEarly)
+  }
+
+  private readonly drainEarly: () => void
+
+  private onMessages(messages: ReadonlyArray<BackendMessage>): void {
+    for (let i = 0; i < messages.length; i++) this.onMessage(messages[i]!)
+    this.queue[0]?.onBatchEnd?.()
   }
 
   /** Queue a request. It fails at once when the connection is not Open. */
   submit(request: Request): void {
+    this.drainEarly()
     if (this.status._tag !== "Open") {
       request.onFail(this.closedError(), false)
       return
@@ -100,9 +131,51 @@ export class Core {
     return this.queue.length
   }
 
+  private holds = 0
+  private readonly settleHooks = new Map<Request, () => void>()
+
+  /**
+   * Stops writing queued requests until `release` (used while a cancel is in flight, so that the
+   * cancel cannot hit a statement written after the one it targets).
+   */
+  hold(): void {
+    this.holds++
+  }
+
+  release(): void {
+    if (this.holds > 0 && --this.holds === 0) this.flush()
+  }
+
+  /** True when `request` is the only request written and not yet finished. */
+  isSoleInFlight(request: Request): boolean {
+    return this.written === 1 && this.queue[0] === request
+  }
+
+  /** Removes a request that was not written yet (its caller went away). True if it was removed. */
+  withdraw(request: Request): boolean {
+    const i = this.queue.indexOf(request)
+    if (i < this.written) return false
+    this.queue.splice(i, 1)
+    this.settled(request)
+    return true
+  }
+
+  /** Calls `f` once `request` leaves the queue (its ReadyForQuery, or a failure). */
+  whenSettled(request: Request, f: () => void): void {
+    if (!this.queue.includes(request)) return f()
+    this.settleHooks.set(request, f)
+  }
+
+  private settled(request: Request): void {
+    const hook = this.settleHooks.get(request)
+    if (hook === undefined) return
+    this.settleHooks.delete(request)
+    hook()
+  }
+
   /** Writes every queued request that may go now. */
   private flush(): void {
-    while (this.written < this.queue.length) {
+    while (this.holds === 0 && this.written < this.queue.length) {
       const next = this.queue[this.written]!
       if (next.exclusive && this.written > 0) return
       if (this.written > 0 && this.queue[this.written - 1]!.exclusive) return
@@ -127,10 +200,18 @@ export class Core {
         return
       case "ReadyForQuery": {
         this.transactionStatus = message.status
-        const head = this.queue.shift()
-        if (head === undefined) return this.fail(this.unexpected(message._tag))
+        const head = this.queue[0]
+        if (head === undefined || this.written === 0) return this.fail(this.unexpected(message._tag))
+        this.queue.shift()
         this.written--
-        head.onReady(message.status)
+        const broken = head.readyProblem?.()
+        if (broken === undefined) head.onReady(message.status)
+        else {
+          // The connection is Failed before the caller hears why.
+          this.fail(broken, false)
+          head.onFail(broken, true)
+        }
+        this.settled(head)
         this.flush()
         return
       }
@@ -140,7 +221,7 @@ export class Core {
           return this.fail(PgServerError.fromFields(message.fields))
         }
         const head = this.queue[0]
-        if (head === undefined) return this.fail(this.unexpected(message._tag))
+        if (head === undefined || this.written === 0) return this.fail(this.unexpected(message._tag))
         head.onMessage(message, this.context)
         return
       }
@@ -156,8 +237,11 @@ export class Core {
     return protocolError(`unexpected ${tag} with no request in flight`)
   }
 
-  /** Fails the connection: the running request gets `error`, the others the closed error. */
-  fail(error: PgConnectionFailure): void {
+  /**
+   * Fails the connection: the running request gets `error` (unless `headIsCulprit` is false: the
+   * culprit already left the queue), the others, and a head never written, the closed error.
+   */
+  fail(error: PgConnectionFailure, headIsCulprit = true): void {
     const next = State.transition(this.status, { _tag: "Fail", error })
     if (next === this.status) return
     this.setStatus(next)
@@ -167,7 +251,8 @@ export class Core {
     this.wire.destroy()
     const closed = this.closedError()
     requests.forEach((request, i) => {
-      request.onFail(i === 0 ? error : closed, i < written)
+      request.onFail(i === 0 && headIsCulprit && written > 0 ? error : closed, i < written)
+      this.settled(request)
     })
   }
 
@@ -183,6 +268,7 @@ export class Core {
 
   /** Graceful close: refuse new work, fail what is queued, send Terminate, end the socket. */
   close(terminate: Uint8Array): void {
+    this.drainEarly()
     const next = State.transition(this.status, { _tag: "CloseRequested" })
     if (next === this.status) return
     this.setStatus(next)
@@ -190,7 +276,10 @@ export class Core {
     const written = this.written
     this.written = 0
     const closed = new PgClosedError({ message: "the connection was closed while the request was pending" })
-    requests.forEach((request, i) => request.onFail(closed, i < written))
+    requests.forEach((request, i) => {
+      request.onFail(closed, i < written)
+      this.settled(request)
+    })
     this.wire.send(terminate)
     this.wire.end()
   }
@@ -205,7 +294,6 @@ export class Core {
     this.hooks.onStatus(status)
   }
 }
-
 
 const protocolError = (message: string): PgConnectionFailure =>
   new PgProtocolError({ reason: "UnexpectedMessage", message })

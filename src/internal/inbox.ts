@@ -3,6 +3,9 @@
  * path (the startup dialogue). `take` waits for the next backend message; a socket loss or a
  * protocol error fails the waiting and every later `take`.
  *
+ * When the engine takes the Wire over, the messages not yet taken are handed to it (`release`),
+ * so a message that came in the same read as the startup's ReadyForQuery is not lost.
+ *
  * It does NOT route messages to requests (internal/core.ts does that once the session is up).
  */
 import { Effect } from "effect"
@@ -14,13 +17,12 @@ export interface Inbox {
   readonly take: Effect.Effect<BackendMessage, PgConnectionError | PgProtocolError>
 }
 
-export const makeInbox = (
-  wire: Wire,
-  phase: "auth" | "io" = "auth"
-): Inbox => {
+export const makeInbox = (wire: Wire, phase: "auth" | "io" = "auth"): Inbox => {
   const buffered: Array<BackendMessage> = []
   let failure: PgConnectionError | PgProtocolError | undefined
-  let waiter: ((effect: Effect.Effect<BackendMessage, PgConnectionError | PgProtocolError>) => void) | undefined
+  let waiter:
+    | ((effect: Effect.Effect<BackendMessage, PgConnectionError | PgProtocolError>) => void)
+    | undefined
 
   const wake = () => {
     if (waiter === undefined) return
@@ -53,7 +55,8 @@ export const makeInbox = (
         cause: error
       })
       wake()
-    }
+    },
+    release: () => buffered.splice(0)
   })
 
   const take = Effect.callback<BackendMessage, PgConnectionError | PgProtocolError>((resume) => {

@@ -162,11 +162,19 @@ export class ExtendedQuery implements Request {
     if (!this.abandoned) this.sink.onRows(batch)
   }
 
+  /** Neither an error nor a completion before ReadyForQuery: the server skipped part of the exchange. */
+  readyProblem(): PgProtocolError | undefined {
+    return this.error === undefined && this.command === undefined
+      ? unexpected("ReadyForQuery before CommandComplete")
+      : undefined
+  }
+
   onReady(): void {
     this.onBatchEnd()
     if (this.abandoned) return
     if (this.error !== undefined) return this.sink.onDone(this.error)
-    if (this.command === undefined) return this.sink.onDone(unexpected("ReadyForQuery before CommandComplete"))
+    if (this.command === undefined)
+      return this.sink.onDone(unexpected("ReadyForQuery before CommandComplete"))
     this.sink.onDone({ columns: this.columns, command: this.command, notices: this.notices })
   }
 
@@ -197,7 +205,9 @@ export class SimpleQuery implements Request {
 
   constructor(
     frames: Uint8Array,
-    onDone: (result: { results: ReadonlyArray<StatementResult>; notices: ReadonlyArray<Notice> } | RequestError) => void,
+    onDone: (
+      result: { results: ReadonlyArray<StatementResult>; notices: ReadonlyArray<Notice> } | RequestError
+    ) => void,
     exclusive: boolean
   ) {
     this.frames = frames
