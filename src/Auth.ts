@@ -30,20 +30,20 @@ import {
   type PgAuthErrorReason,
   type PgConnectionError,
   type PgProtocolError,
-  PgServerError
+  PgServerError,
+  PgProtocolError as ProtocolErr
 } from "./Errors.ts"
 import { makeInbox } from "./internal/inbox.ts"
+import type { BackendMessage } from "./protocol/Backend.ts"
 import {
+  encodeGSSResponse,
   encodePassword,
   encodeSASLInitialResponse,
   encodeSASLResponse,
-  encodeStartup,
-  encodeGSSResponse
+  encodeStartup
 } from "./protocol/Frontend.ts"
 import { ProtocolError } from "./protocol/ProtocolError.ts"
-import type { BackendMessage } from "./protocol/Backend.ts"
 import type { Notice } from "./Result.ts"
-import { PgProtocolError as ProtocolErr } from "./Errors.ts"
 
 /** Authentication methods as `require_auth` names them, plus "none" (trust, cert). */
 export type AuthMethod = RequireAuth["allowed"][number] | "none"
@@ -117,7 +117,11 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
     const inbox = makeInbox(wire)
     const send = (bytes: Uint8Array | ProtocolError) => Effect.map(encoded(bytes), wire.send)
     yield* send(
-      encodeStartup({ parameters: { user: input.user, ...input.parameters }, major: 3, minor: input.protocolMinor })
+      encodeStartup({
+        parameters: { user: input.user, ...input.parameters },
+        major: 3,
+        minor: input.protocolMinor
+      })
     )
     const parameters = new Map<string, string>()
     const notices: Array<Notice> = []
@@ -130,7 +134,9 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
     const getPassword = (who: string) =>
       Effect.flatMap(input.password, (password) =>
         password === undefined
-          ? Effect.fail(authFail(who, "protocol", `the server asked for a password (${who}) but none was given`))
+          ? Effect.fail(
+              authFail(who, "protocol", `the server asked for a password (${who}) but none was given`)
+            )
           : Effect.succeed(Redacted.value(password))
       )
 
@@ -139,9 +145,18 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
       const binding = checkAuthenticationRequest(kind, input.channelBinding)
       if (binding !== undefined) return Effect.fail(fromMath(name, binding))
       const m = methodOf[kind]
-      if (m !== undefined && m !== "none" && input.requireAuth !== undefined && !input.requireAuth.allowed.includes(m)) {
+      if (
+        m !== undefined &&
+        m !== "none" &&
+        input.requireAuth !== undefined &&
+        !input.requireAuth.allowed.includes(m)
+      ) {
         return Effect.fail(
-          authFail(name, "refused-by-require-auth", `the server requested ${name} authentication, which require_auth does not allow`)
+          authFail(
+            name,
+            "refused-by-require-auth",
+            `the server requested ${name} authentication, which require_auth does not allow`
+          )
         )
       }
       if (m !== undefined) method = m
@@ -216,7 +231,11 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
         case "AuthenticationGSS": {
           yield* allow("gss", "GSS")
           if (input.gssToken === undefined) {
-            return yield* authFail("GSS", "unsupported-method", "the server requested GSSAPI authentication and no GSS token was configured")
+            return yield* authFail(
+              "GSS",
+              "unsupported-method",
+              "the server requested GSSAPI authentication and no GSS token was configured"
+            )
           }
           yield* send(encodeGSSResponse(input.gssToken))
           break
@@ -230,7 +249,11 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
         case "AuthenticationSSPI":
           return yield* authFail("SSPI", "unsupported-method", "SSPI authentication is not supported")
         case "AuthenticationKerberosV5":
-          return yield* authFail("KerberosV5", "unsupported-method", "Kerberos V5 authentication is not supported")
+          return yield* authFail(
+            "KerberosV5",
+            "unsupported-method",
+            "Kerberos V5 authentication is not supported"
+          )
         case "NegotiateProtocolVersion": {
           if (message.newestMajor !== 3 || message.newestMinor < input.minProtocolMinor) {
             return yield* new ProtocolErr({
@@ -278,7 +301,10 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
         }
         case "ReadyForQuery": {
           if (!authenticated) {
-            return yield* new ProtocolErr({ reason: "UnexpectedMessage", message: "ReadyForQuery before authentication" })
+            return yield* new ProtocolErr({
+              reason: "UnexpectedMessage",
+              message: "ReadyForQuery before authentication"
+            })
           }
           return {
             processId: key?.processId ?? 0,

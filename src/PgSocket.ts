@@ -3,15 +3,18 @@
  *
  * It dials TCP (IPv4/IPv6, DNS) or a Unix socket (`<dir>/.s.PGSQL.<port>`), negotiates TLS the
  * way libpq does (SSLRequest then an in-place upgrade, or direct TLS with ALPN `postgresql` on
- * PG17+), checks the server certificate per sslmode, presents a client certificate, and sets
- * TCP keepalive. The result is a `Transport`: a small callback interface the Codec reads from.
+ * PG17+), checks the server certificate per sslmode (with a CRL and TLS version bounds when
+ * given), presents a client certificate, and sets TCP keepalive. The result is a `Transport`: a
+ * small callback interface the Codec reads from.
  *
  * It does NOT frame or decode messages (Codec), authenticate (Auth), apply connect timeouts
  * (the caller wraps the whole handshake), or retry with another sslmode (Connection).
  *
- * Invariants: an interrupted or failed `open` leaves no socket behind; the socket is destroyed
- * when the scope that opened it closes; after an SSLRequest, bytes the server sends before the
- * TLS handshake are refused (CVE-2021-23222 "buffer stuffing").
+ * Invariants: `open` is interruptible at every stage (dial, SSLRequest, TLS handshake), and an
+ * interrupted or failed `open` leaves no socket behind; a server that hangs up mid-dialogue fails
+ * it at once; the socket is destroyed when the scope that opened it closes; after an SSLRequest,
+ * bytes the server sends before the TLS handshake are refused (CVE-2021-23222 "buffer stuffing"),
+ * and an error message in answer to it is neither read nor shown (CVE-2024-10977).
  */
 import * as Net from "node:net"
 import * as Tls from "node:tls"
@@ -20,7 +23,12 @@ import { PgConnectionError } from "./Errors.ts"
 
 /** Where to connect. A Unix target is the socket file itself. */
 export type SocketTarget =
-  | { readonly _tag: "Tcp"; readonly host: string; readonly port: number; readonly hostaddr?: string | undefined }
+  | {
+      readonly _tag: "Tcp"
+      readonly host: string
+      readonly port: number
+      readonly hostaddr?: string | undefined
+    }
   | { readonly _tag: "Unix"; readonly path: string }
 
 /** What the caller wants from TLS, already resolved from sslmode and friends. */
@@ -38,6 +46,11 @@ export interface TlsRequest {
   readonly passphrase?: string | undefined
   /** Send SNI (libpq `sslsni`, default on); never sent for IP literals. */
   readonly sni?: boolean | undefined
+  /** PEM certificate revocation list(s) checked with the chain (libpq `sslcrl`). */
+  readonly crl?: string | Uint8Array | undefined
+  /** Lowest and highest TLS version allowed (libpq `ssl_min_protocol_version`, `ssl_max_protocol_version`). */
+  readonly minVersion?: Tls.SecureVersion | undefined
+  readonly maxVersion?: Tls.SecureVersion | undefined
 }
 
 export interface SocketOptions {
@@ -83,11 +96,25 @@ export interface PgSocketService {
  * The Socket service. A `Context.Reference`: the Node implementation (node:net + node:tls) is the
  * default, and a test replaces it with `Effect.provideService(PgSocket, fake)`.
  */
-export const PgSocket: Context.Reference<PgSocketService> = Context.Reference<PgSocketService>("effect-pg/PgSocket", {
-  defaultValue: () => ({ open })
-})
+export const PgSocket: Context.Reference<PgSocketService> = Context.Reference<PgSocketService>(
+  "effect-pg/PgSocket",
+  {
+    defaultValue: () => ({ open })
+  }
+)
 
 const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+
+/**
+ * The `cause` of the PgConnectionError for a server that answered SSLRequest with an error
+ * message: libpq treats it as fatal in every sslmode (no plaintext retry), and so does Connection.
+ */
+export class ErrorBeforeTls extends Error {
+  constructor() {
+    super("the server answered SSLRequest with an error message (not read: it is not authenticated)")
+    this.name = "ErrorBeforeTls"
+  }
+}
 
 const describe = (target: SocketTarget): string =>
   target._tag === "Unix"
@@ -97,28 +124,43 @@ const describe = (target: SocketTarget): string =>
 const fail = (phase: "connect" | "tls", message: string, cause?: unknown) =>
   new PgConnectionError({ phase, mayHaveReachedServer: false, message, cause })
 
-/** Dial, then negotiate TLS. Interruption destroys whatever socket exists at that moment. */
+/**
+ * Dial, then negotiate TLS. The dialogue is interruptible (a connect timeout or an interrupt
+ * must be able to stop a server that never answers): interruption destroys whatever socket
+ * exists at that moment, and only a finished socket is handed to the scope's finalizer.
+ */
 export const open = (options: SocketOptions): Effect.Effect<Transport, PgConnectionError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<Net.Socket | Tls.TLSSocket, PgConnectionError>((resume) => {
       const where = describe(options.target)
-      let current: Net.Socket = dial(options, where, (result) => {
-        if (result instanceof PgConnectionError) {
-          current.destroy()
-          resume(Effect.fail(result))
-        } else {
-          current = result
-          resume(Effect.succeed(result))
+      let current: Net.Socket = dial(
+        options,
+        where,
+        (result) => {
+          if (result instanceof PgConnectionError) {
+            current.destroy()
+            resume(Effect.fail(result))
+          } else {
+            current = result
+            resume(Effect.succeed(result))
+          }
+        },
+        (replacement) => {
+          current = replacement
         }
-      }, (replacement) => {
-        current = replacement
-      })
+      )
       return Effect.sync(() => current.destroy())
     }),
-    (socket) => Effect.sync(() => socket.destroy())
+    (socket) => Effect.sync(() => socket.destroy()),
+    { interruptible: true }
   ).pipe(Effect.map((socket) => makeTransport(socket, describe(options.target))))
 
-/** The callback-level dialogue. `done` gets the ready socket or the error; called once. */
+/**
+ * The callback-level dialogue. `done` gets the ready socket or the error; called once. Failures
+ * before the TCP (or Unix) connection is up are phase "connect", later ones (SSLRequest answer,
+ * TLS handshake, direct TLS) phase "tls". The listeners added here stay on the socket but do
+ * nothing once `done` was called, so an error event never finds a socket without a listener.
+ */
 const dial = (
   options: SocketOptions,
   where: string,
@@ -127,13 +169,23 @@ const dial = (
 ): Net.Socket => {
   const { target, tls } = options
   let finished = false
+  let phase: "connect" | "tls" = "connect"
   const finish = (result: Net.Socket | PgConnectionError) => {
     if (finished) return
     finished = true
     done(result)
   }
-  const onError = (phase: "connect" | "tls") => (err: Error) =>
-    finish(fail(phase, `could not connect to ${where}: ${err.message}`, err))
+  const onError = (err: Error) => finish(fail(phase, `could not connect to ${where}: ${err.message}`, err))
+  // A clean EOF before the dialogue ended (no 'error' event): the server hung up on us.
+  const onClose = () =>
+    finish(
+      fail(
+        phase,
+        phase === "tls"
+          ? `server at ${where} closed the connection unexpectedly during SSL negotiation`
+          : `server at ${where} closed the connection unexpectedly`
+      )
+    )
 
   // As libpq: TLS is never attempted over a Unix socket, whatever sslmode says.
   const direct = tls.use !== "none" && tls.negotiation === "direct" && target._tag === "Tcp"
@@ -148,28 +200,37 @@ const dial = (
   if (options.keepAlive?.enabled !== false && target._tag === "Tcp") {
     raw.setKeepAlive(true, options.keepAlive?.idleMillis ?? 0)
   }
-  raw.once("error", onError(direct ? "tls" : "connect"))
+  raw.on("error", onError)
+  raw.once("close", onClose)
 
   if (direct) {
+    // A TLSSocket from tls.connect emits 'connect' when TCP is up, then 'secureConnect'.
+    raw.once("connect", () => {
+      phase = "tls"
+    })
     raw.once("secureConnect", () => {
       const tlsSocket = raw as Tls.TLSSocket
       if (tlsSocket.alpnProtocol !== "postgresql") {
         return finish(fail("tls", `server at ${where} did not negotiate ALPN "postgresql" for direct TLS`))
       }
-      raw.removeAllListeners("error")
       finish(raw)
     })
     return raw
   }
 
   raw.once("connect", () => {
-    if (tls.use === "none" || target._tag === "Unix") {
-      raw.removeAllListeners("error")
-      return finish(raw)
-    }
+    if (tls.use === "none" || target._tag === "Unix") return finish(raw)
+    phase = "tls"
     raw.once("data", (chunk: Buffer) => {
       raw.pause()
       const answer = chunk[0]
+      if (answer === 0x45 /* E */) {
+        // As libpq (CVE-2024-10977): the server is not authenticated yet, so its words are not
+        // read or repeated, and no mode falls back to plaintext after this (see ErrorBeforeTls).
+        return finish(
+          fail("tls", `server at ${where} sent an error response during SSL exchange`, new ErrorBeforeTls())
+        )
+      }
       if (chunk.length > 1) {
         return finish(fail("tls", `server at ${where} sent unencrypted data after its SSL response`))
       }
@@ -177,21 +238,18 @@ const dial = (
         if (tls.use === "must") {
           return finish(fail("tls", `server at ${where} does not support SSL, but SSL was required`))
         }
-        raw.removeAllListeners("error")
         return finish(raw)
       }
       if (answer !== 0x53 /* S */) {
-        const shown = answer === 0x45 ? "an error message ('E')" : `byte 0x${(answer ?? 0).toString(16)}`
-        return finish(fail("tls", `server at ${where} answered the SSL request with ${shown}`))
+        return finish(
+          fail("tls", `server at ${where} answered the SSL request with byte 0x${(answer ?? 0).toString(16)}`)
+        )
       }
-      raw.removeAllListeners("error")
       const secured = Tls.connect({ ...tlsOptions(options), socket: raw })
       replaced(secured)
-      secured.once("error", onError("tls"))
-      secured.once("secureConnect", () => {
-        secured.removeAllListeners("error")
-        finish(secured)
-      })
+      secured.on("error", onError)
+      secured.once("close", onClose)
+      secured.once("secureConnect", () => finish(secured))
     })
     raw.write(SSL_REQUEST)
   })
@@ -208,8 +266,12 @@ const tlsOptions = (options: SocketOptions): Tls.ConnectionOptions => {
     ...(tls.cert === undefined ? {} : { cert: toPem(tls.cert) }),
     ...(tls.key === undefined ? {} : { key: toPem(tls.key) }),
     ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
+    ...(tls.crl === undefined ? {} : { crl: toPem(tls.crl) }),
+    ...(tls.minVersion === undefined ? {} : { minVersion: tls.minVersion }),
+    ...(tls.maxVersion === undefined ? {} : { maxVersion: tls.maxVersion }),
     rejectUnauthorized: tls.verify !== "none",
-    checkServerIdentity: (_name, cert) => (tls.verify === "full" ? Tls.checkServerIdentity(host, cert) : undefined)
+    checkServerIdentity: (_name, cert) =>
+      tls.verify === "full" ? Tls.checkServerIdentity(host, cert) : undefined
   }
 }
 

@@ -7,6 +7,9 @@
  * interrupted attempt closes its socket at once, a successful one lives in the caller's scope.
  * The password is resolved (config, password Effect, then ~/.pgpass) only when the server asks.
  *
+ * TLS files (root, client certificate and key, CRL) are read once per connect; `sslcertmode=require`
+ * is refused, as libpq refuses it when it cannot see whether the server asked for a certificate.
+ *
  * It does NOT implement the operations (operations.ts). target_session_attrs beyond "any" is
  * checked with the server's reported in_hot_standby / default_transaction_read_only.
  */
@@ -22,7 +25,7 @@ import { passwordFor } from "../config/Password.ts"
 import { resolve } from "../config/Resolve.ts"
 import { resolvePolicy, sniName, type TlsPolicy } from "../config/Tls.ts"
 import { PgConnectionError, type PgExpertError } from "../Errors.ts"
-import { PgSocket, type TlsRequest } from "../PgSocket.ts"
+import { ErrorBeforeTls, PgSocket, type SocketOptions, type TlsRequest } from "../PgSocket.ts"
 import { type ExpertConnection, makeOperations } from "./operations.ts"
 
 export type ConnectError = PgExpertError | PgConfigError
@@ -31,8 +34,11 @@ export type ConnectError = PgExpertError | PgConfigError
 export const connect = (input: ConnectInput): Effect.Effect<ExpertConnection, ConnectError, Scope.Scope> =>
   Effect.flatMap(resolve(input), connectResolved)
 
-export const connectResolved = (config: ConnectConfig): Effect.Effect<ExpertConnection, ConnectError, Scope.Scope> =>
+export const connectResolved = (
+  config: ConnectConfig
+): Effect.Effect<ExpertConnection, ConnectError, Scope.Scope> =>
   Effect.gen(function* () {
+    yield* checkCertMode(config)
     const policy = yield* resolvePolicy(config)
     const tlsFiles = yield* readTlsFiles(policy)
     const hosts = config.loadBalanceHosts === "random" ? shuffle(config.hosts) : config.hosts
@@ -42,7 +48,9 @@ export const connectResolved = (config: ConnectConfig): Effect.Effect<ExpertConn
     for (const pass of passes) {
       for (const host of hosts) {
         for (const use of tlsAttempts(policy, host)) {
-          const result = yield* Effect.exit(attempt(config, host, tlsRequest(policy, tlsFiles, config, host, use), pass))
+          const result = yield* Effect.exit(
+            attempt(config, host, tlsRequest(policy, tlsFiles, config, host, use), pass)
+          )
           if (Exit.isSuccess(result)) return result.value
           const error = firstError(result.cause)
           if (error === undefined) return yield* Effect.failCause(result.cause)
@@ -73,15 +81,18 @@ const tlsAttempts = (policy: TlsPolicy, host: HostSpec): ReadonlyArray<TlsUse> =
   return policy.plaintextFirst ? ["none", "must"] : ["try", "none"]
 }
 
+/** libpq's rule: a TLS failure or a refused session may be retried with the other TLS choice, except
+ * after an error message in answer to SSLRequest (fatal in every mode, see ErrorBeforeTls). */
 const isRetryableForTls = (error: ConnectError): boolean =>
   error._tag === "PgServerError" ||
   (error._tag === "PgAuthError" && error.reason === "server-rejected") ||
-  (error._tag === "PgConnectionError" && error.phase === "tls")
+  (error._tag === "PgConnectionError" && error.phase === "tls" && !(error.cause instanceof ErrorBeforeTls))
 
 interface TlsFiles {
   readonly ca: string | undefined
   readonly cert: string | undefined
   readonly key: string | undefined
+  readonly crl: string | undefined
 }
 
 const readTlsFiles = (policy: TlsPolicy): Effect.Effect<TlsFiles, PgConfigError> =>
@@ -89,10 +100,27 @@ const readTlsFiles = (policy: TlsPolicy): Effect.Effect<TlsFiles, PgConfigError>
     try: () => ({
       ca: policy.roots?._tag === "File" ? readFileSync(policy.roots.path, "utf8") : undefined,
       cert: policy.cert === undefined ? undefined : readFileSync(policy.cert, "utf8"),
-      key: policy.key === undefined ? undefined : readFileSync(policy.key, "utf8")
+      key: policy.key === undefined ? undefined : readFileSync(policy.key, "utf8"),
+      crl: policy.crl === undefined ? undefined : readFileSync(policy.crl, "utf8")
     }),
     catch: (cause) => configError("MissingFile", `could not read a TLS file: ${String(cause)}`, { cause })
   })
+
+/**
+ * libpq without an OpenSSL certificate callback refuses `sslcertmode=require`, because it cannot
+ * tell whether the server asked for a certificate. Node's TLS cannot tell either, so do the same
+ * rather than accept the setting and ignore it.
+ */
+const checkCertMode = (config: ConnectConfig): Effect.Effect<void, PgConfigError> =>
+  config.sslcertmode === "require"
+    ? Effect.fail(
+        configError(
+          "UnsupportedOption",
+          'sslcertmode value "require" is not supported: effect-pg cannot tell whether the server requested a client certificate',
+          { key: "sslcertmode" }
+        )
+      )
+    : Effect.void
 
 const tlsRequest = (
   policy: TlsPolicy,
@@ -108,7 +136,10 @@ const tlsRequest = (
   cert: files.cert,
   key: files.key,
   passphrase: config.sslpassword === undefined ? undefined : redactedValue(config.sslpassword),
-  sni: sniName(config, host) !== undefined
+  sni: sniName(config, host) !== undefined,
+  crl: files.crl,
+  minVersion: config.sslMinProtocolVersion,
+  maxVersion: config.sslMaxProtocolVersion
 })
 
 const redactedValue = (r: Redacted.Redacted<string>): string => Redacted.value(r)
@@ -127,17 +158,23 @@ const attempt = (
     const codec = yield* Codec
     const auth = yield* Auth
     const where = isUnixSocket(host) ? socketPath(host.host, host.port) : `${displayHost(host)}:${host.port}`
+    const socketOptions: SocketOptions = {
+      target: isUnixSocket(host)
+        ? { _tag: "Unix", path: socketPath(host.host, host.port) }
+        : {
+            _tag: "Tcp",
+            host: host.host === "" ? (host.hostaddr ?? "") : host.host,
+            port: host.port,
+            hostaddr: host.hostaddr
+          },
+      tls,
+      keepAlive: {
+        enabled: config.keepalives,
+        idleMillis: config.keepalivesIdle === undefined ? undefined : config.keepalivesIdle * 1000
+      }
+    }
     const once = Effect.gen(function* () {
-      const transport = yield* socket.open({
-        target: isUnixSocket(host)
-          ? { _tag: "Unix", path: socketPath(host.host, host.port) }
-          : { _tag: "Tcp", host: host.host === "" ? (host.hostaddr ?? "") : host.host, port: host.port, hostaddr: host.hostaddr },
-        tls,
-        keepAlive: {
-          enabled: config.keepalives,
-          idleMillis: config.keepalivesIdle === undefined ? undefined : config.keepalivesIdle * 1000
-        }
-      })
+      const transport = yield* socket.open(socketOptions)
       const wire = codec.make(transport, { maxMessageSize: config.maxMessageSize })
       const session = yield* auth.startup(wire, startupInput(config, host))
       return { wire, session }
@@ -162,7 +199,14 @@ const attempt = (
       return yield* Effect.failCause(result.cause)
     }
     const { wire, session } = result.value
-    const connection = yield* makeOperations(wire, session).pipe(Scope.provide(scope))
+    // The cancel connection goes where the session went, encrypted iff the session is (libpq).
+    const cancelOptions: SocketOptions = {
+      ...socketOptions,
+      tls: { ...tls, use: wire.transport.tls ? "must" : "none" }
+    }
+    const connection = yield* makeOperations(wire, session, { socket, options: cancelOptions }).pipe(
+      Scope.provide(scope)
+    )
     const mismatch = yield* checkSessionAttrs(connection, sessionAttrs)
     if (mismatch !== undefined) {
       yield* Scope.close(scope, Exit.void)
