@@ -203,7 +203,7 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
           })
           if (selection instanceof AuthMathError) return yield* fromMath("SASL", selection)
           const first = clientFirst({ channelBinding: selection.channelBinding })
-          if (first instanceof AuthMathError) return yield* fromMath(selection.mechanism, first)
+          if (first instanceof AuthMathError) return yield* fromMath("scram-sha-256", first)
           scram = first.state
           yield* send(encodeSASLInitialResponse(selection.mechanism, first.message))
           break
@@ -212,9 +212,9 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
           if (scram?._tag !== "ScramClientFirstSent") {
             return yield* authFail("SASL", "protocol", "unexpected SASL continuation from the server")
           }
-          const password = yield* getPassword(scram.mechanism)
+          const password = yield* getPassword("scram-sha-256")
           const final = clientFinal(scram, message.data, password)
-          if (final instanceof AuthMathError) return yield* fromMath(scram.mechanism, final)
+          if (final instanceof AuthMathError) return yield* fromMath("scram-sha-256", final)
           scram = final.state
           yield* send(encodeSASLResponse(final.message))
           break
@@ -224,7 +224,7 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
             return yield* authFail("SASL", "protocol", "unexpected SASL final message from the server")
           }
           const verified = verifyServerFinal(scram, message.data)
-          if (verified instanceof AuthMathError) return yield* fromMath(scram.mechanism, verified)
+          if (verified instanceof AuthMathError) return yield* fromMath("scram-sha-256", verified)
           scram = verified
           break
         }

@@ -305,6 +305,12 @@ const makeTransport = (socket: Net.Socket | Tls.TLSSocket, remote: string): Tran
     },
     start: (r) => {
       receiver = r
+      // The socket may have closed between the handshake and now: report it, never lose it.
+      if (closedFlag || socket.destroyed) {
+        closedFlag = true
+        r.onClose(lastError)
+        return
+      }
       socket.on("data", (chunk: Buffer) => r.onData(chunk))
       socket.resume()
     },

@@ -52,7 +52,7 @@ export type PgAuthErrorReason = typeof PgAuthErrorReason.Type
 
 /**
  * Authentication failed. `method` is the method the server asked for ("md5", "scram-sha-256",
- * "SASL", "GSS", "SSPI", "KerberosV5", "password", or "unknown(<code>)"). `reason`:
+ * "SASL", "GSS", "SSPI", "KerberosV5", "password"; an undefined request code is a PgProtocolError). `reason`:
  * - `unsupported-method`: the server asked for a method this client does not implement;
  * - `refused-by-require-auth`: the client refused a method the configuration does not allow
  *   (libpq's `require_auth`);

@@ -71,11 +71,8 @@ layer(PgTestServer.layer({ version: 18, env: {}, tls: false, settings: { log_dis
     })
   )
 
-  // KNOWN BUG (src/internal/operations.ts, not ours): `statusChanges` emits the current status and
-  // only then subscribes to the hub, so a change made right after the first element is lost (here
-  // "Closing"). Marked `fails` so the suite stays green; remove `.fails` once statusChanges
-  // subscribes before it reads the current status.
-  it.effect.fails("statusChanges sees every change after its first element", () =>
+  // Regression: statusChanges once read the current status before subscribing, and lost "Closing".
+  it.effect("statusChanges sees every change after its first element", () =>
     Effect.gen(function* () {
       const pg = yield* setup
       const connection = yield* connect(tcp(pg, closeUser))
