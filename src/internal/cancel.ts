@@ -1,23 +1,42 @@
 /**
- * CancelRequest on a side connection (Frontend/Backend Protocol, "Canceling Requests in
- * Progress"): dial the same server the session uses — over TLS when the session uses TLS —, send
- * the 16-byte (3.0) or long (3.2) CancelRequest with the session's key, and wait until the server
- * closes that connection, which it does after signalling the backend. Only then is it safe to send
- * more work on the session: a cancel that lands later could hit the next statement.
+ * Stopping work and checking the server is there: the CancelRequest, what happens when a caller
+ * goes away (`interrupt`), and the opt-in heartbeat.
  *
- * It does NOT decide whether to cancel (operations do); the server never answers a cancel, so
- * success means "delivered", not "cancelled".
+ * CancelRequest (Frontend/Backend Protocol, "Canceling Requests in Progress"): dial the same
+ * server the session uses — over TLS when the session uses TLS —, send the 16-byte (3.0) or long
+ * (3.2) CancelRequest with the session's key, and wait until the server closes that connection,
+ * which it does after signalling the backend. Only then is it safe to send more work on the
+ * session: a cancel that lands later could hit the next statement. The server never answers a
+ * cancel, so success means "delivered", not "cancelled".
+ *
+ * `interrupt(request)`: a request not yet written is withdrawn; one that is the only statement in
+ * flight is cancelled, and the engine writes nothing more (hold) until its outcome is known (its
+ * ReadyForQuery); otherwise it just drains. When the cancelled statement has not finished within
+ * CANCEL_SETTLE_LIMIT (a server that stopped answering), the connection fails: its state is
+ * unknown. Concurrent interrupts of one request share one cancel.
+ *
+ * `heartbeat`: an empty query every `interval`, only while the connection is idle (a long
+ * statement is not a dead server, and a beat queued behind it would prove nothing); a beat not
+ * answered within `timeout` fails the connection at once (no cancel is waited for).
+ *
+ * It does NOT decide which operations are interruptible, nor time them out (operations.ts).
  */
-import { Effect } from "effect"
+import { Deferred, Duration, Effect, Schedule, type Scope } from "effect"
+import type { Session } from "../Auth.ts"
 import { PgConnectionError, PgProtocolError } from "../Errors.ts"
 import type { PgSocketService, SocketOptions } from "../PgSocket.ts"
-import { encodeCancelRequest } from "../protocol/Frontend.ts"
+import { encodeCancelRequest, encodeQuery } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
+import type { Core, Request } from "./core.ts"
+import { SimpleQuery } from "./requests.ts"
 
 export interface CancelTarget {
   readonly socket: PgSocketService
   readonly options: SocketOptions
 }
+
+/** How long a cancelled statement may take to finish before the connection is given up. */
+export const CANCEL_SETTLE_LIMIT = Duration.seconds(10)
 
 export const sendCancel = (
   target: CancelTarget,
@@ -48,3 +67,103 @@ export const sendCancel = (
       )
     })
   )
+
+const EMPTY_QUERY = (() => {
+  const frames = encodeQuery("")
+  return frames instanceof Uint8Array ? frames : new Uint8Array(0)
+})()
+
+/** `interrupt`, `beat` (one empty query) and `heartbeat` for one connection. */
+export const makeLiveness = (core: Core, session: Session, cancelTarget: CancelTarget | undefined) => {
+  const interrupting = new Map<Request, Deferred.Deferred<void>>()
+
+  const interrupt = (
+    request: Request & { abandoned: boolean },
+    state?: { cancelSent: boolean }
+  ): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      request.abandoned = true
+      if (core.withdraw(request)) return Effect.void
+      const running = interrupting.get(request)
+      if (running !== undefined) return Deferred.await(running)
+      if (cancelTarget === undefined || !core.isSoleInFlight(request)) return Effect.void
+      const done = Deferred.makeUnsafe<void>()
+      interrupting.set(request, done)
+      core.hold()
+      const settled = Effect.callback<void>((resume) => core.whenSettled(request, () => resume(Effect.void)))
+      const cancelled = sendCancel(cancelTarget, session.processId, session.secretKey).pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            if (state !== undefined) state.cancelSent = true
+          })
+        ),
+        Effect.ignore
+      )
+      return Effect.andThen(cancelled, settled).pipe(
+        Effect.timeoutOrElse({
+          duration: CANCEL_SETTLE_LIMIT,
+          orElse: () =>
+            Effect.sync(() =>
+              core.fail(
+                new PgConnectionError({
+                  phase: "io",
+                  mayHaveReachedServer: true,
+                  message: `a cancelled statement did not finish within ${Duration.format(CANCEL_SETTLE_LIMIT)}; the server stopped answering`
+                })
+              )
+            )
+        }),
+        Effect.ensuring(
+          Effect.sync(() => {
+            interrupting.delete(request)
+            core.release()
+            Deferred.doneUnsafe(done, Effect.void)
+          })
+        )
+      )
+    })
+
+  /** One empty query, submitted directly: giving it up does not wait for anything. */
+  const beat: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    const request = new SimpleQuery(EMPTY_QUERY, () => resume(Effect.void), false)
+    core.submit(request)
+    return Effect.sync(() => {
+      request.abandoned = true
+    })
+  })
+
+  const heartbeat = (options: {
+    readonly interval: Duration.Input
+    readonly timeout: Duration.Input
+  }): Effect.Effect<void, never, Scope.Scope> =>
+    Effect.suspend(() => {
+      const timeout = Duration.fromInputUnsafe(options.timeout)
+      const once = Effect.suspend(() =>
+        core.status._tag !== "Open" || core.pending > 0
+          ? Effect.void
+          : Effect.timeoutOrElse(beat, {
+              duration: timeout,
+              orElse: () =>
+                Effect.sync(() =>
+                  core.fail(
+                    new PgConnectionError({
+                      phase: "io",
+                      mayHaveReachedServer: false,
+                      message: `heartbeat: the server did not answer within ${Duration.format(timeout)}`
+                    })
+                  )
+                )
+            })
+      )
+      return Effect.asVoid(
+        Effect.forkScoped(
+          Effect.repeat(once, {
+            schedule: Schedule.spaced(options.interval),
+            while: () => core.status._tag === "Open"
+          })
+        )
+      )
+    })
+
+  return { interrupt, beat, heartbeat }
+}

@@ -10,6 +10,10 @@
  * ReadyForQuery at once and drops any CopyData still in flight, so nothing can desync. COPY
  * requests are exclusive: nothing is pipelined behind them.
  *
+ * Each request takes exactly one COPY in its direction: a string whose statement is not that COPY
+ * (or that runs another statement before or after it) ends with a NotCopy error, never with the
+ * other statement's tag; a second CopyInResponse is refused with CopyFail.
+ *
  * It does NOT run the source stream (operations do); it only tracks the exchange and offers
  * `write` with socket backpressure.
  */
@@ -41,8 +45,11 @@ export class CopyInRequest implements Request {
   readonly exclusive = true
   readonly frames: Uint8Array
   private readonly wire: Wire
+  /** Set by `interrupt` (operations.ts) when the caller went away. */
+  abandoned = false
   private inCopy = false
   private finished = false
+  private pendingAbort: string | undefined
   private error: PgExpertError | undefined
   private command: CommandComplete | undefined
   private outcome: Outcome | undefined
@@ -63,11 +70,24 @@ export class CopyInRequest implements Request {
   onMessage(message: BackendMessage, context: RequestContext): void {
     switch (message._tag) {
       case "CopyInResponse":
+        if (this.error !== undefined || this.inCopy) {
+          // Another statement of the same string ran first (or a second COPY): refuse this one.
+          this.error ??= notCopy("in")
+          context.send(encodeCopyFailFallback)
+          return
+        }
         this.inCopy = true
+        if (this.pendingAbort !== undefined) {
+          // The caller went away before the server was ready for data.
+          this.finished = true
+          context.send(encodeCopyFailFrame(this.pendingAbort))
+        }
         for (const w of this.startWaiters.splice(0)) w(true)
         return
       case "CommandComplete":
-        this.command = parseCommandTag(message.tag)
+        // Only the COPY's own tag counts: a statement that ran instead of it is not a success.
+        if (this.inCopy && this.command === undefined) this.command = parseCommandTag(message.tag)
+        else this.error ??= notCopy("in")
         return
       case "ErrorResponse":
         this.error ??= PgServerError.fromFields(message.fields)
@@ -75,8 +95,6 @@ export class CopyInRequest implements Request {
       case "RowDescription":
       case "DataRow":
       case "EmptyQueryResponse":
-        this.error ??= notCopy("in")
-        return
       case "CopyOutResponse":
         this.error ??= notCopy("in")
         return
@@ -155,12 +173,18 @@ export class CopyInRequest implements Request {
     this.wire.send(COPY_DONE)
   }
 
-  /** Aborts with CopyFail; the server answers with an error (57014) and ReadyForQuery. */
+  /**
+   * Aborts with CopyFail; the server answers with an error (57014) and ReadyForQuery. Before the
+   * server is in copy-in mode, the CopyFail is sent as soon as its CopyInResponse arrives.
+   */
   abort(reason: string): void {
-    if (this.closed || !this.inCopy) return
+    if (this.closed) return
+    if (!this.inCopy) {
+      this.pendingAbort ??= reason
+      return
+    }
     this.finished = true
-    const frame = encodeCopyFail(reason.replace(/\0/g, " ").slice(0, 1000))
-    this.wire.send(frame instanceof ProtocolError ? encodeCopyFailFallback : frame)
+    this.wire.send(encodeCopyFailFrame(reason))
   }
 }
 
@@ -169,11 +193,19 @@ const encodeCopyFailFallback = (() => {
   return f instanceof ProtocolError ? new Uint8Array(0) : f
 })()
 
+const encodeCopyFailFrame = (reason: string): Uint8Array => {
+  const frame = encodeCopyFail(reason.replace(/\0/g, " ").slice(0, 1000))
+  return frame instanceof ProtocolError ? encodeCopyFailFallback : frame
+}
+
 /** COPY TO STDOUT: data chunks to `onData` (one batch per socket read), the end to `onDone`. */
 export class CopyOutRequest implements Request {
   readonly exclusive = true
   readonly frames: Uint8Array
   abandoned = false
+  /** True once the exchange is over (ReadyForQuery or the connection's failure). */
+  settled = false
+  private inCopy = false
   private error: PgExpertError | undefined
   private command: CommandComplete | undefined
   private batch: Array<Uint8Array> | undefined
@@ -190,15 +222,20 @@ export class CopyOutRequest implements Request {
   onMessage(message: BackendMessage, context: RequestContext): void {
     switch (message._tag) {
       case "CopyData":
-        if (this.abandoned) return
+        if (this.abandoned || this.error !== undefined) return
         if (this.batch === undefined) this.batch = [message.data]
         else this.batch.push(message.data)
         return
       case "CopyOutResponse":
+        if (this.error !== undefined || this.inCopy) this.error ??= notCopy("out")
+        this.inCopy = true
+        return
       case "CopyDone":
         return
       case "CommandComplete":
-        this.command = parseCommandTag(message.tag)
+        // Only the COPY's own tag counts: a statement that ran instead of it is not a success.
+        if (this.inCopy && this.command === undefined) this.command = parseCommandTag(message.tag)
+        else this.error ??= notCopy("out")
         return
       case "ErrorResponse":
         this.error ??= PgServerError.fromFields(message.fields)
@@ -232,10 +269,12 @@ export class CopyOutRequest implements Request {
 
   onReady(): void {
     this.onBatchEnd()
+    this.settled = true
     if (!this.abandoned) this.sink.onDone(this.error ?? this.command ?? notCopy("out"))
   }
 
   onFail(error: PgExpertError): void {
+    this.settled = true
     if (!this.abandoned) this.sink.onDone(error)
   }
 

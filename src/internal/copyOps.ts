@@ -4,8 +4,12 @@
  * copyOut (a Stream of bytes with pushback) and copyOutRows (parsed text format).
  *
  * Failure of the source or interruption sends CopyFail, and the call waits for the server's
- * ReadyForQuery, so the connection stays usable. A server error mid-copy (a bad row) stops the
- * source and fails with that PgServerError (its `where` names the COPY line).
+ * ReadyForQuery, so the connection stays usable; nothing of an aborted COPY is stored. Interrupted
+ * before the server asked for data, the COPY is cancelled (and gets its CopyFail as soon as it
+ * asks). A server error mid-copy (a bad row) stops the source and fails with that PgServerError
+ * (its `where` names the COPY line). A copyOut stream closed before its end cancels the COPY
+ * instead of draining the rest. Only the source's own bytes are sent: it does NOT validate them
+ * (text, CSV and binary pass through as they are).
  */
 import { Cause, Channel, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -17,7 +21,7 @@ import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { CommandComplete } from "../Result.ts"
 import { Backlog } from "./backlog.ts"
 import { CopyInRequest, CopyOutRequest } from "./copy.ts"
-import type { Core } from "./core.ts"
+import type { Core, Request } from "./core.ts"
 
 /** postgres_async's feed result for the pull form of COPY IN. */
 export type CopyFeed =
@@ -54,7 +58,14 @@ const describeCause = (cause: Cause.Cause<unknown>): string =>
     ? "COPY interrupted by the client"
     : `COPY source failed: ${Cause.pretty(cause).split("\n")[0]}`
 
-export const makeCopyOps = (core: Core, wire: Wire) => {
+/**
+ * What to do when the caller of a written request goes away (operations.ts `interrupt`): withdraw
+ * it if it was not written, else cancel it on the server when it is the only one in flight, and
+ * wait for its outcome.
+ */
+export type Interrupt = (request: Request & { abandoned: boolean }) => Effect.Effect<void>
+
+export const makeCopyOps = (core: Core, wire: Wire, interrupt: Interrupt) => {
   const copyIn = <E, R>(
     sql: string,
     source: Stream.Stream<Uint8Array, E, R>
@@ -62,10 +73,14 @@ export const makeCopyOps = (core: Core, wire: Wire) => {
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* () {
         const request = new CopyInRequest(yield* encodeSql(sql), wire)
+        // Gone before the data started: CopyFail as soon as the server asks for data, and a cancel
+        // when the statement is the only one running (it may be a slow statement that is no COPY).
+        const goneEarly = Effect.suspend(() => {
+          request.abort("COPY interrupted by the client")
+          return interrupt(request)
+        })
         core.submit(request)
-        const inCopy = yield* restore(request.started).pipe(
-          Effect.onInterrupt(() => Effect.asVoid(Effect.exit(request.ended)))
-        )
+        const inCopy = yield* restore(request.started).pipe(Effect.onInterrupt(() => goneEarly))
         if (!inCopy) return yield* request.ended
         const pump = yield* Effect.forkChild(
           restore(Stream.runForEach(source, (chunk) => request.write(chunk)))
@@ -90,7 +105,9 @@ export const makeCopyOps = (core: Core, wire: Wire) => {
         }
         if (Exit.isSuccess(first.exit)) {
           request.done()
-          return yield* request.ended
+          // After CopyDone the server may still work for long (triggers, constraints): let a
+          // timeout or an interrupt cancel it.
+          return yield* restore(request.ended).pipe(Effect.onInterrupt(() => interrupt(request)))
         }
         request.abort(describeCause(first.exit.cause))
         yield* Effect.exit(request.ended)
@@ -172,11 +189,17 @@ export const makeCopyOps = (core: Core, wire: Wire) => {
         onDone: (outcome) => backlog.finish("_tag" in outcome ? outcome : undefined)
       })
       core.submit(request)
+      // The consumer went away (or the stream ended): discard the rest and, if the COPY still
+      // runs, cancel it so the connection is not busy draining a large result.
       yield* Scope.addFinalizer(
         scope,
-        Effect.sync(() => {
-          request.abandoned = true
+        Effect.suspend(() => {
           backlog.abandon()
+          if (request.settled) {
+            request.abandoned = true
+            return Effect.void
+          }
+          return interrupt(request)
         })
       )
       return backlog.pull

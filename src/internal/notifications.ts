@@ -4,9 +4,10 @@
  * The first subscriber of a channel runs `LISTEN "<channel>"` (identifier quoted), and the last one
  * to leave runs `UNLISTEN`; several subscribers share one LISTEN. A second subscriber that arrives
  * while the LISTEN is still in flight waits for it, so a returned stream never misses a
- * notification committed after `listen` returned. Queues are unbounded: a notification that
- * arrives while a query runs, or while the consumer is slow, is kept. When the connection fails,
- * every stream fails with the connection's closed error.
+ * notification committed after `listen` returned. A channel name that is not 1 to 63 bytes of
+ * UTF-8 without NUL is refused (the server would truncate it, and nothing would ever arrive).
+ * Queues are unbounded: a notification that arrives while a query runs, or while the consumer is
+ * slow, is kept. When the connection fails or closes, every stream fails with its closed error.
  *
  * Subtleties (see docs/notifications.md): a LISTEN inside a transaction that rolls back has no
  * effect; notifications are delivered only when the notifying transaction commits; the protocol
@@ -22,6 +23,11 @@ export interface Notification {
   readonly channel: string
   readonly payload: string
 }
+
+/** Identifiers longer than this are truncated by the server (NAMEDATALEN 64 in every standard build). */
+const MAX_CHANNEL_BYTES = 63
+
+const encoder = new TextEncoder()
 
 type Subscriber = Queue.Queue<Notification, PgExpertError | Cause.Done>
 
@@ -66,6 +72,13 @@ export class Listeners {
         return yield* new PgProtocolError({
           reason: "InvalidValue",
           message: "a channel name cannot contain a NUL character"
+        })
+      }
+      if (encoder.encode(channel).length > MAX_CHANNEL_BYTES) {
+        // LISTEN would truncate the name (and NOTIFY refuses it), so nothing would ever arrive.
+        return yield* new PgProtocolError({
+          reason: "InvalidValue",
+          message: `a channel name is at most ${MAX_CHANNEL_BYTES} bytes of UTF-8 (PostgreSQL's NAMEDATALEN - 1)`
         })
       }
       const queue = yield* Effect.acquireRelease(

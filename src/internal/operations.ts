@@ -5,12 +5,15 @@
  *
  * Each operation encodes its whole request into one buffer (one socket write) and completes
  * through a callback, so no Effect is allocated per row or per message. Interrupting a caller
- * abandons its request: the request still drains to its ReadyForQuery, so the session never
- * desyncs, and later requests are unaffected.
+ * abandons its request: a request not yet written is withdrawn, the only one in flight is
+ * cancelled on the server (cancel.ts `interrupt`, later requests held until its outcome is
+ * known), and any other drains to its ReadyForQuery, so the session never desyncs. The `timeout`
+ * option is such an interrupt, reported as PgTimeoutError. COPY is in copyOps.ts, LISTEN in
+ * notifications.ts.
  *
- * It does NOT dial or authenticate (internal/connect.ts) and does not cancel on the server.
+ * It does NOT dial or authenticate (internal/connect.ts).
  */
-import { Channel, Deferred, Duration, Effect, PubSub, Schedule, Scope, Stream } from "effect"
+import { Channel, Deferred, Duration, Effect, PubSub, Scope, Stream } from "effect"
 import type { Session } from "../Auth.ts"
 import type { Wire } from "../Codec.ts"
 import { PgConnectionError, type PgExpertError, PgProtocolError, PgTimeoutError } from "../Errors.ts"
@@ -26,9 +29,9 @@ import {
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { Writer } from "../protocol/Writer.ts"
 import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
-import { type CancelTarget, sendCancel } from "./cancel.ts"
+import { type CancelTarget, makeLiveness, sendCancel } from "./cancel.ts"
 import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
-import { Core, type Request } from "./core.ts"
+import { Core } from "./core.ts"
 import { Listeners, type Notification } from "./notifications.ts"
 import { ExtendedQuery, isCopyStatement, mayContainCopy, SimpleQuery } from "./requests.ts"
 import { RowStream } from "./rowStream.ts"
@@ -199,29 +202,7 @@ export const makeOperations = (
       }
     })
 
-    /**
-     * The caller of `request` went away. A request not yet written is withdrawn; one that is the
-     * only statement in flight is cancelled on the server, and later requests wait (hold) until
-     * its outcome is known; otherwise it just drains to its ReadyForQuery.
-     */
-    const interrupt = (request: Request & { abandoned: boolean }, state?: { cancelSent: boolean }) =>
-      Effect.suspend(() => {
-        request.abandoned = true
-        if (core.withdraw(request)) return Effect.void
-        if (cancelTarget === undefined || !core.isSoleInFlight(request)) return Effect.void
-        core.hold()
-        if (state !== undefined) state.cancelSent = true
-        const settled = Effect.callback<void>((resume) =>
-          core.whenSettled(request, () => resume(Effect.void))
-        )
-        return Effect.ensuring(
-          Effect.andThen(
-            Effect.ignore(sendCancel(cancelTarget, session.processId, session.secretKey)),
-            settled
-          ),
-          Effect.sync(() => core.release())
-        )
-      })
+    const { interrupt, beat, heartbeat } = makeLiveness(core, session, cancelTarget)
 
     const timed = <A>(
       run: (state: { cancelSent: boolean }) => Effect.Effect<A, PgExpertError>,
@@ -340,10 +321,18 @@ export const makeOperations = (
         return interrupt(request, state)
       })
 
+    /**
+     * With `cancelRunning`: cancel the running statement, then let the connection drain (an empty
+     * query answered after everything already queued, at most 2 s), so the cancelled caller gets
+     * its real outcome (57014) and the Terminate goes to an idle session; then close.
+     */
     const closeWith = (options?: { readonly cancelRunning?: boolean }) =>
       Effect.suspend(() => {
         if (options?.cancelRunning !== true || core.pending === 0 || cancelTarget === undefined) return close
-        return Effect.andThen(Effect.ignore(cancel), close)
+        return Effect.ignore(cancel).pipe(
+          Effect.andThen(Effect.timeoutOption(beat, "2 seconds")),
+          Effect.andThen(close)
+        )
       })
 
     const close = Effect.suspend(() => {
@@ -356,7 +345,7 @@ export const makeOperations = (
 
     yield* Effect.addFinalizer(() => close)
 
-    const copy = makeCopyOps(core, wire)
+    const copy = makeCopyOps(core, wire, (request) => interrupt(request))
 
     const cancel: Effect.Effect<void, PgExpertError> =
       cancelTarget === undefined
@@ -369,28 +358,6 @@ export const makeOperations = (
           )
         : sendCancel(cancelTarget, session.processId, session.secretKey)
 
-    const heartbeat = (options: { readonly interval: Duration.Input; readonly timeout: Duration.Input }) =>
-      Effect.asVoid(
-        Effect.forkScoped(
-          Effect.repeat(
-            Effect.timeoutOrElse(Effect.ignore(simpleQuery("")), {
-              duration: options.timeout,
-              orElse: () =>
-                Effect.sync(() =>
-                  core.fail(
-                    new PgConnectionError({
-                      phase: "io",
-                      mayHaveReachedServer: false,
-                      message: `heartbeat: the server did not answer within ${Duration.format(Duration.fromInputUnsafe(options.timeout))}`
-                    })
-                  )
-                )
-            }),
-            Schedule.spaced(options.interval)
-          )
-        )
-      )
-
     const version = session.parameters.get("server_version") ?? ""
     return {
       query,
@@ -402,9 +369,11 @@ export const makeOperations = (
       closeWith,
       closeFinished: Deferred.await(finished),
       status: Effect.sync(() => core.status),
-      statusChanges: Stream.concat(
-        Stream.suspend(() => Stream.succeed(core.status)),
-        Stream.fromPubSub(statusHub)
+      // Subscribe first, then read the current status: no change can fall in between.
+      statusChanges: Stream.unwrap(
+        Effect.map(PubSub.subscribe(statusHub), (subscription) =>
+          Stream.concat(Stream.succeed(core.status), Stream.fromSubscription(subscription))
+        )
       ),
       notices: Stream.fromPubSub(noticeHub),
       parameters: Effect.sync(() => new Map(parameters) as ReadonlyMap<string, string>),
