@@ -185,6 +185,9 @@ export class Core {
   }
 
   private onMessage(message: BackendMessage): void {
+    // After close() the queue is empty and Terminate is on its way: late replies to requests
+    // that were in flight belong to nobody and are dropped, so a graceful close stays graceful.
+    if (this.status._tag === "Closing") return
     switch (message._tag) {
       case "NoticeResponse": {
         const notice = message.fields

@@ -64,6 +64,20 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       })
   )
 
+  it.effect("closing while a statement runs stays graceful; the statement fails with PgClosedError", () =>
+    Effect.gen(function* () {
+      const server = yield* PgTestServer
+      const conn = yield* Expert.connect(server.url)
+      const running = yield* Effect.forkChild(Effect.flip(conn.query("select pg_sleep(0.3)")))
+      yield* Effect.sleep("50 millis")
+      yield* conn.close
+      assert.strictEqual((yield* conn.status)._tag, "ClosedGracefully")
+      const e = yield* Fiber.join(running)
+      assert.strictEqual(e._tag, "PgClosedError")
+      yield* conn.closeFinished
+    })
+  )
+
   it.effect("graceful close: Closing then ClosedGracefully, later calls fail with 08003", () =>
     Effect.gen(function* () {
       const server = yield* PgTestServer
