@@ -77,8 +77,12 @@ layer(PgTestServer.layer({ env: {} }))("fault helpers", (it) => {
         // fast: ErrorResponse FATAL; immediate: a WARNING NoticeResponse. Both 57P01 (admin_shutdown).
         const frames = yield* Effect.promise(() => client.session.until("E"))
         const notice = frames.find((f) => f.type === "E" || f.type === "N")
-        assert.strictEqual(notice?.type, mode === "fast" ? "E" : "N")
-        assert.strictEqual(parseError(notice!.body).code, "57P01")
+        if (mode === "fast" || notice !== undefined) {
+          // Under an immediate shutdown the backend's goodbye is best effort (quickdie may be
+          // killed before it writes), so only its content is checked when it arrives.
+          assert.strictEqual(notice?.type, mode === "fast" ? "E" : "N")
+          assert.strictEqual(parseError(notice!.body).code, "57P01")
+        }
         assert.isTrue(yield* Effect.promise(() => client.session.waitClosed()))
         const after = yield* pg.pid
         assert.notStrictEqual(after, before)
