@@ -32,6 +32,14 @@ export interface WireListener {
    * they are delivered to the new listener. This listener gets nothing more.
    */
   readonly release?: () => ReadonlyArray<BackendMessage>
+  /**
+   * Optional fast path for DataRow ('D'): the raw body instead of a decoded message, so no
+   * message object, column array or column views are allocated per row. Called in order with
+   * `onMessages` (pending messages are delivered first).
+   */
+  readonly onDataRow?: (body: Uint8Array) => void
+  /** All messages of one socket read were delivered. */
+  readonly onReadEnd?: () => void
 }
 
 /** A message-level view of one Transport. */
@@ -64,6 +72,8 @@ export const Codec: Context.Reference<CodecService> = Context.Reference<CodecSer
   defaultValue: () => ({ make: makeWire })
 })
 
+const DATA_ROW = 0x44
+
 export const makeWire = (transport: Transport, options?: WireOptions): Wire => {
   const framer = new Framer(
     options?.maxMessageSize === undefined ? undefined : { maxMessageSize: options.maxMessageSize }
@@ -78,7 +88,16 @@ export const makeWire = (transport: Transport, options?: WireOptions): Wire => {
     framer.feed(chunk)
     let messages: Array<BackendMessage> | undefined
     let error: ProtocolError | undefined
+    const dataRow = listener?.onDataRow
     while (framer.next()) {
+      if (dataRow !== undefined && framer.type === DATA_ROW) {
+        if (messages !== undefined) {
+          listener?.onMessages(messages)
+          messages = undefined
+        }
+        dataRow(framer.body)
+        continue
+      }
       const message = decodeBackend(framer.type, framer.body)
       if (message instanceof ProtocolError) {
         error = message
@@ -89,6 +108,7 @@ export const makeWire = (transport: Transport, options?: WireOptions): Wire => {
     }
     error ??= framer.error
     if (messages !== undefined) listener?.onMessages(messages)
+    listener?.onReadEnd?.()
     if (error !== undefined && failed === undefined) {
       failed = PgProtocolError.fromCodec(error)
       listener?.onError(failed)

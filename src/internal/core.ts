@@ -23,7 +23,8 @@ import {
   PgProtocolError,
   PgServerError
 } from "../Errors.ts"
-import type { BackendMessage } from "../protocol/Backend.ts"
+import { type BackendMessage, decodeBackend } from "../protocol/Backend.ts"
+import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Notice } from "../Result.ts"
 import * as State from "./state.ts"
 
@@ -53,6 +54,8 @@ export interface Request {
   onNotice(notice: Notice): void
   /** The messages of one socket read were all delivered (lets streams emit one batch per read). */
   onBatchEnd?(): void
+  /** A DataRow's raw body (fast path); without it the row arrives decoded through onMessage. */
+  onDataRow?(body: Uint8Array, context: RequestContext): void
 }
 
 export interface CoreHooks {
@@ -102,6 +105,13 @@ export class Core {
       onClose: (error) => {
         if (early !== undefined) early.push(() => this.onSocketGone(error))
         else this.onSocketGone(error)
+      },
+      onDataRow: (body) => {
+        if (early !== undefined) early.push(() => this.onDataRow(body))
+        else this.onDataRow(body)
+      },
+      onReadEnd: () => {
+        if (early === undefined) this.queue[0]?.onBatchEnd?.()
       }
     })
     if (early.length === 0) early = undefined
@@ -112,7 +122,17 @@ export class Core {
 
   private onMessages(messages: ReadonlyArray<BackendMessage>): void {
     for (let i = 0; i < messages.length; i++) this.onMessage(messages[i]!)
-    this.queue[0]?.onBatchEnd?.()
+  }
+
+  /** A DataRow body (the Codec's fast path): to the running request, decoded there. */
+  private onDataRow(body: Uint8Array): void {
+    if (this.status._tag === "Closing") return
+    const head = this.queue[0]
+    if (head === undefined || this.written === 0) return this.fail(this.unexpected("DataRow"))
+    if (head.onDataRow !== undefined) return head.onDataRow(body, this.context)
+    const message = decodeBackend(0x44, body)
+    if (message instanceof ProtocolError) return this.fail(PgProtocolError.fromCodec(message))
+    head.onMessage(message, this.context)
   }
 
   /** Queue a request. It fails at once when the connection is not Open. */

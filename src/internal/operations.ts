@@ -232,16 +232,17 @@ export const makeOperations = (
       Effect.callback<QueryResult, PgExpertError>((resume) => {
         const frames = encodeExtended(writer, sql, params)
         if (isError(frames)) return resume(Effect.fail(frames))
-        const batches: Array<Array<Row>> = []
+        let all: Array<Row> | undefined
         const request = new ExtendedQuery(
           frames,
           {
             onRows: (rows) => {
-              batches.push(rows)
+              if (all === undefined) all = rows
+              else for (let i = 0; i < rows.length; i++) all.push(rows[i]!)
             },
             onDone: (outcome) => {
               if (isError(outcome)) return resume(Effect.fail(outcome))
-              const rows = batches.length === 1 ? batches[0]! : batches.flat()
+              const rows = all ?? []
               resume(
                 Effect.succeed({
                   columns: outcome.columns,

@@ -18,31 +18,29 @@
  */
 import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
 import type { BackendMessage, FieldDescription } from "../protocol/Backend.ts"
+import { DataRowScanner } from "../protocol/DataRowScanner.ts"
 import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
+import { ProtocolError } from "../protocol/ProtocolError.ts"
+import { decodeText } from "../protocol/Reader.ts"
 import type { Column, CommandComplete, Notice, Row, StatementResult } from "../Result.ts"
 import { parseCommandTag } from "../Result.ts"
 import type { Request, RequestContext } from "./core.ts"
 
 export type RequestError = PgExpertError
 
-const decoder = new TextDecoder()
+const scanner = new DataRowScanner()
 
-/** Decodes one text-format column. Short ASCII values skip TextDecoder's call overhead. */
-export const decodeText = (bytes: Uint8Array): string => {
-  const n = bytes.length
-  if (n <= 24) {
-    let ascii = true
-    for (let i = 0; i < n; i++) {
-      if (bytes[i]! > 0x7f) {
-        ascii = false
-        break
-      }
-    }
-    if (ascii) return n === 0 ? "" : String.fromCharCode.apply(null, bytes as unknown as Array<number>)
-  }
-  return decoder.decode(bytes)
+/** Decodes a text-format DataRow body straight from the frame (no per-column views). */
+export const scanRow = (body: Uint8Array): Row | ProtocolError => {
+  const problem = scanner.scan(body)
+  if (problem !== undefined) return problem
+  const n = scanner.count
+  const row = new Array<string | null>(n)
+  for (let i = 0; i < n; i++) row[i] = scanner.text(i)
+  return row
 }
 
+/** Decodes a DataRow that arrived as a message (columns already split into views). */
 export const decodeRow = (columns: ReadonlyArray<Uint8Array | null>): Row => {
   const n = columns.length
   const row = new Array<string | null>(n)
@@ -155,6 +153,14 @@ export class ExtendedQuery implements Request {
     }
   }
 
+  onDataRow(body: Uint8Array, context: RequestContext): void {
+    if (this.abandoned || this.error !== undefined) return
+    const row = scanRow(body)
+    if (row instanceof ProtocolError) return context.fail(PgProtocolError.fromCodec(row))
+    if (this.batch === undefined) this.batch = [row]
+    else this.batch.push(row)
+  }
+
   onBatchEnd(): void {
     const batch = this.batch
     if (batch === undefined) return
@@ -250,6 +256,13 @@ export class SimpleQuery implements Request {
       default:
         return context.fail(unexpected(message._tag))
     }
+  }
+
+  onDataRow(body: Uint8Array, context: RequestContext): void {
+    if (this.abandoned) return
+    const row = scanRow(body)
+    if (row instanceof ProtocolError) return context.fail(PgProtocolError.fromCodec(row))
+    this.rows.push(row)
   }
 
   onReady(): void {
