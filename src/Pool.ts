@@ -1,0 +1,119 @@
+/**
+ * The connection pool as Effect services: `Pool` (the normal view: connections of the normal API,
+ * errors `PgError` plus the pool's own) and `ExpertPool` (Expert connections, the rich error union).
+ * Both views of one pool share its connections, metrics and current transaction; every Layer here
+ * provides both.
+ *
+ * ```ts
+ * const PoolLive = Pool.layer({ connect: "postgres://app@db/app", max: 20 })
+ * const program = Effect.gen(function* () {
+ *   const pool = yield* Pool
+ *   const { rows } = yield* pool.query("select $1::int + 1", ["41"])
+ *   yield* pool.withTransaction((tx) => tx.query("insert into t values (1)"))
+ * })
+ * ```
+ *
+ * What it does NOT do: implement pooling (pool/core.ts), the operations (pool/api.ts), or parse
+ * connection settings (config/). See docs/pool.md and docs/decisions/007-own-pool.md.
+ *
+ * Invariants: a Layer's pool lives exactly as long as the Layer; closing it fails the waiting
+ * borrowers, closes idle connections at once and borrowed ones when they come back (or after
+ * `shutdownTimeout`).
+ */
+import { Config, Context, Effect, Layer, type Scope } from "effect"
+import { type NormalConnection, toNormal } from "./Connection.ts"
+import type { PgConfigError } from "./config/ConfigError.ts"
+import type { ConnectConfig } from "./config/ConnectConfig.ts"
+import { connectConfig, PgConfig } from "./config/Layer.ts"
+import type { ExpertConnection } from "./internal/operations.ts"
+import { makePoolApi, makeShared, type PoolApi } from "./pool/api.ts"
+import { makeCore } from "./pool/core.ts"
+import { type PgPoolExpertError, type PgPoolNormalError, toNormalError } from "./pool/errors.ts"
+import { type PoolConfigOptions, type PoolOptions, poolConfig, resolveOptions } from "./pool/options.ts"
+
+export type { PoolApi } from "./pool/api.ts"
+export {
+  isPgPoolError,
+  type PgPoolError,
+  type PgPoolExpertError,
+  type PgPoolNormalError,
+  PgPoolTimeoutError,
+  PgTransactionError,
+  PgTransactionErrorReason
+} from "./pool/errors.ts"
+export { type CloseReason, poolMetrics } from "./pool/metrics.ts"
+export type { PoolConfigOptions, PoolOptions, ResetOnRelease } from "./pool/options.ts"
+export { poolConfig } from "./pool/options.ts"
+export type { IsolationLevel, TransactionOptions } from "./pool/transaction.ts"
+export type { PoolStats } from "./pool/types.ts"
+
+/** The normal pool: normal connections, `PgError` (plus `PgPoolTimeoutError`, `PgTransactionError`). */
+export type NormalPool = PoolApi<PgPoolNormalError, NormalConnection>
+
+/** The Expert pool: Expert connections, the Expert error union plus the pool's errors. */
+export type ExpertPoolApi = PoolApi<PgPoolExpertError, ExpertConnection>
+
+/** Both views of one pool. */
+export interface Pools {
+  readonly pool: NormalPool
+  readonly expert: ExpertPoolApi
+}
+
+/** Makes a pool that lives as long as the scope; both views. */
+export const make = (options: PoolOptions): Effect.Effect<Pools, PgConfigError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const settings = yield* resolveOptions(options)
+    const shared = makeShared(yield* makeCore(settings))
+    const expert = makePoolApi<PgPoolExpertError, ExpertConnection>(shared, {
+      connection: (connection) => connection,
+      mapError: () => (error) => error as PgPoolExpertError
+    })
+    const pool = makePoolApi<PgPoolNormalError, NormalConnection>(shared, {
+      connection: (connection) => toNormal(connection),
+      mapError: toNormalError
+    })
+    return { pool, expert }
+  })
+
+const layerFrom = <E, R>(
+  pools: Effect.Effect<Pools, E, R | Scope.Scope>
+): Layer.Layer<Pool | ExpertPool, E, Exclude<R, Scope.Scope>> =>
+  Layer.effectContext(
+    Effect.map(pools, ({ pool, expert }) => Context.make(Pool, pool).pipe(Context.add(ExpertPool, expert)))
+  )
+
+/** The Expert view of the pool. */
+export class ExpertPool extends Context.Service<ExpertPool, ExpertPoolApi>()("effect-pg/ExpertPool") {}
+
+/** The connection pool (normal view). Its Layers also provide {@link ExpertPool}. */
+export class Pool extends Context.Service<Pool, NormalPool>()("effect-pg/Pool") {
+  /** A pool with these options, for the lifetime of the Layer. */
+  static readonly layer = (options: PoolOptions): Layer.Layer<Pool | ExpertPool, PgConfigError> =>
+    layerFrom(make(options))
+
+  /**
+   * A pool whose connection comes from the `PgConfig` service and whose options are given here
+   * (`connect` is taken from `PgConfig`).
+   */
+  static readonly layerFromPgConfig = (
+    options?: Omit<PoolOptions, "connect">
+  ): Layer.Layer<Pool | ExpertPool, PgConfigError, PgConfig> =>
+    layerFrom(Effect.flatMap(Effect.service(PgConfig), (connect) => make({ ...options, connect })))
+
+  /**
+   * A pool configured through the ConfigProvider: the connection as `PgConfig.layerConfig` reads
+   * it (default {@link connectConfig}), the pool options under the key `pool` (default
+   * `Config.nested(poolConfig, "pool")`: `pool.max`, `pool.acquireTimeout`, ...).
+   */
+  static readonly layerConfig = (options?: {
+    readonly connect?: Config.Config<ConnectConfig> | undefined
+    readonly pool?: Config.Config<PoolConfigOptions> | undefined
+  }): Layer.Layer<Pool | ExpertPool, Config.ConfigError | PgConfigError> =>
+    layerFrom(
+      Effect.gen(function* () {
+        const connect = yield* options?.connect ?? connectConfig()
+        const pool = yield* options?.pool ?? Config.nested(poolConfig, "pool")
+        return yield* make({ ...pool, connect })
+      })
+    )
+}

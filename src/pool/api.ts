@@ -1,0 +1,275 @@
+/**
+ * What a pool offers, defined once and generic in the error type and the connection view
+ * (`PoolApi<E, C>`), like `ConnectionApi<E>`: the Expert pool hands out Expert connections and
+ * fails with `PgPoolExpertError`; the normal pool hands out normal connections and fails with
+ * `PgError` (plus the pool's own errors).
+ *
+ * - Borrowing: `withConnection(use)` (the connection comes back when `use` ends), `connection`
+ *   (scoped: back when the scope closes), and one-operation conveniences (`query`, `stream`,
+ *   `copyIn`, ...). A stream holds its connection until it ends, fails or is interrupted.
+ * - Transactions: `withTransaction(use, options)`; inside `use`, every borrowing through the same
+ *   pool (conveniences included) uses the transaction's connection, and a nested call is a SAVEPOINT.
+ * - Tracing: a span per operation (`pg.query`, `pg.stream`, `pg.copyIn`, `pg.transaction`, ...) and
+ *   a `pg.pool.acquire` span around each wait for a connection, annotated with the wait.
+ *
+ * It does NOT manage connections (pool/core.ts) nor define the services (Pool.ts).
+ *
+ * Invariants: only errors that come from the pool or from statements it runs (BEGIN, COMMIT,
+ * SAVEPOINT, the conveniences' statements) are mapped to the view's error type; the errors of a
+ * user's `use` pass through unchanged; a borrowed connection is released exactly once.
+ */
+import { Duration, Effect, Scope, Stream } from "effect"
+import type {
+  CopyAborted,
+  CopyFeed,
+  CopyTarget,
+  ExpertConnection,
+  Notification,
+  OperationOptions,
+  Param
+} from "../internal/operations.ts"
+import type { Column, CommandComplete, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import type { PgPoolExpertError } from "./errors.ts"
+import { type TraceSettings, traceConnection, traced, tracedStream } from "./tracing.ts"
+import {
+  makeTransactionReference,
+  runSavepoint,
+  runTransaction,
+  type TransactionOptions,
+  type TransactionState
+} from "./transaction.ts"
+import type { PoolCore, PoolStats, Restore, Slot } from "./types.ts"
+
+/** The pool's operations; `E` is the error type, `C` the connection handed to `use`. */
+export interface PoolApi<E, C> {
+  /** Borrows a connection for `use`; it comes back (checked, reset) when `use` ends, however it ends. */
+  readonly withConnection: <A, E2, R>(
+    use: (connection: C) => Effect.Effect<A, E2, R>
+  ) => Effect.Effect<A, E | E2, R>
+  /** Borrows a connection until the current scope closes. */
+  readonly connection: Effect.Effect<C, E, Scope.Scope>
+  /**
+   * Runs `use` in a transaction (BEGIN … COMMIT, ROLLBACK when `use` fails or is interrupted).
+   * Inside `use`, this pool's operations run on the transaction's connection, and a nested
+   * `withTransaction` is a SAVEPOINT (options are only allowed on the outermost call).
+   */
+  readonly withTransaction: <A, E2, R>(
+    use: (connection: C) => Effect.Effect<A, E2, R>,
+    options?: TransactionOptions
+  ) => Effect.Effect<A, E | E2, R>
+  /** Whether the current fiber runs inside a `withTransaction` of this pool. */
+  readonly inTransaction: Effect.Effect<boolean>
+  readonly query: (
+    sql: string,
+    params?: ReadonlyArray<Param>,
+    options?: OperationOptions
+  ) => Effect.Effect<QueryResult, E>
+  readonly queryExpectNoData: (
+    sql: string,
+    params?: ReadonlyArray<Param>,
+    options?: OperationOptions
+  ) => Effect.Effect<CommandComplete, E>
+  readonly simpleQuery: (sql: string, options?: OperationOptions) => Effect.Effect<SimpleQueryResult, E>
+  /** Rows as a Stream; the connection is held until the stream ends or is interrupted. */
+  readonly stream: (sql: string, params?: ReadonlyArray<Param>) => Stream.Stream<Row, E>
+  /** Columns first, then rows; the connection is held until the scope closes. */
+  readonly streamWithColumns: (
+    sql: string,
+    params?: ReadonlyArray<Param>
+  ) => Effect.Effect<
+    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, E> },
+    E,
+    Scope.Scope
+  >
+  readonly copyIn: <E2, R>(
+    sql: string,
+    source: Stream.Stream<Uint8Array, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2, R>
+  readonly copyInFeed: <E2, R>(
+    sql: string,
+    feed: Effect.Effect<CopyFeed, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2 | CopyAborted, R>
+  readonly copyInRows: <E2, R>(
+    target: CopyTarget,
+    rows: Stream.Stream<ReadonlyArray<string | null>, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2, R>
+  /** COPY … TO STDOUT bytes; the connection is held until the stream ends or is interrupted. */
+  readonly copyOut: (sql: string) => Stream.Stream<Uint8Array, E>
+  readonly copyOutRows: (sql: string) => Stream.Stream<ReadonlyArray<string | null>, E>
+  /** LISTEN on a connection held for the scope. */
+  readonly listen: (channel: string) => Effect.Effect<Stream.Stream<Notification, E>, E, Scope.Scope>
+  readonly notify: (channel: string, payload?: string) => Effect.Effect<void, E>
+  /** The pool's counts now. */
+  readonly stats: Effect.Effect<PoolStats>
+}
+
+/** How a view presents connections and errors. */
+export interface PoolView<E, C> {
+  /** The connection handed to `use`, made from the (traced) Expert connection. */
+  readonly connection: (connection: ExpertConnection) => C
+  /** Maps the pool's errors (and only those) to the view's, with the statement when known. */
+  readonly mapError: (
+    sql?: string,
+    params?: ReadonlyArray<Param>
+  ) => <X>(error: X) => E | Exclude<X, PgPoolExpertError>
+}
+
+/** What the views of one pool share: the engine and the current-transaction reference. */
+export interface PoolShared {
+  readonly core: PoolCore
+  readonly current: ReturnType<typeof makeTransactionReference>
+  readonly trace: TraceSettings
+}
+
+export const makeShared = (core: PoolCore): PoolShared => ({
+  core,
+  current: makeTransactionReference(),
+  trace: {
+    poolName: core.settings.name,
+    database: core.config.database,
+    statementMaxLength: core.settings.statementMaxLength,
+    traceParameters: core.settings.traceParameters
+  }
+})
+
+export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): PoolApi<E, C> => {
+  const { core, current, trace } = shared
+  const views = new WeakMap<ExpertConnection, C>()
+  const viewOf = (connection: ExpertConnection): C => {
+    let seen = views.get(connection)
+    if (seen === undefined) {
+      seen = view.connection(traceConnection(connection, trace))
+      views.set(connection, seen)
+    }
+    return seen
+  }
+
+  const acquire = (restore: Restore): Effect.Effect<Slot, PgPoolExpertError> =>
+    traced(
+      trace,
+      "pg.pool.acquire",
+      Effect.tap(Effect.timed(core.acquire(restore)), ([waited, slot]) =>
+        Effect.annotateCurrentSpan({
+          "db.client.connection.wait_time_ms": Duration.toMillis(waited),
+          "effect_pg.pool.connection.id": slot.id
+        })
+      ).pipe(Effect.map(([, slot]) => slot))
+    )
+
+  /** Runs `f` on the current transaction's connection, or on a borrowed one. */
+  const borrow = <A, E2, R>(
+    f: (connection: ExpertConnection) => Effect.Effect<A, E2, R>
+  ): Effect.Effect<A, E2 | PgPoolExpertError, R> =>
+    Effect.flatMap(Effect.service(current), (tx) =>
+      tx !== undefined
+        ? f(tx.connection)
+        : Effect.uninterruptibleMask((restore) =>
+            Effect.flatMap(acquire(restore), (slot) =>
+              Effect.onExit(restore(f(slot.connection)), (exit) => core.release(slot, exit))
+            )
+          )
+    )
+
+  /** Borrows until the current scope closes. */
+  const scoped: Effect.Effect<ExpertConnection, PgPoolExpertError, Scope.Scope> = Effect.flatMap(
+    Effect.service(current),
+    (tx) =>
+      tx !== undefined
+        ? Effect.succeed(tx.connection)
+        : Effect.uninterruptibleMask((restore) =>
+            Effect.gen(function* () {
+              const scope = yield* Effect.scope
+              const slot = yield* acquire(restore)
+              yield* Scope.addFinalizerExit(scope, (exit) => core.release(slot, exit))
+              return slot.connection
+            })
+          )
+  )
+
+  const one = <A, E2, R>(
+    name: string,
+    sql: string,
+    params: ReadonlyArray<Param> | undefined,
+    f: (connection: ExpertConnection) => Effect.Effect<A, E2, R>
+  ): Effect.Effect<A, E | Exclude<E2, PgPoolExpertError>, R> =>
+    traced(trace, name, Effect.mapError(borrow(f), view.mapError(sql, params)), sql, params)
+
+  const held = <A, E2>(
+    name: string,
+    sql: string,
+    params: ReadonlyArray<Param> | undefined,
+    f: (connection: ExpertConnection) => Stream.Stream<A, E2>
+  ): Stream.Stream<A, E | Exclude<E2, PgPoolExpertError>> =>
+    tracedStream(
+      trace,
+      name,
+      Stream.mapError(Stream.unwrap(Effect.map(scoped, f)), view.mapError(sql, params)),
+      sql,
+      params
+    )
+
+  const withTransaction = <A, E2, R>(
+    use: (connection: C) => Effect.Effect<A, E2, R>,
+    options?: TransactionOptions
+  ): Effect.Effect<A, E | E2, R> =>
+    Effect.flatMap(Effect.service(current), (tx) => {
+      const body = (state: TransactionState) =>
+        Effect.provideService(use(viewOf(state.connection)), current, state)
+      const run =
+        tx !== undefined
+          ? runSavepoint(tx, options, body, core.check)
+          : borrow((connection) => runTransaction(connection, options, body, core.check))
+      return traced(
+        trace,
+        tx !== undefined ? "pg.savepoint" : "pg.transaction",
+        Effect.mapError(run, view.mapError())
+      )
+    })
+
+  return {
+    withConnection: (use) =>
+      Effect.mapError(
+        borrow((connection) => use(viewOf(connection))),
+        view.mapError()
+      ),
+    connection: Effect.mapError(Effect.map(scoped, viewOf), view.mapError()),
+    withTransaction,
+    inTransaction: Effect.map(Effect.service(current), (tx) => tx !== undefined),
+    query: (sql, params, options) => one("pg.query", sql, params, (c) => c.query(sql, params, options)),
+    queryExpectNoData: (sql, params, options) =>
+      one("pg.query", sql, params, (c) => c.queryExpectNoData(sql, params, options)),
+    simpleQuery: (sql, options) => one("pg.simpleQuery", sql, undefined, (c) => c.simpleQuery(sql, options)),
+    stream: (sql, params) => held("pg.stream", sql, params, (c) => c.stream(sql, params)),
+    streamWithColumns: (sql, params) => {
+      const map = view.mapError(sql, params)
+      return traced(
+        trace,
+        "pg.stream",
+        Effect.mapError(
+          Effect.flatMap(scoped, (c) => c.streamWithColumns(sql, params)),
+          map
+        ).pipe(Effect.map(({ columns, rows }) => ({ columns, rows: Stream.mapError(rows, map) }))),
+        sql,
+        params
+      )
+    },
+    copyIn: (sql, source) => one("pg.copyIn", sql, undefined, (c) => c.copyIn(sql, source)),
+    copyInFeed: (sql, feed) => one("pg.copyIn", sql, undefined, (c) => c.copyInFeed(sql, feed)),
+    copyInRows: (target, rows) =>
+      one("pg.copyIn", `COPY ${target.table} FROM STDIN`, undefined, (c) => c.copyInRows(target, rows)),
+    copyOut: (sql) => held("pg.copyOut", sql, undefined, (c) => c.copyOut(sql)),
+    copyOutRows: (sql) => held("pg.copyOut", sql, undefined, (c) => c.copyOutRows(sql)),
+    listen: (channel) => {
+      const map = view.mapError(`LISTEN ${channel}`)
+      return Effect.mapError(
+        Effect.flatMap(scoped, (c) =>
+          Effect.map(c.listen(channel), (stream) => Stream.mapError(stream, map))
+        ),
+        map
+      )
+    },
+    notify: (channel, payload) =>
+      one("pg.notify", "NOTIFY", [channel, payload ?? ""], (c) => c.notify(channel, payload)),
+    stats: core.stats
+  }
+}

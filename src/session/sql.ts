@@ -1,0 +1,75 @@
+/**
+ * The session store's building blocks that need no database: key generation, expiry checks, the
+ * error, and the SQL text for one table.
+ *
+ * Keys are 30 bytes from node:crypto's CSPRNG (240 bits), written in base64url: exactly 40
+ * characters of [A-Za-z0-9_-], which fill the `char(40)` column with no padding.
+ *
+ * It does NOT run anything (SessionStore.ts does).
+ *
+ * Invariants: every statement names the table through `quoteIdentifier`; expiries go to the
+ * server as whole milliseconds (a bigint parameter times `interval '1 millisecond'`), never as
+ * interpolated text; durations are finite and ≥ 0.
+ */
+import { randomBytes } from "node:crypto"
+import { Duration, Option, Schema } from "effect"
+import { quoteIdentifier } from "../copy/CopyText.ts"
+
+/** Bytes of randomness in a key: 30 bytes = 240 bits = 40 base64url characters. */
+export const keyBytes = 30
+export const keyLength = 40
+
+/** A new session key: 240 random bits in 40 base64url characters. */
+export const generateKey = (): string => randomBytes(keyBytes).toString("base64url")
+
+/** A bad argument to the session store; nothing was sent. */
+export class PgSessionError extends Schema.TaggedError<PgSessionError>()("PgSessionError", {
+  reason: Schema.Literals(["InvalidExpiry", "InvalidOption"]),
+  message: Schema.String
+}) {}
+
+/** A finite, non-negative duration in whole milliseconds, or the error saying why not. */
+export const expiryMillis = (what: string, input: Duration.Input): number | PgSessionError => {
+  const decoded = Duration.fromInput(input)
+  if (Option.isNone(decoded)) {
+    return new PgSessionError({ reason: "InvalidExpiry", message: `${what} is not a duration` })
+  }
+  const millis = Duration.toMillis(decoded.value)
+  if (!Number.isFinite(millis) || millis < 0) {
+    return new PgSessionError({ reason: "InvalidExpiry", message: `${what} must be a finite duration ≥ 0` })
+  }
+  return Math.round(millis)
+}
+
+/** The statements of a store over one table. */
+export interface SessionSql {
+  readonly createTable: string
+  readonly createIndex: string
+  readonly insert: string
+  readonly select: string
+  readonly update: string
+  readonly delete: string
+  readonly purge: string
+}
+
+/** SQL for the table `table` (in `schema` when given). */
+export const sessionSql = (table: string, schema?: string): SessionSql => {
+  const name =
+    schema === undefined ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`
+  const index = quoteIdentifier(`${table}_expire_date_idx`)
+  const expiry = "now() + $2::int8 * interval '1 millisecond'"
+  return {
+    createTable: `CREATE TABLE IF NOT EXISTS ${name} (
+  session_key  char(40) PRIMARY KEY,
+  expire_date  timestamptz(2) NOT NULL,
+  session_data text
+)`,
+    createIndex: `CREATE INDEX IF NOT EXISTS ${index} ON ${name} (expire_date)`,
+    insert: `INSERT INTO ${name} (session_key, expire_date, session_data) VALUES ($1, ${expiry}, $3) ON CONFLICT (session_key) DO NOTHING`,
+    select: `SELECT session_data, floor(extract(epoch FROM expire_date - now()) * 1000)::int8 FROM ${name} WHERE session_key = $1 AND expire_date > now()`,
+    // An expired row is deleted, never revived; a live one gets the new value and expiry.
+    update: `WITH expired AS (DELETE FROM ${name} WHERE session_key = $1 AND expire_date <= now()) UPDATE ${name} SET session_data = $3, expire_date = ${expiry} WHERE session_key = $1 AND expire_date > now()`,
+    delete: `DELETE FROM ${name} WHERE session_key = $1`,
+    purge: `DELETE FROM ${name} WHERE session_key IN (SELECT session_key FROM ${name} WHERE expire_date <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`
+  }
+}

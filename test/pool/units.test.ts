@@ -1,0 +1,163 @@
+/**
+ * The pool's pure parts: option checks and defaults, the FIFO line, BEGIN statements, span
+ * attributes and the error mapping of the normal view.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect } from "effect"
+import { PgError, PgServerError } from "../../src/Errors.ts"
+import { PgPoolTimeoutError, toNormalError } from "../../src/pool/errors.ts"
+import { poolConfig, resolveOptions } from "../../src/pool/options.ts"
+import { spanOptions, truncateStatement } from "../../src/pool/tracing.ts"
+import { beginStatement } from "../../src/pool/transaction.ts"
+import { WaitQueue } from "../../src/pool/WaitQueue.ts"
+
+describe("resolveOptions", () => {
+  it.effect("fills in the defaults", () =>
+    Effect.gen(function* () {
+      const s = yield* resolveOptions({ connect: "postgres://x@h/db" })
+      assert.strictEqual(s.min, 0)
+      assert.strictEqual(s.max, 10)
+      assert.strictEqual(s.acquireTimeoutMillis, 30_000)
+      assert.strictEqual(s.idleTimeoutMillis, 600_000)
+      assert.strictEqual(s.maxLifetimeMillis, 1_800_000)
+      assert.strictEqual(s.lifetimeJitterMillis, 180_000)
+      assert.strictEqual(s.healthCheckAfterMillis, 10_000)
+      assert.strictEqual(s.resetOnRelease, "none")
+      assert.strictEqual(s.name, "default")
+      assert.isFalse(s.traceParameters)
+    })
+  )
+
+  it.effect("accepts durations in any Effect form and infinity", () =>
+    Effect.gen(function* () {
+      const s = yield* resolveOptions({
+        connect: "x",
+        acquireTimeout: 250,
+        idleTimeout: "Infinity",
+        maxLifetime: "Infinity",
+        healthCheckAfter: "2 seconds"
+      })
+      assert.strictEqual(s.acquireTimeoutMillis, 250)
+      assert.strictEqual(s.idleTimeoutMillis, Infinity)
+      assert.strictEqual(s.maxLifetimeMillis, Infinity)
+      assert.strictEqual(s.lifetimeJitterMillis, 0)
+      assert.strictEqual(s.healthCheckAfterMillis, 2_000)
+    })
+  )
+
+  const rejects = (options: Parameters<typeof resolveOptions>[0], key: string) =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(resolveOptions(options))
+      assert.strictEqual(error._tag, "PgConfigError")
+      assert.strictEqual(error.reason, "InvalidValue")
+      assert.strictEqual(error.key, `pool.${key}`)
+    })
+
+  it.effect("refuses bad sizes, durations and names with a typed error", () =>
+    Effect.gen(function* () {
+      yield* rejects({ connect: "x", max: 0 }, "max")
+      yield* rejects({ connect: "x", max: 2.5 }, "max")
+      yield* rejects({ connect: "x", min: -1 }, "min")
+      yield* rejects({ connect: "x", min: 3, max: 2 }, "min")
+      yield* rejects({ connect: "x", acquireTimeout: -5 }, "acquireTimeout")
+      yield* rejects({ connect: "x", maxLifetime: 0 }, "maxLifetime")
+      yield* rejects({ connect: "x", maxLifetime: "1 second", lifetimeJitter: "1 second" }, "lifetimeJitter")
+      yield* rejects({ connect: "x", checkTimeout: 0 }, "checkTimeout")
+      yield* rejects({ connect: "x", maintenanceInterval: "Infinity" }, "maintenanceInterval")
+      yield* rejects({ connect: "x", name: "" }, "name")
+      yield* rejects({ connect: "x", resetOnRelease: "truncate" as never }, "resetOnRelease")
+      yield* rejects({ connect: "x", idleTimeout: "soon" as never }, "idleTimeout")
+    })
+  )
+
+  it.effect("poolConfig reads the options from a ConfigProvider", () =>
+    Effect.gen(function* () {
+      const read = yield* poolConfig.pipe(
+        Effect.provide(
+          ConfigProvider.layer(
+            ConfigProvider.fromUnknown({
+              max: "7",
+              acquireTimeout: "2 seconds",
+              resetOnRelease: "discard-all"
+            })
+          )
+        )
+      )
+      assert.strictEqual(read.max, 7)
+      assert.strictEqual(read.min, undefined)
+      assert.strictEqual(read.resetOnRelease, "discard-all")
+      const s = yield* resolveOptions({ ...read, connect: "x" })
+      assert.strictEqual(s.acquireTimeoutMillis, 2_000)
+    })
+  )
+})
+
+describe("WaitQueue", () => {
+  it("is first in, first out, with removal from the middle and push to the front", () => {
+    const q = new WaitQueue<string>()
+    const a = q.pushBack("a")
+    q.pushBack("b")
+    const c = q.pushBack("c")
+    q.pushFront("z")
+    assert.strictEqual(q.size, 4)
+    assert.isTrue(q.remove(c))
+    assert.isFalse(q.remove(c))
+    assert.strictEqual(q.shift(), "z")
+    assert.isTrue(q.remove(a))
+    assert.strictEqual(q.size, 1)
+    assert.deepStrictEqual(q.drain(), ["b"])
+    assert.strictEqual(q.shift(), undefined)
+    assert.strictEqual(q.size, 0)
+  })
+})
+
+describe("beginStatement", () => {
+  it("writes the options PostgreSQL understands", () => {
+    assert.strictEqual(beginStatement(), "BEGIN")
+    assert.strictEqual(
+      beginStatement({ isolationLevel: "serializable", readOnly: true, deferrable: true }),
+      "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE"
+    )
+    assert.strictEqual(
+      beginStatement({ isolationLevel: "read uncommitted", readOnly: false, deferrable: false }),
+      "BEGIN ISOLATION LEVEL READ UNCOMMITTED READ WRITE NOT DEFERRABLE"
+    )
+    const bad = beginStatement({ isolationLevel: "snapshot; drop table x" as never })
+    assert.strictEqual(typeof bad !== "string" && bad.reason, "InvalidOptions")
+  })
+})
+
+describe("tracing attributes", () => {
+  const settings = { poolName: "p", database: "db", statementMaxLength: 8, traceParameters: false }
+
+  it("truncates the statement and names the operation after comments", () => {
+    assert.strictEqual(truncateStatement("select 1", 8), "select 1")
+    assert.strictEqual(truncateStatement("select 10", 8), "select 1…")
+    const options = spanOptions(settings, "/* hi */ -- x\n  insert into t values ($1)", ["v"])
+    assert.strictEqual(options.attributes?.["db.operation.name"], "INSERT")
+    assert.strictEqual(options.attributes?.["db.statement"], "/* hi */…")
+    assert.isUndefined(options.attributes?.["db.statement.parameters"])
+    assert.strictEqual(options.kind, "client")
+  })
+
+  it("leaves the statement out with statementMaxLength 0 and adds parameters only when asked", () => {
+    const hidden = spanOptions({ ...settings, statementMaxLength: 0 }, "select 1")
+    assert.isUndefined(hidden.attributes?.["db.statement"])
+    const shown = spanOptions({ ...settings, traceParameters: true }, "select $1, $2", ["a", null])
+    assert.strictEqual(shown.attributes?.["db.statement.parameters"], '["a",null]')
+  })
+})
+
+describe("toNormalError", () => {
+  it("wraps connection errors in PgError and leaves the pool's and the user's alone", () => {
+    const server = new PgServerError({ severity: "ERROR", code: "22012", message: "division by zero" })
+    const mapped = toNormalError("select 1/0")(server)
+    assert.instanceOf(mapped, PgError)
+    assert.strictEqual((mapped as PgError).code, "22012")
+    assert.match((mapped as PgError).message, /select 1\/0/)
+    const timeout = new PgPoolTimeoutError({ message: "m", timeoutMillis: 1, waiting: 1, max: 1 })
+    assert.strictEqual(toNormalError()(timeout), timeout)
+    const mine = { _tag: "Mine" } as const
+    assert.strictEqual(toNormalError()(mine), mine)
+  })
+})
