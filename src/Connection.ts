@@ -59,6 +59,7 @@ export const toNormal = (expert: ExpertConnection, options?: NormalOptions): Nor
     secretKey: expert.secretKey,
     protocolMinor: expert.protocolMinor,
     transactionStatus: expert.transactionStatus,
+    pending: expert.pending,
     copyIn: (sql, source) => Effect.mapError(expert.copyIn(sql, source), normalize(sql)),
     copyInFeed: (sql, feed) => Effect.mapError(expert.copyInFeed(sql, feed), normalize(sql)),
     copyInRows: (target, rows) =>

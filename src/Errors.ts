@@ -31,4 +31,5 @@ export {
   PgProtocolError,
   PgTimeoutError
 } from "./errors/PgExpertError.ts"
+export { PgPoolTimeoutError, PgTransactionError, PgTransactionErrorReason } from "./errors/PgPoolErrors.ts"
 export { type ErrorResponseFields, type NamedErrorFields, PgServerError } from "./errors/PgServerError.ts"

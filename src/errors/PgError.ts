@@ -217,7 +217,10 @@ const causeLines = (error: PgExpertError, sql: string | undefined): Array<string
     case "PgConfigError":
       return [`invalid connection configuration: ${error.message}`]
     case "PgTimeoutError":
+    case "PgPoolTimeoutError":
       return [error.message]
+    case "PgTransactionError":
+      return [`transaction error (${error.reason}): ${error.message}`]
   }
 }
 

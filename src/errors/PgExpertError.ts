@@ -19,6 +19,7 @@
 import { Schema } from "effect"
 import { PgConfigError } from "../config/ConfigError.ts"
 import * as Sqlstate from "../Sqlstate.ts"
+import { PgPoolTimeoutError, PgTransactionError } from "./PgPoolErrors.ts"
 import { PgServerError } from "./PgServerError.ts"
 
 /**
@@ -167,6 +168,8 @@ export type PgExpertError =
   | PgClosedError
   | PgConfigError
   | PgTimeoutError
+  | PgPoolTimeoutError
+  | PgTransactionError
 
 /** Schema of {@link PgExpertError}. */
 export const PgExpertError = Schema.Union([
@@ -176,7 +179,9 @@ export const PgExpertError = Schema.Union([
   PgProtocolError,
   PgClosedError,
   PgConfigError,
-  PgTimeoutError
+  PgTimeoutError,
+  PgPoolTimeoutError,
+  PgTransactionError
 ])
 
 /** `true` when `u` is one of the Expert errors. */
@@ -187,4 +192,6 @@ export const isPgExpertError = (u: unknown): u is PgExpertError =>
   u instanceof PgProtocolError ||
   u instanceof PgClosedError ||
   u instanceof PgConfigError ||
-  u instanceof PgTimeoutError
+  u instanceof PgTimeoutError ||
+  u instanceof PgPoolTimeoutError ||
+  u instanceof PgTransactionError

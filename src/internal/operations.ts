@@ -99,6 +99,8 @@ export interface ConnectionApi<E> {
   /** The negotiated protocol minor version (0 or 2). */
   readonly protocolMinor: number
   readonly transactionStatus: Effect.Effect<"I" | "T" | "E">
+  /** Requests queued or running on this connection (0 when idle). */
+  readonly pending: Effect.Effect<number>
   /** COPY … FROM STDIN from a byte stream (chunks need not line up with rows). */
   readonly copyIn: <E2, R>(
     sql: string,
@@ -385,6 +387,7 @@ export const makeOperations = (
       secretKey: session.secretKey,
       protocolMinor: session.protocolMinor,
       transactionStatus: Effect.sync(() => core.transactionStatus as "I" | "T" | "E"),
+      pending: Effect.sync(() => core.pending),
       ...copy,
       listen: (channel: string) => listeners.listen(channel),
       notify: (channel: string, payload = "") =>

@@ -317,7 +317,10 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
         if (closed) return retire(slot, "shutdown")
         const connection = slot.connection
         if ((yield* connection.status)._tag !== "Open") return retire(slot, "failed")
-        if (Exit.isFailure(exit) && !(yield* check(connection.simpleQuery("")))) return retire(slot, "busy")
+        // Work still queued (a failed or interrupted borrower, a leaked fiber): wait for it to
+        // settle, within checkTimeout, before the connection can go to someone else.
+        const busy = Exit.isFailure(exit) || (yield* connection.pending) > 0
+        if (busy && !(yield* check(connection.simpleQuery("")))) return retire(slot, "busy")
         if (
           (yield* connection.transactionStatus) !== "I" &&
           !(yield* check(connection.simpleQuery("ROLLBACK")))

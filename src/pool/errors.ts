@@ -8,47 +8,12 @@
  * What it does NOT do: decide when they happen (pool/core.ts, pool/transaction.ts).
  *
  * Invariants: like every effect-pg error, they hold no configuration; `message` is never empty.
- * The normal view maps every Expert error to `PgError` and passes these two through unchanged
- * until `PgExpertError` includes them (see docs/pool.md, "Errors").
+ * Both are members of `PgExpertError`, so the normal view maps every error to `PgError`.
  */
-import { Schema } from "effect"
 import { isPgExpertError, PgError, type PgExpertError } from "../Errors.ts"
+import { PgPoolTimeoutError, PgTransactionError } from "../errors/PgPoolErrors.ts"
 
-/**
- * No connection could be handed out within `acquireTimeout`: every connection stayed busy (or
- * could not be opened) and this borrower waited in line the whole time. Nothing was sent.
- */
-export class PgPoolTimeoutError extends Schema.TaggedError<PgPoolTimeoutError>()("PgPoolTimeoutError", {
-  message: Schema.String,
-  /** The acquire timeout that expired, in milliseconds. */
-  timeoutMillis: Schema.Number,
-  /** How many borrowers were waiting (this one included) when it expired. */
-  waiting: Schema.Number,
-  /** The pool's `max`. */
-  max: Schema.Number
-}) {}
-
-/**
- * Why a transaction failed although no statement did:
- * - `CommitRolledBack`: COMMIT was answered with the command tag ROLLBACK: an earlier statement
- *   failed (the error was caught and the transaction went on), so the server rolled back instead
- *   of committing. Nothing of the transaction was kept.
- * - `NestedOptions`: a nested `withTransaction` asked for an isolation level, read-only or
- *   deferrable mode; a SAVEPOINT cannot change them, so the call was refused before it ran.
- * - `InvalidOptions`: an isolation level that PostgreSQL does not have; nothing was sent.
- */
-export const PgTransactionErrorReason = Schema.Literals([
-  "CommitRolledBack",
-  "NestedOptions",
-  "InvalidOptions"
-])
-export type PgTransactionErrorReason = typeof PgTransactionErrorReason.Type
-
-/** A transaction did not end as asked; see {@link PgTransactionErrorReason}. */
-export class PgTransactionError extends Schema.TaggedError<PgTransactionError>()("PgTransactionError", {
-  reason: PgTransactionErrorReason,
-  message: Schema.String
-}) {}
+export { PgPoolTimeoutError, PgTransactionError, PgTransactionErrorReason } from "../errors/PgPoolErrors.ts"
 
 /** The errors of the Pool beyond the connection's. */
 export type PgPoolError = PgPoolTimeoutError | PgTransactionError
@@ -56,8 +21,8 @@ export type PgPoolError = PgPoolTimeoutError | PgTransactionError
 /** The error channel of the Expert pool. */
 export type PgPoolExpertError = PgExpertError | PgPoolError
 
-/** The error channel of the normal pool: `PgError`, plus the pool's own two errors. */
-export type PgPoolNormalError = PgError | PgPoolError
+/** The error channel of the normal pool: the one `PgError` (pool errors are its `cause` too). */
+export type PgPoolNormalError = PgError
 
 /** `true` for the pool's own errors. */
 export const isPgPoolError = (u: unknown): u is PgPoolError =>

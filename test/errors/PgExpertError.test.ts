@@ -65,7 +65,7 @@ describe("Expert errors", () => {
     assert.throws(() => new PgAuthError({ method: "md5", reason: "nope" as "protocol", message: "x" }))
   })
 
-  it("isPgExpertError accepts exactly the five Expert errors", () => {
+  it("isPgExpertError accepts the Expert errors and nothing else", () => {
     for (const error of all) assert.isTrue(isPgExpertError(error), error._tag)
     assert.isFalse(isPgExpertError(new Error("plain")))
     assert.isFalse(isPgExpertError({ _tag: "PgServerError", code: "23505", message: "forged" }))
@@ -84,7 +84,11 @@ describe("Expert errors", () => {
             PgConnectionError: (e) => Effect.succeed(`connection ${e.phase}`),
             PgAuthError: (e) => Effect.succeed(`auth ${e.reason}`),
             PgProtocolError: (e) => Effect.succeed(`protocol ${e.reason}`),
-            PgClosedError: (e) => Effect.succeed(`closed ${e.code}`)
+            PgClosedError: (e) => Effect.succeed(`closed ${e.code}`),
+            PgConfigError: (e) => Effect.succeed(`config ${e.reason}`),
+            PgTimeoutError: (e) => Effect.succeed(`timeout ${e.timeoutMillis}`),
+            PgPoolTimeoutError: (e) => Effect.succeed(`pool timeout ${e.timeoutMillis}`),
+            PgTransactionError: (e) => Effect.succeed(`transaction ${e.reason}`)
           })
         )
         const expected = {
@@ -92,7 +96,11 @@ describe("Expert errors", () => {
           PgConnectionError: "connection io",
           PgAuthError: "auth server-rejected",
           PgProtocolError: "protocol UnknownMessage",
-          PgClosedError: "closed 08003"
+          PgClosedError: "closed 08003",
+          PgConfigError: "config",
+          PgTimeoutError: "timeout",
+          PgPoolTimeoutError: "pool timeout",
+          PgTransactionError: "transaction"
         }[error._tag]
         assert.strictEqual(tag, expected)
         // A handler for another tag lets the error through unchanged.

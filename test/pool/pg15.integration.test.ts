@@ -107,7 +107,7 @@ layer(PgTestServer.layer({ version: 15, tls: false, backend: "local" }), {
       )
       assert.deepStrictEqual(rows, [["repeatable read", "on"]])
       const error = yield* Effect.flip(pool.withTransaction((tx) => Effect.ignore(tx.query("select 1/0"))))
-      assert.strictEqual(error._tag === "PgTransactionError" && error.reason, "CommitRolledBack")
+      assert.strictEqual(error.cause._tag === "PgTransactionError" && error.cause.reason, "CommitRolledBack")
       yield* pool.withTransaction(() =>
         Effect.andThen(
           Effect.flip(pool.withTransaction(() => pool.query("select 1/0"))),

@@ -113,7 +113,9 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         "the holder has the connection",
         Effect.map(pool.stats, (s) => s.inUse === 1)
       )
-      const error = yield* Effect.flip(pool.query("select 1"))
+      const normal = yield* Effect.flip(pool.query("select 1"))
+      assert.strictEqual(normal._tag, "PgError")
+      const error = normal.cause
       assert.strictEqual(error._tag, "PgPoolTimeoutError")
       if (error._tag === "PgPoolTimeoutError") {
         assert.strictEqual(error.timeoutMillis, 200)

@@ -152,11 +152,11 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
           pool.withTransaction(() => Effect.void, { isolationLevel: "serializable" })
         )
       )
-      assert.strictEqual(nested._tag === "PgTransactionError" && nested.reason, "NestedOptions")
+      assert.strictEqual(nested.cause._tag === "PgTransactionError" && nested.cause.reason, "NestedOptions")
       const bad = yield* Effect.flip(
         pool.withTransaction(() => Effect.void, { isolationLevel: "chaos" as PoolM.IsolationLevel })
       )
-      assert.strictEqual(bad._tag === "PgTransactionError" && bad.reason, "InvalidOptions")
+      assert.strictEqual(bad.cause._tag === "PgTransactionError" && bad.cause.reason, "InvalidOptions")
     })
   )
 
@@ -172,10 +172,10 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
           })
         )
       )
-      assert.strictEqual(error._tag, "PgTransactionError")
-      if (error._tag === "PgTransactionError") {
-        assert.strictEqual(error.reason, "CommitRolledBack")
-        assert.match(error.message, /ROLLBACK/)
+      assert.strictEqual(error.cause._tag, "PgTransactionError")
+      if (error.cause._tag === "PgTransactionError") {
+        assert.strictEqual(error.cause.reason, "CommitRolledBack")
+        assert.match(error.cause.message, /ROLLBACK/)
       }
       assert.strictEqual(yield* count(pool, "tx_commit"), 0)
       const expertError = yield* Effect.flip(

@@ -156,7 +156,9 @@ describe("toNormalError", () => {
     assert.strictEqual((mapped as PgError).code, "22012")
     assert.match((mapped as PgError).message, /select 1\/0/)
     const timeout = new PgPoolTimeoutError({ message: "m", timeoutMillis: 1, waiting: 1, max: 1 })
-    assert.strictEqual(toNormalError()(timeout), timeout)
+    const normalTimeout = toNormalError()(timeout) as PgError
+    assert.instanceOf(normalTimeout, PgError)
+    assert.strictEqual(normalTimeout.cause, timeout)
     const mine = { _tag: "Mine" } as const
     assert.strictEqual(toNormalError()(mine), mine)
   })

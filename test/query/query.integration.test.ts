@@ -189,10 +189,11 @@ for (const version of [18, 15] as const) {
             Array.from({ length: 500 }, (_, i) => i),
             (i) =>
               i % 50 === 7
-                ? Effect.map(Effect.flip(conn.query("select $1::int / 0", [String(i)])), (e) =>
-                    e._tag === "PgServerError" ? e.code : "?"
-                  )
-                : Effect.map(conn.query("select $1::int * 2", [String(i)]), (r) => r.rows[0]![0]),
+                ? Effect.match(conn.query("select $1::int / 0", [String(i)]), {
+                    onFailure: (e) => (e._tag === "PgServerError" ? e.code : "?"),
+                    onSuccess: () => "no error"
+                  })
+                : Effect.map(conn.query("select $1::int * 2", [String(i)]), (r) => r.rows[0]![0] ?? null),
             { concurrency: "unbounded" }
           )
           assert.deepStrictEqual(
