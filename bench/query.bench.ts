@@ -26,10 +26,14 @@ const program = Effect.gen(function* () {
     for (let i = 0; i < 10_000; i++) yield* conn.query("select $1::int", [String(i)])
     seq.push(10_000 / ((performance.now() - t) / 1000))
     t = performance.now()
-    yield* Effect.forEach(Array.from({ length: 20_000 }, (_, i) => String(i)), (i) => conn.query("select $1::int", [i]), {
-      concurrency: 256,
-      discard: true
-    })
+    yield* Effect.forEach(
+      Array.from({ length: 20_000 }, (_, i) => String(i)),
+      (i) => conn.query("select $1::int", [i]),
+      {
+        concurrency: 256,
+        discard: true
+      }
+    )
     pipe.push(20_000 / ((performance.now() - t) / 1000))
     const sql = "select g, g::text, now(), g*1.5::float8, md5(g::text) from generate_series(1, 1000000) g"
     t = performance.now()
