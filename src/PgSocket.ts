@@ -282,6 +282,11 @@ const makeTransport = (socket: Net.Socket | Tls.TLSSocket, remote: string): Tran
   const isTls = socket instanceof Tls.TLSSocket
   const peer = isTls ? socket.getPeerX509Certificate() : undefined
   let receiver: Receiver | undefined
+  let corked = false
+  const uncork = () => {
+    corked = false
+    socket.uncork()
+  }
   let closedFlag = false
   let lastError: Error | undefined
   const close = (error: Error | undefined) => {
@@ -299,7 +304,15 @@ const makeTransport = (socket: Net.Socket | Tls.TLSSocket, remote: string): Tran
     peerCertificate: peer === undefined ? undefined : new Uint8Array(peer.raw),
     tlsProtocol: isTls ? (socket.getProtocol() ?? undefined) : undefined,
     remote,
-    write: (chunk) => socket.write(chunk),
+    write: (chunk) => {
+      // Writes made in the same tick (pipelined requests from many fibers) leave in one writev.
+      if (!corked) {
+        corked = true
+        socket.cork()
+        process.nextTick(uncork)
+      }
+      return socket.write(chunk)
+    },
     onDrain: (f) => {
       socket.once("drain", f)
     },
