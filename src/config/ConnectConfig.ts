@@ -67,6 +67,9 @@ export type PasswordSource = Redacted.Redacted<string> | Effect.Effect<Redacted.
 /** Our default for `maxMessageSize`: 1 GiB, PostgreSQL's own limit for most messages. */
 export const defaultMaxMessageSize = 1024 * 1024 * 1024
 
+/** Our default for `statementCacheSize`: prepared statements kept per connection. */
+export const defaultStatementCacheSize = 100
+
 /** The resolved configuration. Build it with `resolve` (or `make`); never by hand. */
 export interface ConnectConfig {
   readonly _tag: "ConnectConfig"
@@ -115,6 +118,11 @@ export interface ConnectConfig {
   readonly maxProtocolVersion: ProtocolVersion
   /** Largest backend message accepted, in bytes (ours; default 1 GiB). */
   readonly maxMessageSize: number
+  /**
+   * How many statements each connection keeps prepared (ours; default 100, 0 disables). Set 0
+   * behind a pooler in transaction mode that does not track named statements (PgBouncer < 1.21).
+   */
+  readonly statementCacheSize: number
   /** A pre-computed GSSAPI token to answer AuthenticationGSS with (ours). */
   readonly gssToken: Uint8Array | undefined
 }
@@ -174,6 +182,7 @@ export interface ConnectConfigInput {
   readonly minProtocolVersion?: ProtocolVersion | "latest" | undefined
   readonly maxProtocolVersion?: ProtocolVersion | "latest" | undefined
   readonly maxMessageSize?: number | undefined
+  readonly statementCacheSize?: number | undefined
   readonly gssToken?: Uint8Array | undefined
 }
 

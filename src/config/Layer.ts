@@ -65,6 +65,7 @@ const fields = Config.all({
   password: Config.option(Config.Redacted("password")),
   sslpassword: Config.option(Config.Redacted("sslpassword")),
   maxMessageSize: Config.option(Config.Int("maxMessageSize")),
+  statementCacheSize: Config.option(Config.Int("statementCacheSize")),
   params: Config.option(Config.Record(Schema.String, Schema.String, "params")),
   strings: Config.all(Object.fromEntries(stringKeys.map(([key]) => [key, optionalString(key)])))
 })
@@ -97,6 +98,7 @@ export const connectConfig = (options?: ResolveOptions): Config.Config<ConnectCo
           sslpassword: some(read.sslpassword),
           params: some(read.params),
           maxMessageSize: some(read.maxMessageSize),
+          statementCacheSize: some(read.statementCacheSize),
           gssToken: undefined,
           connectTimeout: undefined
         },

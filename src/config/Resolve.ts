@@ -26,6 +26,7 @@ import {
   type ConnectInput,
   channelBindings,
   defaultMaxMessageSize,
+  defaultStatementCacheSize,
   gssEncModes,
   isConnectConfig,
   loadBalanceHostsValues,
@@ -285,6 +286,7 @@ export const resolveSources = (
       minProtocolVersion,
       maxProtocolVersion,
       maxMessageSize: sources.maxMessageSize ?? defaultMaxMessageSize,
+      statementCacheSize: sources.statementCacheSize ?? defaultStatementCacheSize,
       gssToken: sources.gssToken
     }
     return config

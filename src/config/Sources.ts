@@ -31,6 +31,7 @@ export interface Sources {
   readonly sslpassword: Redacted.Redacted<string> | undefined
   readonly params: Readonly<Record<string, string>> | undefined
   readonly maxMessageSize: number | undefined
+  readonly statementCacheSize?: number | undefined
   readonly gssToken: Uint8Array | undefined
   /** An explicit Duration for connectTimeout (used exactly, without libpq's rounding). */
   readonly connectTimeout: Duration.Duration | undefined
@@ -141,8 +142,25 @@ export const fromInput = (
       })
     )
   }
+  const statementCacheSize = input.statementCacheSize
+  if (
+    statementCacheSize !== undefined &&
+    (!Number.isInteger(statementCacheSize) || statementCacheSize < 0 || statementCacheSize > 100_000)
+  ) {
+    return Result.fail(
+      configError(
+        "InvalidValue",
+        `invalid statementCacheSize: ${statementCacheSize} (an integer in 0..100000)`,
+        {
+          key: "statementCacheSize",
+          origin
+        }
+      )
+    )
+  }
   return Result.succeed({
     explicit,
+    statementCacheSize,
     connectionString: input.url === undefined || input.url === "" ? undefined : input.url,
     password: asPassword(input.password),
     sslpassword: asRedacted(input.sslpassword),

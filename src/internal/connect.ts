@@ -204,9 +204,12 @@ const attempt = (
       ...socketOptions,
       tls: { ...tls, use: wire.transport.tls ? "must" : "none" }
     }
-    const connection = yield* makeOperations(wire, session, { socket, options: cancelOptions }).pipe(
-      Scope.provide(scope)
-    )
+    const connection = yield* makeOperations(
+      wire,
+      session,
+      { socket, options: cancelOptions },
+      { statementCacheSize: config.statementCacheSize }
+    ).pipe(Scope.provide(scope))
     const mismatch = yield* checkSessionAttrs(connection, sessionAttrs)
     if (mismatch !== undefined) {
       yield* Scope.close(scope, Exit.void)

@@ -17,15 +17,7 @@ import { Channel, Deferred, Duration, Effect, PubSub, Scope, Stream } from "effe
 import type { Session } from "../Auth.ts"
 import type { Wire } from "../Codec.ts"
 import { PgConnectionError, type PgExpertError, PgProtocolError, PgTimeoutError } from "../Errors.ts"
-import {
-  DESCRIBE_UNNAMED_PORTAL,
-  EXECUTE_UNNAMED,
-  SYNC,
-  TERMINATE,
-  writeBind,
-  writeParse,
-  writeQuery
-} from "../protocol/Frontend.ts"
+import { TERMINATE, writeQuery } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { Writer } from "../protocol/Writer.ts"
 import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
@@ -36,6 +28,7 @@ import { Listeners, type Notification } from "./notifications.ts"
 import { ExtendedQuery, isCopyStatement, mayContainCopy, SimpleQuery } from "./requests.ts"
 import { RowStream } from "./rowStream.ts"
 import type { Status } from "./state.ts"
+import { Statements } from "./statements.ts"
 
 /**
  * Per-operation options. `timeout`: when it expires the statement is cancelled on the server (if
@@ -142,26 +135,6 @@ export { CopyAborted }
 
 const codecError = (e: ProtocolError) => PgProtocolError.fromCodec(e)
 
-/** Encodes Parse/Bind/Describe/Execute/Sync for the unnamed statement and portal, in one buffer. */
-const encodeExtended = (
-  writer: Writer,
-  sql: string,
-  params: ReadonlyArray<Param>
-): Uint8Array | PgProtocolError => {
-  writer.reset()
-  const parse = writeParse(writer, "", sql, [])
-  if (parse !== undefined) return codecError(parse)
-  const bind = writeBind(writer, "", "", params)
-  if (bind !== undefined) {
-    writer.reset()
-    return codecError(bind)
-  }
-  writer.bytes(DESCRIBE_UNNAMED_PORTAL)
-  writer.bytes(EXECUTE_UNNAMED)
-  writer.bytes(SYNC)
-  return writer.finish()
-}
-
 const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !== null && "_tag" in u
 
 const versionNumber = (version: string): number => {
@@ -177,7 +150,8 @@ const versionNumber = (version: string): number => {
 export const makeOperations = (
   wire: Wire,
   session: Session,
-  cancelTarget?: CancelTarget
+  cancelTarget?: CancelTarget,
+  options?: { readonly statementCacheSize?: number | undefined }
 ): Effect.Effect<ExpertConnection, never, Scope.Scope> =>
   Effect.gen(function* () {
     const parameters = new Map(session.parameters)
@@ -185,6 +159,7 @@ export const makeOperations = (
     const noticeHub = yield* PubSub.unbounded<Notice>()
     const finished = Deferred.makeUnsafe<void, PgExpertError>()
     const writer = new Writer(4096)
+    const statements = new Statements(options?.statementCacheSize ?? 100)
     const listeners = new Listeners((sql) => simpleQuery(sql))
 
     const core = new Core(wire, {
@@ -230,20 +205,31 @@ export const makeOperations = (
     const query = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
       timed((state) => queryOnce(sql, params, state), "the query", options)
 
-    const queryOnce = (sql: string, params: ReadonlyArray<Param>, state: { cancelSent: boolean }) =>
+    const queryOnce = (
+      sql: string,
+      params: ReadonlyArray<Param>,
+      state: { cancelSent: boolean },
+      mayRetry = true
+    ): Effect.Effect<QueryResult, PgExpertError> =>
       Effect.callback<QueryResult, PgExpertError>((resume) => {
-        const frames = encodeExtended(writer, sql, params)
-        if (isError(frames)) return resume(Effect.fail(frames))
+        const encoded = statements.encode(writer, sql, params)
+        if (isError(encoded)) return resume(Effect.fail(encoded))
         let all: Array<Row> | undefined
-        const request = new ExtendedQuery(
-          frames,
+        const request: ExtendedQuery = new ExtendedQuery(
+          encoded.frames,
           {
             onRows: (rows) => {
               if (all === undefined) all = rows
               else for (let i = 0; i < rows.length; i++) all.push(rows[i]!)
             },
             onDone: (outcome) => {
-              if (isError(outcome)) return resume(Effect.fail(outcome))
+              const retry = statements.settle(encoded, outcome, request.parsed, core.transactionStatus)
+              if (isError(outcome)) {
+                // A stale cached statement that never ran: prepare it again, once.
+                if (retry && mayRetry) return resume(queryOnce(sql, params, state, false))
+                return resume(Effect.fail(outcome))
+              }
+              statements.observe(outcome.command.tag)
               const rows = all ?? []
               resume(
                 Effect.succeed({
@@ -255,7 +241,8 @@ export const makeOperations = (
               )
             }
           },
-          isCopyStatement(sql)
+          isCopyStatement(sql),
+          encoded.preset
         )
         core.submit(request)
         return interrupt(request, state)
@@ -275,9 +262,15 @@ export const makeOperations = (
 
     const openStream = (sql: string, params: ReadonlyArray<Param>, scope: Scope.Scope) =>
       Effect.suspend(() => {
-        const frames = encodeExtended(writer, sql, params)
-        if (isError(frames)) return Effect.fail(frames)
-        const rowStream = new RowStream(frames, isCopyStatement(sql), wire)
+        const encoded = statements.encode(writer, sql, params)
+        if (isError(encoded)) return Effect.fail(encoded)
+        const rowStream = new RowStream(encoded.frames, isCopyStatement(sql), wire, {
+          preset: encoded.preset,
+          onOutcome: (outcome, parsed) => {
+            statements.settle(encoded, outcome, parsed, core.transactionStatus)
+            if (!isError(outcome)) statements.observe(outcome.command.tag)
+          }
+        })
         core.submit(rowStream.request)
         return Effect.as(Scope.addFinalizer(scope, abandonStream(rowStream)), rowStream)
       })
@@ -317,7 +310,11 @@ export const makeOperations = (
         if (problem !== undefined) return resume(Effect.fail(codecError(problem)))
         const request = new SimpleQuery(
           writer.finish(),
-          (outcome) => resume(isError(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome)),
+          (outcome) => {
+            if (isError(outcome)) return resume(Effect.fail(outcome))
+            for (const r of outcome.results) if (r.command !== undefined) statements.observe(r.command.tag)
+            resume(Effect.succeed(outcome))
+          },
           mayContainCopy(sql)
         )
         core.submit(request)

@@ -95,14 +95,19 @@ export class ExtendedQuery implements Request {
   private readonly notices: Array<Notice> = []
   private batch: Array<Row> | undefined
   private copyOut = false
+  /** The server acknowledged our Parse (the named statement exists now). */
+  parsed = false
 
   readonly frames: Uint8Array
   private readonly sink: QuerySink
+  /** Columns known in advance (a cached statement: Describe was not sent). */
+  private readonly preset: ReadonlyArray<Column> | undefined
 
-  constructor(frames: Uint8Array, sink: QuerySink, exclusive = false) {
+  constructor(frames: Uint8Array, sink: QuerySink, exclusive = false, preset?: ReadonlyArray<Column>) {
     this.frames = frames
     this.sink = sink
     this.exclusive = exclusive
+    this.preset = preset
   }
 
   onMessage(message: BackendMessage, context: RequestContext): void {
@@ -113,8 +118,16 @@ export class ExtendedQuery implements Request {
         else this.batch.push(decodeRow(message.columns))
         return
       case "ParseComplete":
+        this.parsed = true
+        return
       case "BindComplete":
+        if (this.preset !== undefined) {
+          this.columns = this.preset
+          if (!this.abandoned) this.sink.onColumns?.(this.preset)
+        }
+        return
       case "ParameterDescription":
+      case "CloseComplete":
         return
       case "RowDescription":
         this.columns = toColumns(message.fields)

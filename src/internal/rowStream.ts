@@ -31,7 +31,17 @@ export class RowStream {
   private readonly highWater: number
   private readonly lowWater: number
 
-  constructor(frames: Uint8Array, exclusive: boolean, wire: Wire, highWater = 16) {
+  constructor(
+    frames: Uint8Array,
+    exclusive: boolean,
+    wire: Wire,
+    options?: {
+      readonly preset?: ReadonlyArray<Column> | undefined
+      /** Called with the outcome before the consumer sees the end (statement cache upkeep). */
+      readonly onOutcome?: (outcome: ExtendedOutcome | PgExpertError, parsed: boolean) => void
+    },
+    highWater = 16
+  ) {
     this.wire = wire
     this.highWater = highWater
     this.lowWater = Math.max(1, highWater >> 2)
@@ -51,13 +61,15 @@ export class RowStream {
           this.wake()
         },
         onDone: (outcome) => {
+          options?.onOutcome?.(outcome, this.request.parsed)
           this.outcome = outcome
           this.resumeSocket()
           this.wakeColumns()
           this.wake()
         }
       },
-      exclusive
+      exclusive,
+      options?.preset
     )
   }
 

@@ -1,0 +1,160 @@
+/**
+ * Per-connection cache of prepared statements, keyed by SQL text (an LRU of `capacity` entries).
+ *
+ * First use of a SQL text: Parse(name) + Bind + Describe(portal) + Execute + Sync, and the
+ * statement is remembered with its columns once the server accepted it. Later uses send only
+ * Bind (+ Describe when the columns are not known yet) + Execute + Sync: no re-parse, no re-plan
+ * of generic plans, fewer bytes. A statement still being prepared is not waited for: a concurrent
+ * request with the same text uses the unnamed statement, so pipelining is never blocked.
+ *
+ * Staleness: `DISCARD ALL` / `DEALLOCATE ALL` seen as a command tag clear the cache (the server
+ * dropped everything); "prepared statement does not exist" (26000) clears it too; "cached plan
+ * must not change result type" (0A000, after an ALTER) forgets that one statement. A query that
+ * failed for such a reason outside a transaction block is retried once by the caller (the
+ * statement never started executing). Evicted statements are closed with Close(S) frames put in
+ * front of the next request (the server answers CloseComplete, which requests ignore).
+ *
+ * It does NOT decide what to retry inside a transaction (nothing is: the transaction is aborted).
+ */
+import { type PgExpertError, PgProtocolError } from "../Errors.ts"
+import {
+  DESCRIBE_UNNAMED_PORTAL,
+  EXECUTE_UNNAMED,
+  SYNC,
+  writeBind,
+  writeClose,
+  writeParse
+} from "../protocol/Frontend.ts"
+import type { ProtocolError } from "../protocol/ProtocolError.ts"
+import type { Writer } from "../protocol/Writer.ts"
+import type { Column } from "../Result.ts"
+
+/** A query parameter in text format; `null` is SQL NULL. */
+export type Param = string | null
+
+interface Prepared {
+  readonly name: string
+  ready: boolean
+  columns: ReadonlyArray<Column> | undefined
+}
+
+/** How one request was encoded; handed back to `settle` when it ends. */
+export interface Encoded {
+  readonly frames: Uint8Array
+  /** Columns known in advance (Describe skipped). */
+  readonly preset: ReadonlyArray<Column> | undefined
+  readonly sql: string
+  readonly prepared: Prepared | undefined
+  readonly mode: "unnamed" | "prepare" | "cached"
+}
+
+const codecError = (e: ProtocolError) => PgProtocolError.fromCodec(e)
+
+export class Statements {
+  private readonly entries = new Map<string, Prepared>()
+  private readonly closes: Array<string> = []
+  private counter = 0
+  private readonly capacity: number
+
+  constructor(capacity: number) {
+    this.capacity = capacity
+  }
+
+  /** Encodes Parse?/Bind/Describe?/Execute/Sync (after pending Close frames) in one buffer. */
+  encode(writer: Writer, sql: string, params: ReadonlyArray<Param>): Encoded | PgProtocolError {
+    writer.reset()
+    const closes = this.closes.splice(0)
+    for (const name of closes) writeClose(writer, "S", name)
+    let prepared = this.capacity > 0 ? this.entries.get(sql) : undefined
+    let mode: Encoded["mode"] = "unnamed"
+    if (prepared !== undefined) {
+      // LRU: most recently used last.
+      this.entries.delete(sql)
+      this.entries.set(sql, prepared)
+      if (prepared.ready) mode = "cached"
+      else prepared = undefined
+    } else if (this.capacity > 0) {
+      prepared = { name: `ep${++this.counter}`, ready: false, columns: undefined }
+      mode = "prepare"
+    }
+    const name = prepared?.name ?? ""
+    if (mode !== "cached") {
+      const parse = writeParse(writer, name, sql, [])
+      if (parse !== undefined) return this.abort(writer, closes, codecError(parse))
+    }
+    const bind = writeBind(writer, "", name, params)
+    if (bind !== undefined) return this.abort(writer, closes, codecError(bind))
+    const preset = mode === "cached" ? prepared?.columns : undefined
+    if (preset === undefined) writer.bytes(DESCRIBE_UNNAMED_PORTAL)
+    writer.bytes(EXECUTE_UNNAMED)
+    writer.bytes(SYNC)
+    if (mode === "prepare") this.remember(sql, prepared!)
+    return { frames: writer.finish(), preset, sql, prepared, mode }
+  }
+
+  private abort(writer: Writer, closes: ReadonlyArray<string>, error: PgProtocolError): PgProtocolError {
+    writer.reset()
+    this.closes.unshift(...closes)
+    return error
+  }
+
+  private remember(sql: string, prepared: Prepared): void {
+    this.entries.set(sql, prepared)
+    if (this.entries.size <= this.capacity) return
+    for (const [oldSql, old] of this.entries) {
+      if (!old.ready) continue
+      this.entries.delete(oldSql)
+      this.closes.push(old.name)
+      if (this.entries.size <= this.capacity) return
+    }
+  }
+
+  /**
+   * The request ended. `parsed`: the server acknowledged the Parse. Returns true when the
+   * caller may retry once (a stale statement, outside a transaction block).
+   */
+  settle(
+    encoded: Encoded,
+    outcome: { readonly columns: ReadonlyArray<Column> } | PgExpertError,
+    parsed: boolean,
+    transactionStatus: string
+  ): boolean {
+    const p = encoded.prepared
+    if (!("_tag" in outcome)) {
+      if (p !== undefined && encoded.mode === "prepare") {
+        p.ready = true
+        p.columns = outcome.columns
+      }
+      return false
+    }
+    if (p !== undefined && encoded.mode === "prepare") {
+      if (parsed) p.ready = true
+      else this.forget(encoded.sql, p, false)
+    }
+    if (outcome._tag !== "PgServerError" || encoded.mode !== "cached") return false
+    if (outcome.code === "26000") {
+      this.clear()
+      return transactionStatus === "I"
+    }
+    if (outcome.code === "0A000" && /cached plan/.test(outcome.message) && p !== undefined) {
+      this.forget(encoded.sql, p, true)
+      return transactionStatus === "I"
+    }
+    return false
+  }
+
+  private forget(sql: string, p: Prepared, close: boolean): void {
+    if (this.entries.get(sql) === p) this.entries.delete(sql)
+    if (close) this.closes.push(p.name)
+  }
+
+  /** A command tag went by: DISCARD ALL / DEALLOCATE ALL dropped every prepared statement. */
+  observe(tag: string): void {
+    if (tag === "DISCARD ALL" || tag === "DEALLOCATE ALL") this.clear()
+  }
+
+  clear(): void {
+    this.entries.clear()
+    this.closes.length = 0
+  }
+}
