@@ -38,7 +38,8 @@ interface Channel {
 
 export class Listeners {
   private readonly channels = new Map<string, Channel>()
-  private failure: PgExpertError | undefined
+  /** Set once the connection is gone; built lazily (most connections never listen). */
+  private failure: (() => PgExpertError) | undefined
   private readonly run: (sql: string) => Effect.Effect<unknown, PgExpertError>
 
   constructor(run: (sql: string) => Effect.Effect<unknown, PgExpertError>) {
@@ -54,10 +55,15 @@ export class Listeners {
   }
 
   /** From the engine: the connection is gone; every stream fails with `error`. */
-  fail(error: PgExpertError): void {
-    this.failure ??= error
+  fail(error: PgExpertError | (() => PgExpertError)): void {
+    if (this.failure !== undefined) return
+    let built: PgExpertError | undefined
+    const get = (): PgExpertError => (built ??= typeof error === "function" ? error() : error)
+    this.failure = get
+    if (this.channels.size === 0) return
+    const failed = get()
     for (const entry of this.channels.values()) {
-      for (const q of entry.subscribers) Queue.failCauseUnsafe(q, Cause.fail(error))
+      for (const q of entry.subscribers) Queue.failCauseUnsafe(q, Cause.fail(failed))
     }
     this.channels.clear()
   }
@@ -67,7 +73,7 @@ export class Listeners {
   ): Effect.Effect<Stream.Stream<Notification, PgExpertError>, PgExpertError, Scope.Scope> {
     const self = this
     return Effect.gen(function* () {
-      if (self.failure !== undefined) return yield* Effect.fail(self.failure)
+      if (self.failure !== undefined) return yield* Effect.fail(self.failure())
       if (channel.includes("\0")) {
         return yield* new PgProtocolError({
           reason: "InvalidValue",

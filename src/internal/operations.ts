@@ -175,7 +175,7 @@ export const makeOperations = (
         if (status._tag === "ClosedGracefully") Deferred.doneUnsafe(finished, Effect.void)
         if (status._tag === "Failed" && status.resourcesReleased)
           Deferred.doneUnsafe(finished, Effect.fail(status.error))
-        if (status._tag !== "Open") listeners.fail(core.closedError())
+        if (status._tag !== "Open") listeners.fail(() => core.closedError())
       }
     })
 
