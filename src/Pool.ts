@@ -17,8 +17,8 @@
  * connection settings (config/). See docs/pool.md and docs/decisions/007-own-pool.md.
  *
  * Invariants: a Layer's pool lives exactly as long as the Layer; closing it fails the waiting
- * borrowers, closes idle connections at once and borrowed ones when they come back (or after
- * `shutdownTimeout`).
+ * borrowers and statements, closes idle connections at once and borrowed or shared ones when they
+ * come back or drain (or after `shutdownTimeout`).
  */
 import { Config, Context, Effect, Layer, type Scope } from "effect"
 import { type NormalConnection, toNormal } from "./Connection.ts"
@@ -66,11 +66,13 @@ export const make = (options: PoolOptions): Effect.Effect<Pools, PgConfigError, 
     const shared = makeShared(yield* makeCore(settings))
     const expert = makePoolApi<PgPoolExpertError, ExpertConnection>(shared, {
       connection: (connection) => connection,
-      mapError: () => (error) => error as PgPoolExpertError
+      mapError: () => (error) => error as PgPoolExpertError,
+      mapsErrors: false
     })
     const pool = makePoolApi<PgPoolNormalError, NormalConnection>(shared, {
       connection: (connection) => toNormal(connection),
-      mapError: toNormalError
+      mapError: toNormalError,
+      mapsErrors: true
     })
     return { pool, expert }
   })

@@ -41,6 +41,11 @@ export class WaitQueue<T> {
     return node
   }
 
+  /** The first in line, left in line; `undefined` when nobody waits. */
+  peek(): T | undefined {
+    return this.head?.value
+  }
+
   /** Takes the first in line, or `undefined` when nobody waits. */
   shift(): T | undefined {
     const node = this.head

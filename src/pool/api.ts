@@ -5,20 +5,29 @@
  * `PgError` (plus the pool's own errors).
  *
  * - Borrowing: `withConnection(use)` (the connection comes back when `use` ends), `connection`
- *   (scoped: back when the scope closes), and one-operation conveniences (`query`, `stream`,
- *   `copyIn`, ...). A stream holds its connection until it ends, fails or is interrupted.
- * - Transactions: `withTransaction(use, options)`; inside `use`, every borrowing through the same
- *   pool (conveniences included) uses the transaction's connection, and a nested call is a SAVEPOINT.
+ *   (scoped: back when the scope closes), and the operations that hold a connection (`stream`,
+ *   `copyIn`, `copyOut`, `listen`, ...). A stream holds its connection until it ends, fails or is
+ *   interrupted.
+ * - One-shot statements: `query`, `queryExpectNoData`, `simpleQuery`, `notify` run on a shared
+ *   connection (core.oneShot), except a statement that may open a transaction (first keyword
+ *   BEGIN or START; any such word in a simple query), which borrows one so that no other
+ *   statement is pipelined into its transaction.
+ * - Transactions: `withTransaction(use, options)`; inside `use`, every operation through the same
+ *   pool (one-shot statements included) uses the transaction's connection, and a nested call is a
+ *   SAVEPOINT.
  * - Tracing: a span per operation (`pg.query`, `pg.stream`, `pg.copyIn`, `pg.transaction`, ...) and
- *   a `pg.pool.acquire` span around each wait for a connection, annotated with the wait.
+ *   a `pg.pool.acquire` span around getting a connection, annotated with the wait; the spans of
+ *   statements and of acquisitions only when a tracer can see them (pool/tracing.ts).
  *
  * It does NOT manage connections (pool/core.ts) nor define the services (Pool.ts).
  *
  * Invariants: only errors that come from the pool or from statements it runs (BEGIN, COMMIT,
  * SAVEPOINT, the conveniences' statements) are mapped to the view's error type; the errors of a
- * user's `use` pass through unchanged; a borrowed connection is released exactly once.
+ * user's `use` pass through unchanged; a borrowed connection is released exactly once, and a
+ * one-shot statement's room on a shared connection is given back exactly once.
  */
 import { Duration, Effect, Scope, Stream } from "effect"
+import type { PgExpertError } from "../Errors.ts"
 import type {
   CopyAborted,
   CopyFeed,
@@ -30,7 +39,15 @@ import type {
 } from "../internal/operations.ts"
 import type { Column, CommandComplete, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
 import type { PgPoolExpertError } from "./errors.ts"
-import { type TraceSettings, traceConnection, traced, tracedStream } from "./tracing.ts"
+import {
+  firstKeyword,
+  leaf,
+  type TraceSettings,
+  traceConnection,
+  traced,
+  tracedStream,
+  tracingActive
+} from "./tracing.ts"
 import {
   makeTransactionReference,
   runSavepoint,
@@ -112,6 +129,8 @@ export interface PoolView<E, C> {
     sql?: string,
     params?: ReadonlyArray<Param>
   ) => <X>(error: X) => E | Exclude<X, PgPoolExpertError>
+  /** `false` when `mapError` returns every error as it is (the Expert view): no mapping is run. */
+  readonly mapsErrors: boolean
 }
 
 /** What the views of one pool share: the engine and the current-transaction reference. */
@@ -132,6 +151,36 @@ export const makeShared = (core: PoolCore): PoolShared => ({
   }
 })
 
+const rowCount = (result: QueryResult) => result.rows.length
+
+/** BEGIN or START TRANSACTION, by the command tag the server answered. */
+const isBegin = (command: CommandComplete | undefined): boolean =>
+  command !== undefined && (command.command === "BEGIN" || command.command === "START")
+const queryOpens = (result: QueryResult) => isBegin(result.command)
+/**
+ * Whether `sql` may open a transaction: such a statement is not sent on a shared connection (the
+ * statements pipelined behind it would run inside the transaction); it borrows one, as `withConnection`
+ * would, and the return checks roll the transaction back. One statement (extended protocol): its
+ * first keyword; several (simple protocol): any BEGIN or START word, erring on the safe side.
+ */
+const mayBegin = (sql: string, simple: boolean): boolean => {
+  if (simple) return /\b(?:begin|start)\b/i.test(sql)
+  // Most statements are told apart by their first letters, without the keyword parser.
+  let i = 0
+  while (i < sql.length && sql.charCodeAt(i) <= 32) i++
+  const first = sql.charCodeAt(i) | 0x20
+  const second = sql.charCodeAt(i + 1) | 0x20
+  const worth =
+    first === 0x62 /* b */ ||
+    first === 0x2d /* - */ ||
+    first === 0x2f /* / */ ||
+    (first === 0x73 && second === 0x74) /* st */
+  if (!worth) return false
+  const keyword = firstKeyword(sql)
+  return keyword === "BEGIN" || keyword === "START"
+}
+const simpleOpens = (result: SimpleQueryResult) => result.results.some((r) => isBegin(r.command))
+
 export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): PoolApi<E, C> => {
   const { core, current, trace } = shared
   const views = new WeakMap<ExpertConnection, C>()
@@ -144,16 +193,24 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
     return seen
   }
 
-  const acquire = (restore: Restore): Effect.Effect<Slot, PgPoolExpertError> =>
+  /** The `pg.pool.acquire` span around a wait, annotated with the wait and the connection. */
+  const acquireSpan = (
+    wait: Effect.Effect<Slot, PgPoolExpertError>
+  ): Effect.Effect<Slot, PgPoolExpertError> =>
     traced(
       trace,
       "pg.pool.acquire",
-      Effect.tap(Effect.timed(core.acquire(restore)), ([waited, slot]) =>
+      Effect.tap(Effect.timed(wait), ([waited, slot]) =>
         Effect.annotateCurrentSpan({
           "db.client.connection.wait_time_ms": Duration.toMillis(waited),
           "effect_pg.pool.connection.id": slot.id
         })
       ).pipe(Effect.map(([, slot]) => slot))
+    )
+
+  const acquire = (restore: Restore): Effect.Effect<Slot, PgPoolExpertError> =>
+    Effect.withFiber((fiber) =>
+      tracingActive(fiber) ? acquireSpan(core.acquire(restore)) : core.acquire(restore)
     )
 
   /** Runs `f` on the current transaction's connection, or on a borrowed one. */
@@ -186,13 +243,45 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
           )
   )
 
+  const mapped = <A, E2, R>(
+    effect: Effect.Effect<A, E2, R>,
+    sql?: string,
+    params?: ReadonlyArray<Param>
+  ): Effect.Effect<A, E | Exclude<E2, PgPoolExpertError>, R> =>
+    view.mapsErrors
+      ? Effect.mapError(effect, view.mapError(sql, params))
+      : (effect as Effect.Effect<A, E | Exclude<E2, PgPoolExpertError>, R>)
+
+  /**
+   * One statement: on the current transaction's connection, else on a shared connection
+   * (core.oneShot). Its span is a leaf, made only when a tracer can see it.
+   */
+  const statement = <A>(
+    name: string,
+    sql: string,
+    params: ReadonlyArray<Param> | undefined,
+    f: (connection: ExpertConnection) => Effect.Effect<A, PgExpertError>,
+    opens?: (result: A) => boolean,
+    rows?: (result: A) => number
+  ): Effect.Effect<A, E> =>
+    Effect.withFiber((fiber) => {
+      const tx = fiber.getRef(current)
+      if (tx !== undefined) {
+        return leaf(fiber, trace, name, mapped(f(tx.connection), sql, params), sql, params, rows)
+      }
+      if (!tracingActive(fiber)) return mapped(core.oneShot(f, undefined, opens), sql, params)
+      const run = mapped(core.oneShot(f, acquireSpan, opens), sql, params)
+      return leaf(fiber, trace, name, run, sql, params, rows)
+    }) as Effect.Effect<A, E>
+
+  /** One operation on a borrowed connection (COPY IN: it runs the caller's source). */
   const one = <A, E2, R>(
     name: string,
     sql: string,
     params: ReadonlyArray<Param> | undefined,
     f: (connection: ExpertConnection) => Effect.Effect<A, E2, R>
   ): Effect.Effect<A, E | Exclude<E2, PgPoolExpertError>, R> =>
-    traced(trace, name, Effect.mapError(borrow(f), view.mapError(sql, params)), sql, params)
+    traced(trace, name, mapped(borrow(f), sql, params), sql, params)
 
   const held = <A, E2>(
     name: string,
@@ -235,10 +324,18 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
     connection: Effect.mapError(Effect.map(scoped, viewOf), view.mapError()),
     withTransaction,
     inTransaction: Effect.map(Effect.service(current), (tx) => tx !== undefined),
-    query: (sql, params, options) => one("pg.query", sql, params, (c) => c.query(sql, params, options)),
+    query: (sql, params, options) =>
+      mayBegin(sql, false)
+        ? one("pg.query", sql, params, (c) => c.query(sql, params, options))
+        : statement("pg.query", sql, params, (c) => c.query(sql, params, options), queryOpens, rowCount),
     queryExpectNoData: (sql, params, options) =>
-      one("pg.query", sql, params, (c) => c.queryExpectNoData(sql, params, options)),
-    simpleQuery: (sql, options) => one("pg.simpleQuery", sql, undefined, (c) => c.simpleQuery(sql, options)),
+      mayBegin(sql, false)
+        ? one("pg.query", sql, params, (c) => c.queryExpectNoData(sql, params, options))
+        : statement("pg.query", sql, params, (c) => c.queryExpectNoData(sql, params, options), isBegin),
+    simpleQuery: (sql, options) =>
+      mayBegin(sql, true)
+        ? one("pg.simpleQuery", sql, undefined, (c) => c.simpleQuery(sql, options))
+        : statement("pg.simpleQuery", sql, undefined, (c) => c.simpleQuery(sql, options), simpleOpens),
     stream: (sql, params) => held("pg.stream", sql, params, (c) => c.stream(sql, params)),
     streamWithColumns: (sql, params) => {
       const map = view.mapError(sql, params)
@@ -269,7 +366,7 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
       )
     },
     notify: (channel, payload) =>
-      one("pg.notify", "NOTIFY", [channel, payload ?? ""], (c) => c.notify(channel, payload)),
+      statement("pg.notify", "NOTIFY", [channel, payload ?? ""], (c) => c.notify(channel, payload)),
     stats: core.stats
   }
 }

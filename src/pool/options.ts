@@ -5,7 +5,8 @@
  *
  * It does NOT read the connection configuration (config/): `connect` is passed through as given.
  *
- * Invariants: resolved settings are whole milliseconds ≥ 0; `1 ≤ max`, `0 ≤ min ≤ max`;
+ * Invariants: resolved settings are whole milliseconds ≥ 0; `1 ≤ max`, `0 ≤ min ≤ max`,
+ * `1 ≤ maxInFlightPerConnection`;
  * `lifetimeJitterMillis < maxLifetimeMillis`; a bad value is a `PgConfigError` (reason
  * InvalidValue, key `pool.<name>`), never a clamp.
  */
@@ -32,6 +33,12 @@ export interface PoolOptions {
   readonly min?: number | undefined
   /** At most this many connections, so at most this many borrowers at once (default 10). */
   readonly max?: number | undefined
+  /**
+   * One-shot statements (`query`, `queryExpectNoData`, `simpleQuery`, `notify` outside a
+   * transaction) share connections: at most this many are in flight on one connection at once;
+   * past that they wait in line (default 64; 1 runs one statement per connection at a time).
+   */
+  readonly maxInFlightPerConnection?: number | undefined
   /** How long a borrower waits for a connection before `PgPoolTimeoutError` (default 30 seconds). */
   readonly acquireTimeout?: Duration.Input | undefined
   /** An idle connection above `min` is closed after this long (default 10 minutes; "Infinity" never). */
@@ -63,6 +70,7 @@ export interface PoolSettings {
   readonly connect: ConnectInput
   readonly min: number
   readonly max: number
+  readonly maxInFlightPerConnection: number
   readonly acquireTimeoutMillis: number
   readonly idleTimeoutMillis: number
   readonly maxLifetimeMillis: number
@@ -113,6 +121,12 @@ export const resolveOptions = (options: PoolOptions): Effect.Effect<PoolSettings
   Effect.gen(function* () {
     const max = yield* count("max", options.max, 10, 1)
     const min = yield* count("min", options.min, 0, 0)
+    const maxInFlightPerConnection = yield* count(
+      "maxInFlightPerConnection",
+      options.maxInFlightPerConnection,
+      64,
+      1
+    )
     if (min > max) return yield* fail("min", `min (${min}) exceeds max (${max})`)
     const maxLifetimeMillis = yield* millis("maxLifetime", options.maxLifetime, 1_800_000)
     if (maxLifetimeMillis === 0) return yield* fail("maxLifetime", "maxLifetime must be positive")
@@ -141,6 +155,7 @@ export const resolveOptions = (options: PoolOptions): Effect.Effect<PoolSettings
       connect: options.connect,
       min,
       max,
+      maxInFlightPerConnection,
       acquireTimeoutMillis: yield* millis("acquireTimeout", options.acquireTimeout, 30_000),
       idleTimeoutMillis: yield* millis("idleTimeout", options.idleTimeout, 600_000),
       maxLifetimeMillis,
@@ -165,7 +180,7 @@ const optional = <A>(config: Config.Config<A>) => Config.map(Config.option(confi
 
 /**
  * The pool options read through the current ConfigProvider, under keys named like the fields
- * (`min`, `max`, `acquireTimeout`, `idleTimeout`, `maxLifetime`, `lifetimeJitter`, `healthCheckAfter`,
+ * (`min`, `max`, `maxInFlightPerConnection`, `acquireTimeout`, `idleTimeout`, `maxLifetime`, `lifetimeJitter`, `healthCheckAfter`,
  * `checkTimeout`, `resetOnRelease`, `maintenanceInterval`, `shutdownTimeout`, `name`,
  * `statementMaxLength`, `traceParameters`), all optional. Nest it for a prefix:
  * `Config.nested(poolConfig, "pool")`.
@@ -173,6 +188,7 @@ const optional = <A>(config: Config.Config<A>) => Config.map(Config.option(confi
 export const poolConfig: Config.Config<PoolConfigOptions> = Config.all({
   min: optional(Config.Int("min")),
   max: optional(Config.Int("max")),
+  maxInFlightPerConnection: optional(Config.Int("maxInFlightPerConnection")),
   acquireTimeout: optional(Config.Duration("acquireTimeout")),
   idleTimeout: optional(Config.Duration("idleTimeout")),
   maxLifetime: optional(Config.Duration("maxLifetime")),

@@ -9,13 +9,22 @@
  * - `db.response.returned_rows` after a query, `db.response.status_code` (the SQLSTATE) on a
  *   server error.
  *
+ * Cost: a statement's span is a leaf (no user code runs inside it), so it is made only when
+ * someone can see it: a tracer other than Effect's built-in `nativeTracer` is installed, tracing
+ * is enabled (`References.TracerEnabled`) and the parent span, if any, is sampled. Otherwise the
+ * statement runs bare (`leaf`): no span, no attribute, no Context change. The attributes of a
+ * statement without recorded parameters are computed once per SQL text and shared (a bounded
+ * cache). No span captures a stack trace.
+ *
  * It does NOT create a tracer (install one, e.g. @effect/opentelemetry, to export spans) nor decide
- * which operations are traced (pool/api.ts calls `spanOptions` and `traceConnection`).
+ * which operations are traced (pool/api.ts calls `leaf`, `traced` and `traceConnection`).
  *
  * Invariants: parameters never reach a span unless `traceParameters` is true; attributes are
- * computed once per call from the SQL text, never per row.
+ * computed at most once per call from the SQL text, never per row; spans that wrap user code
+ * (`traced`: transactions, savepoints) are always made, so `Effect.currentSpan` inside them is
+ * the same with or without an exporter.
  */
-import { Effect, Stream } from "effect"
+import { Effect, type Fiber, Stream, Tracer } from "effect"
 import type { SpanOptions } from "effect/Tracer"
 import type { ConnectionApi, Param } from "../internal/operations.ts"
 
@@ -26,7 +35,8 @@ export interface TraceSettings {
   readonly traceParameters: boolean
 }
 
-const firstKeyword = (sql: string): string | undefined => {
+/** The statement's first keyword, upper-cased, after comments and blanks. */
+export const firstKeyword = (sql: string): string | undefined => {
   const match = /^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*([A-Za-z]+)/.exec(sql)
   return match?.[1]?.toUpperCase()
 }
@@ -35,12 +45,7 @@ const firstKeyword = (sql: string): string | undefined => {
 export const truncateStatement = (sql: string, max: number): string =>
   sql.length <= max ? sql : `${sql.slice(0, max)}…`
 
-/** The span options of one operation. */
-export const spanOptions = (
-  settings: TraceSettings,
-  sql?: string,
-  params?: ReadonlyArray<Param>
-): SpanOptions => {
+const build = (settings: TraceSettings, sql?: string, params?: ReadonlyArray<Param>): SpanOptions => {
   const attributes: Record<string, unknown> = {
     "db.system": "postgresql",
     "db.namespace": settings.database,
@@ -60,13 +65,61 @@ export const spanOptions = (
   return { kind: "client", attributes, captureStackTrace: false }
 }
 
+/** How many SQL texts keep their span options per settings object before the cache starts over. */
+const CACHE_LIMIT = 512
+const caches = new WeakMap<TraceSettings, Map<string, SpanOptions>>()
+
+/**
+ * The span options of one operation. Options without parameters are shared between calls with
+ * the same SQL (read-only: spans copy the attributes).
+ */
+export const spanOptions = (
+  settings: TraceSettings,
+  sql?: string,
+  params?: ReadonlyArray<Param>
+): SpanOptions => {
+  if (sql === undefined || (settings.traceParameters && params !== undefined && params.length > 0)) {
+    return build(settings, sql, params)
+  }
+  let cache = caches.get(settings)
+  if (cache === undefined) {
+    cache = new Map()
+    caches.set(settings, cache)
+  }
+  let options = cache.get(sql)
+  if (options === undefined) {
+    if (cache.size >= CACHE_LIMIT) cache.clear()
+    options = build(settings, sql)
+    cache.set(sql, options)
+  }
+  return options
+}
+
+/**
+ * Whether a span made now by `fiber` could be seen: tracing enabled, a tracer other than the
+ * built-in `nativeTracer` (which keeps spans in memory and exports nothing), and no unsampled
+ * parent (its children are unsampled too).
+ */
+export const tracingActive = (fiber: Fiber.Fiber<unknown, unknown>): boolean => {
+  const cache = fiber.cache
+  if (!cache.tracerEnabled) return false
+  const tracer = cache.tracer
+  if (tracer === undefined || tracer === Tracer.nativeTracer) return false
+  return cache.span === undefined || cache.span.sampled
+}
+
 const codeOf = (error: unknown): string | undefined => {
   if (typeof error !== "object" || error === null) return undefined
   const code = (error as { readonly code?: unknown }).code
   return typeof code === "string" ? code : undefined
 }
 
-/** Wraps an Effect in a client span named `name`. */
+const annotateCode = (error: unknown) => {
+  const code = codeOf(error)
+  return code === undefined ? Effect.void : Effect.annotateCurrentSpan("db.response.status_code", code)
+}
+
+/** Wraps an Effect in a client span named `name`, always (it may run user code). */
 export const traced = <A, E, R>(
   settings: TraceSettings,
   name: string,
@@ -74,13 +127,39 @@ export const traced = <A, E, R>(
   sql?: string,
   params?: ReadonlyArray<Param>
 ): Effect.Effect<A, E, R> =>
-  effect.pipe(
-    Effect.tapError((error) => {
-      const code = codeOf(error)
-      return code === undefined ? Effect.void : Effect.annotateCurrentSpan("db.response.status_code", code)
-    }),
-    (self) => Effect.withSpan(self, name, spanOptions(settings, sql, params))
-  )
+  Effect.withSpan(Effect.tapError(effect, annotateCode), name, spanOptions(settings, sql, params))
+
+/**
+ * `traced` for a statement that runs no user code, made only when `tracingActive`. `rows`, when
+ * given, reads `db.response.returned_rows` from the result.
+ */
+export const leaf = <A, E, R>(
+  fiber: Fiber.Fiber<unknown, unknown>,
+  settings: TraceSettings,
+  name: string,
+  effect: Effect.Effect<A, E, R>,
+  sql?: string,
+  params?: ReadonlyArray<Param>,
+  rows?: (result: A) => number
+): Effect.Effect<A, E, R> => {
+  if (!tracingActive(fiber)) return effect
+  const counted =
+    rows === undefined
+      ? effect
+      : Effect.tap(effect, (result) => Effect.annotateCurrentSpan("db.response.returned_rows", rows(result)))
+  return traced(settings, name, counted, sql, params)
+}
+
+/** `leaf`, deciding when the Effect runs. */
+export const leafLazy = <A, E, R>(
+  settings: TraceSettings,
+  name: string,
+  effect: Effect.Effect<A, E, R>,
+  sql?: string,
+  params?: ReadonlyArray<Param>,
+  rows?: (result: A) => number
+): Effect.Effect<A, E, R> =>
+  Effect.withFiber((fiber) => leaf(fiber, settings, name, effect, sql, params, rows))
 
 /** Wraps a Stream in a client span that lasts until the stream ends. */
 export const tracedStream = <A, E, R>(
@@ -91,26 +170,20 @@ export const tracedStream = <A, E, R>(
   params?: ReadonlyArray<Param>
 ): Stream.Stream<A, E, R> => Stream.withSpan(stream, name, spanOptions(settings, sql, params))
 
-/** The same connection, with a span around each statement it runs. */
+const rowCount = (result: { readonly rows: ReadonlyArray<unknown> }) => result.rows.length
+
+/** The same connection, with a span around each statement it runs (when `tracingActive`). */
 export const traceConnection = <E>(
   connection: ConnectionApi<E>,
   settings: TraceSettings
 ): ConnectionApi<E> => ({
   ...connection,
   query: (sql, params, options) =>
-    traced(
-      settings,
-      "pg.query",
-      Effect.tap(connection.query(sql, params, options), (result) =>
-        Effect.annotateCurrentSpan("db.response.returned_rows", result.rows.length)
-      ),
-      sql,
-      params
-    ),
+    leafLazy(settings, "pg.query", connection.query(sql, params, options), sql, params, rowCount),
   queryExpectNoData: (sql, params, options) =>
-    traced(settings, "pg.query", connection.queryExpectNoData(sql, params, options), sql, params),
+    leafLazy(settings, "pg.query", connection.queryExpectNoData(sql, params, options), sql, params),
   simpleQuery: (sql, options) =>
-    traced(settings, "pg.simpleQuery", connection.simpleQuery(sql, options), sql),
+    leafLazy(settings, "pg.simpleQuery", connection.simpleQuery(sql, options), sql),
   stream: (sql, params) => tracedStream(settings, "pg.stream", connection.stream(sql, params), sql, params),
   streamWithColumns: (sql, params) =>
     traced(settings, "pg.stream", connection.streamWithColumns(sql, params), sql, params),
@@ -120,5 +193,5 @@ export const traceConnection = <E>(
     traced(settings, "pg.copyIn", connection.copyInRows(target, rows), `COPY ${target.table} FROM STDIN`),
   copyOut: (sql) => tracedStream(settings, "pg.copyOut", connection.copyOut(sql), sql),
   copyOutRows: (sql) => tracedStream(settings, "pg.copyOut", connection.copyOutRows(sql), sql),
-  notify: (channel, payload) => traced(settings, "pg.notify", connection.notify(channel, payload), "NOTIFY")
+  notify: (channel, payload) => leafLazy(settings, "pg.notify", connection.notify(channel, payload), "NOTIFY")
 })

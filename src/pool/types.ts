@@ -4,14 +4,21 @@
  *
  * It does NOT hold behaviour: types only.
  *
- * Invariants: a Slot's `state` is the single truth about where it is (idle list, a borrower, or
- * closing); `expiresAt` never changes after creation.
+ * Invariants: a Slot's `state` is the single truth about where it is (idle stack, a borrower,
+ * shared by one-shot statements, or closing); `expiresAt` never changes after creation; `inFlight`
+ * is 0 unless the state is "shared" or "retired" (a retired slot's statements still finish).
  */
 import type { Effect, Exit, Scope } from "effect"
 import type { ConnectConfig } from "../config/ConnectConfig.ts"
 import type { ExpertConnection } from "../internal/operations.ts"
 import type { PgPoolExpertError } from "./errors.ts"
 import type { PoolSettings } from "./options.ts"
+
+/**
+ * Where a slot is: `idle` (in the idle stack), `busy` (lent to one borrower, or being checked),
+ * `shared` (carrying one or more one-shot statements, lent to nobody), `retired` (closing).
+ */
+export type SlotState = "idle" | "busy" | "shared" | "retired"
 
 /** One pooled connection. */
 export interface Slot {
@@ -23,7 +30,18 @@ export interface Slot {
   readonly expiresAt: number
   /** When it was last given back (or created). */
   releasedAt: number
-  state: "idle" | "busy" | "retired"
+  state: SlotState
+  /** One-shot statements the pool sent on it that have not finished yet. */
+  inFlight: number
+  /** Takes no new one-shot statements: it drains for a waiting borrower. */
+  reserved: boolean
+  /**
+   * Takes no new one-shot statements: it drains, then passes the return checks — it is past its
+   * lifetime, or a statement on it opened a transaction (BEGIN sent as a one-shot statement).
+   */
+  sealed: boolean
+  /** A one-shot statement on it failed or was interrupted since it was last idle or lent. */
+  dirty: boolean
 }
 
 /** A snapshot of the pool's counts. */
@@ -31,8 +49,11 @@ export interface PoolStats {
   /** Connections opening, open or closing: never more than `max`. */
   readonly total: number
   readonly idle: number
-  /** Borrowed, or being checked before hand-out / after release. */
+  /** Borrowed, carrying one-shot statements, or being checked before hand-out / after release. */
   readonly inUse: number
+  /** One-shot statements in flight on shared connections. */
+  readonly inFlight: number
+  /** Borrowers and one-shot statements waiting for a connection. */
   readonly waiting: number
   readonly creating: number
   readonly closing: number
@@ -43,13 +64,30 @@ export interface PoolStats {
 /** The `restore` of `Effect.uninterruptibleMask`. */
 export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
+/** Wraps the waiting part of an acquisition (pool/api.ts puts the `pg.pool.acquire` span there). */
+export type AroundWait = (
+  wait: Effect.Effect<Slot, PgPoolExpertError>
+) => Effect.Effect<Slot, PgPoolExpertError>
+
 export interface PoolCore {
   readonly settings: PoolSettings
   readonly config: ConnectConfig
-  /** Borrows a slot. Only the waiting (and the health check) run under `restore`. */
+  /** Borrows a slot exclusively. Only the waiting (and the health check) run under `restore`. */
   readonly acquire: (restore: Restore) => Effect.Effect<Slot, PgPoolExpertError>
   /** Gives a slot back after a borrow that ended with `exit`. Run it uninterruptibly. */
   readonly release: (slot: Slot, exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
+  /**
+   * Runs one statement `run` on a shared connection: the open one with the fewest statements in
+   * flight (below `maxInFlightPerConnection`), waiting in line only when none has room.
+   * `aroundWait` wraps the wait, when there is one; `opensTransaction` tells from a result that
+   * the statement left a transaction open, so the connection takes no more statements until it
+   * is drained and rolled back.
+   */
+  readonly oneShot: <A, E>(
+    run: (connection: ExpertConnection) => Effect.Effect<A, E>,
+    aroundWait?: AroundWait,
+    opensTransaction?: (result: A) => boolean
+  ) => Effect.Effect<A, E | PgPoolExpertError>
   /** Runs `effect` on the side, `true` when it succeeded within checkTimeout. */
   readonly check: (effect: Effect.Effect<unknown, unknown>) => Effect.Effect<boolean>
   readonly stats: Effect.Effect<PoolStats>

@@ -71,6 +71,43 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
     }).pipe(Effect.withTracer(tracer))
   })
 
+  it.effect("statements put straight on a shared connection skip the acquire span but keep their own", () => {
+    const { spans, tracer } = recorder()
+    return Effect.gen(function* () {
+      const server = yield* PgTestServer
+      const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("obs")), min: 1, max: 1 })
+      yield* eventually(
+        "the connection is open",
+        Effect.map(pool.stats, (s) => s.idle === 1)
+      )
+      yield* Effect.forEach(
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        (i) => pool.query("select $1::int", [String(i)]),
+        {
+          concurrency: "unbounded"
+        }
+      ).pipe(Effect.withTracer(tracer))
+      const queries = named(spans, "pg.query")
+      assert.strictEqual(queries.length, 10)
+      for (const query of queries) {
+        assert.strictEqual(query.attributes.get("db.response.returned_rows"), 1)
+        assert.strictEqual(query.attributes.get("db.operation.name"), "SELECT")
+        assert.strictEqual(query.status._tag, "Ended")
+      }
+      const acquires = named(spans, "pg.pool.acquire").length
+      assert.isAtLeast(acquires, 1)
+      assert.isBelow(acquires, 10)
+
+      // No span at all when tracing is disabled, even with a tracer installed.
+      spans.length = 0
+      yield* pool.query("select 1").pipe(Effect.withTracer(tracer), Effect.withTracerEnabled(false))
+      yield* pool
+        .withConnection((c) => c.query("select 1"))
+        .pipe(Effect.withTracer(tracer), Effect.withTracerEnabled(false))
+      assert.strictEqual(spans.length, 0)
+    })
+  })
+
   it.effect("borrowed connections, streams and transactions are traced", () => {
     const { spans, tracer } = recorder()
     return Effect.gen(function* () {

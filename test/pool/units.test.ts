@@ -3,11 +3,12 @@
  * attributes and the error mapping of the normal view.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect } from "effect"
+import { ConfigProvider, Effect, Tracer } from "effect"
 import { PgError, PgServerError } from "../../src/Errors.ts"
 import { PgPoolTimeoutError, toNormalError } from "../../src/pool/errors.ts"
 import { poolConfig, resolveOptions } from "../../src/pool/options.ts"
-import { spanOptions, truncateStatement } from "../../src/pool/tracing.ts"
+import { SharedSlots } from "../../src/pool/SharedSlots.ts"
+import { spanOptions, tracingActive, truncateStatement } from "../../src/pool/tracing.ts"
 import { beginStatement } from "../../src/pool/transaction.ts"
 import { WaitQueue } from "../../src/pool/WaitQueue.ts"
 
@@ -24,6 +25,7 @@ describe("resolveOptions", () => {
       assert.strictEqual(s.healthCheckAfterMillis, 10_000)
       assert.strictEqual(s.resetOnRelease, "none")
       assert.strictEqual(s.name, "default")
+      assert.strictEqual(s.maxInFlightPerConnection, 64)
       assert.isFalse(s.traceParameters)
     })
   )
@@ -58,6 +60,8 @@ describe("resolveOptions", () => {
       yield* rejects({ connect: "x", max: 0 }, "max")
       yield* rejects({ connect: "x", max: 2.5 }, "max")
       yield* rejects({ connect: "x", min: -1 }, "min")
+      yield* rejects({ connect: "x", maxInFlightPerConnection: 0 }, "maxInFlightPerConnection")
+      yield* rejects({ connect: "x", maxInFlightPerConnection: 1.5 }, "maxInFlightPerConnection")
       yield* rejects({ connect: "x", min: 3, max: 2 }, "min")
       yield* rejects({ connect: "x", acquireTimeout: -5 }, "acquireTimeout")
       yield* rejects({ connect: "x", maxLifetime: 0 }, "maxLifetime")
@@ -77,6 +81,7 @@ describe("resolveOptions", () => {
           ConfigProvider.layer(
             ConfigProvider.fromUnknown({
               max: "7",
+              maxInFlightPerConnection: "16",
               acquireTimeout: "2 seconds",
               resetOnRelease: "discard-all"
             })
@@ -84,6 +89,7 @@ describe("resolveOptions", () => {
         )
       )
       assert.strictEqual(read.max, 7)
+      assert.strictEqual(read.maxInFlightPerConnection, 16)
       assert.strictEqual(read.min, undefined)
       assert.strictEqual(read.resetOnRelease, "discard-all")
       const s = yield* resolveOptions({ ...read, connect: "x" })
@@ -100,6 +106,8 @@ describe("WaitQueue", () => {
     const c = q.pushBack("c")
     q.pushFront("z")
     assert.strictEqual(q.size, 4)
+    assert.strictEqual(q.peek(), "z")
+    assert.strictEqual(q.size, 4)
     assert.isTrue(q.remove(c))
     assert.isFalse(q.remove(c))
     assert.strictEqual(q.shift(), "z")
@@ -108,6 +116,33 @@ describe("WaitQueue", () => {
     assert.deepStrictEqual(q.drain(), ["b"])
     assert.strictEqual(q.shift(), undefined)
     assert.strictEqual(q.size, 0)
+  })
+})
+
+describe("SharedSlots", () => {
+  const member = (inFlight: number, flags: { reserved?: boolean; sealed?: boolean } = {}) => ({
+    inFlight,
+    reserved: flags.reserved ?? false,
+    sealed: flags.sealed ?? false
+  })
+
+  it("picks the member with the fewest in flight below the limit that takes new statements", () => {
+    const set = new SharedSlots<ReturnType<typeof member>>()
+    assert.isUndefined(set.pick(4))
+    const full = member(4)
+    const busy = member(3)
+    const light = member(1)
+    const reserved = member(0, { reserved: true })
+    const sealed = member(0, { sealed: true })
+    for (const m of [full, busy, light, reserved, sealed]) set.add(m)
+    assert.strictEqual(set.size, 5)
+    assert.strictEqual(set.pick(4), light)
+    assert.isTrue(set.remove(light))
+    assert.isFalse(set.remove(light))
+    assert.strictEqual(set.pick(4), busy)
+    assert.isUndefined(set.pick(3))
+    assert.strictEqual(set.leastLoaded(), busy)
+    assert.strictEqual(set.snapshot().length, 4)
   })
 })
 
@@ -146,6 +181,36 @@ describe("tracing attributes", () => {
     const shown = spanOptions({ ...settings, traceParameters: true }, "select $1, $2", ["a", null])
     assert.strictEqual(shown.attributes?.["db.statement.parameters"], '["a",null]')
   })
+})
+
+describe("span cost", () => {
+  const settings = { poolName: "p", database: "db", statementMaxLength: 100, traceParameters: false }
+
+  it("shares the span options of a statement between calls, unless parameters are recorded", () => {
+    const first = spanOptions(settings, "select $1", ["a"])
+    assert.strictEqual(spanOptions(settings, "select $1", ["b"]), first)
+    assert.strictEqual(first.captureStackTrace, false)
+    const recorded = { ...settings, traceParameters: true }
+    const a = spanOptions(recorded, "select $1", ["a"])
+    const b = spanOptions(recorded, "select $1", ["b"])
+    assert.notStrictEqual(a, b)
+    assert.strictEqual(b.attributes?.["db.statement.parameters"], '["b"]')
+  })
+
+  it.effect("statement spans are made only for a tracer that can see them", () =>
+    Effect.gen(function* () {
+      const active = Effect.withFiber((fiber) => Effect.succeed(tracingActive(fiber)))
+      const tracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
+      assert.isFalse(yield* active)
+      assert.isFalse(yield* Effect.withTracer(active, Tracer.nativeTracer))
+      assert.isTrue(yield* Effect.withTracer(active, tracer))
+      assert.isFalse(yield* active.pipe(Effect.withTracer(tracer), Effect.withTracerEnabled(false)))
+      assert.isTrue(yield* active.pipe(Effect.withSpan("parent"), Effect.withTracer(tracer)))
+      assert.isFalse(
+        yield* active.pipe(Effect.withSpan("parent", { sampled: false }), Effect.withTracer(tracer))
+      )
+    })
+  )
 })
 
 describe("toNormalError", () => {

@@ -1,0 +1,83 @@
+/**
+ * The checks a pooled connection passes before it is lent (`vetVerdict`) and when it comes back
+ * (`returnVerdict`), as verdicts: `undefined` when it may be lent, else the reason to retire it.
+ *
+ * Before lending: a connection whose status is not Open, or past its lifetime, is out; one idle
+ * longer than `healthCheckAfter` must answer an empty query within `checkTimeout`.
+ * When it comes back, in order: not Open → out; a borrow that failed or was interrupted (`dirty`),
+ * or requests still queued, → an empty query must come back within `checkTimeout` (it queues
+ * behind whatever was left running); a transaction left open → ROLLBACK; the reset
+ * (`resetOnRelease`); past its lifetime → out.
+ *
+ * It does NOT change the pool's state (pool/core.ts applies the verdict), and it runs every
+ * statement through `check`, so none of them can hang a caller longer than `checkTimeout`.
+ *
+ * Invariants: a verdict of `undefined` means every step passed; the steps run in the order above
+ * and stop at the first that fails.
+ */
+import { Effect } from "effect"
+import type { CloseReason } from "./metrics.ts"
+import type { PoolSettings } from "./options.ts"
+import type { Restore, Slot } from "./types.ts"
+
+export interface CheckDeps {
+  readonly settings: PoolSettings
+  readonly now: () => number
+  /** Runs `effect` on the side: `true` when it succeeded within checkTimeout. */
+  readonly check: (effect: Effect.Effect<unknown, unknown>) => Effect.Effect<boolean>
+}
+
+/**
+ * Whether `slot` may be lent now. Only the health check runs under `restore`; when it is
+ * interrupted, `onInterrupt` runs (the caller retires the slot).
+ */
+export const vetVerdict = (
+  deps: CheckDeps,
+  slot: Slot,
+  restore: Restore,
+  onInterrupt: () => void
+): Effect.Effect<CloseReason | undefined> =>
+  Effect.flatMap(slot.connection.status, (status): Effect.Effect<CloseReason | undefined> => {
+    if (status._tag !== "Open") return Effect.succeed("failed")
+    const now = deps.now()
+    if (now >= slot.expiresAt) return Effect.succeed("lifetime")
+    if (now - slot.releasedAt < deps.settings.healthCheckAfterMillis) return Effect.succeed(undefined)
+    return Effect.map(
+      Effect.onInterrupt(restore(deps.check(slot.connection.simpleQuery(""))), () =>
+        Effect.sync(onInterrupt)
+      ),
+      (ok) => (ok ? undefined : "health")
+    )
+  })
+
+/** Whether `slot`, coming back from a borrow (or from its last one-shot statement), may be lent again. */
+export const returnVerdict = (
+  deps: CheckDeps,
+  slot: Slot,
+  dirty: boolean
+): Effect.Effect<CloseReason | undefined> =>
+  Effect.gen(function* () {
+    const connection = slot.connection
+    if ((yield* connection.status)._tag !== "Open") return "failed"
+    // Work still queued (a failed or interrupted borrower, a leaked fiber): wait for it to
+    // settle, within checkTimeout, before the connection can go to someone else.
+    const busy = dirty || (yield* connection.pending) > 0
+    if (busy && !(yield* deps.check(connection.simpleQuery("")))) return "busy"
+    if (
+      (yield* connection.transactionStatus) !== "I" &&
+      !(yield* deps.check(connection.simpleQuery("ROLLBACK")))
+    ) {
+      return "reset"
+    }
+    const reset = deps.settings.resetOnRelease
+    if (reset !== "none") {
+      const done = yield* deps.check(
+        reset === "discard-all"
+          ? connection.simpleQuery("DISCARD ALL")
+          : Effect.suspend(() => reset(connection))
+      )
+      if (!done) return "reset"
+    }
+    if (deps.now() >= slot.expiresAt) return "lifetime"
+    return undefined
+  })
