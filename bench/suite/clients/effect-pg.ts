@@ -4,8 +4,8 @@
  * `copyIn(sql, Stream<Uint8Array>)`.
  *
  * Does: one runner per workload, timing only the measured section (see workloads.ts).
- * `pool` uses src/Pool.ts (`Pool.make({ connect, min: 8, max: 8 })`, Expert view, `query`: each
- * query borrows a connection exclusively). A second entry, "effect-pg (8 conns, round-robin)",
+ * `pool` uses src/Pool.ts (`Pool.make({ connect, min: 8, max: 8 })`, Expert view, `query`: a
+ * one-shot statement goes to the least loaded of the pool's connections, pipelined). A second entry, "effect-pg (8 conns, round-robin)",
  * runs `pool` on 8 plain connections with query i sent to connection i mod 8 (so each connection
  * pipelines up to 32 queries) — what the pool workload measured before Pool.ts existed.
  * Does NOT: tune the pool (defaults apart from min/max).
@@ -203,7 +203,7 @@ export const effectPg: ClientModule = {
   id: "effect-pg",
   label: "effect-pg",
   kind: "self",
-  how: "Expert API: `connect(url)`, `query(sql, [String(i)])`, `stream(sql)`, `copyIn(sql, Stream.fromIterable(chunks))`; pool = src/Pool.ts `Pool.make({ connect, min: 8, max: 8 })` and its Expert `query` (exclusive borrow per query); rows come back as arrays of text",
+  how: "Expert API: `connect(url)`, `query(sql, [String(i)])`, `stream(sql)`, `copyIn(sql, Stream.fromIterable(chunks))`; pool = src/Pool.ts `Pool.make({ connect, min: 8, max: 8 })` and its Expert `query` (one-shot statements share the pool's connections, pipelined); rows come back as arrays of text",
   workloads: {
     seq,
     pipe: (ctx) => concurrent(ctx, 1, PIPE_QUERIES),
