@@ -21,7 +21,7 @@ import type { BackendMessage, FieldDescription } from "../protocol/Backend.ts"
 import { DataRowScanner } from "../protocol/DataRowScanner.ts"
 import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
-import { decodeText } from "../protocol/Reader.ts"
+import { decodeText, decodeUtf8 } from "../protocol/Reader.ts"
 import type { Column, CommandComplete, Notice, Row, StatementResult } from "../Result.ts"
 import { parseCommandTag } from "../Result.ts"
 import type { Request, RequestContext } from "./core.ts"
@@ -30,13 +30,37 @@ export type RequestError = PgExpertError
 
 const scanner = new DataRowScanner()
 
-/** Decodes a text-format DataRow body straight from the frame (no per-column views). */
+/** Node's native UTF-8 slice (flat strings); undocumented but stable, and what peers use. */
+type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string }
+
+const asBuffer = (bytes: Uint8Array): NodeBuffer =>
+  (Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as NodeBuffer
+
+/**
+ * Decodes a text-format DataRow body straight from the frame (no per-column views). Values of up
+ * to 12 bytes go through a JS loop (fastest for short ASCII, and V8 copies such short strings
+ * flat); longer ones through the native slice, because building them piecewise would leave
+ * rope strings that cost memory and GC time for as long as the rows are kept.
+ */
 export const scanRow = (body: Uint8Array): Row | ProtocolError => {
   const problem = scanner.scan(body)
   if (problem !== undefined) return problem
   const n = scanner.count
+  const offsets = scanner.offsets
   const row = new Array<string | null>(n)
-  for (let i = 0; i < n; i++) row[i] = scanner.text(i)
+  let buffer: NodeBuffer | undefined
+  for (let i = 0; i < n; i++) {
+    const length = offsets[2 * i + 1]!
+    if (length < 0) {
+      row[i] = null
+      continue
+    }
+    const start = offsets[2 * i]!
+    if (length <= 12) row[i] = decodeUtf8(body, start, start + length)
+    else row[i] = (buffer ??= asBuffer(body)).utf8Slice(start, start + length)
+  }
   return row
 }
 

@@ -1,35 +1,33 @@
 /**
- * A pulled row stream over one ExtendedQuery, with pushback to the socket.
+ * A pulled row stream over one ExtendedQuery, with pushback to the socket (internal/backlog.ts).
  *
- * Rows arrive in batches, one per socket read. When more than `highWater` batches wait for the
- * consumer the socket is paused, so the server's sends block (postgres_async's pushback); it is
- * resumed once the consumer has taken the backlog down to `lowWater`. The stream ends after the
- * request's own ReadyForQuery, so the connection is in sync when the consumer sees the end. If
- * the consumer stops early, the request is abandoned: it keeps draining (and discarding) until
- * ReadyForQuery, and the socket is resumed.
+ * Rows arrive in batches, one per socket read, and wait in a Backlog: when the consumer falls
+ * behind, the socket is paused, so the server's sends block (postgres_async's pushback). The
+ * stream ends after the request's own ReadyForQuery, so the connection is in sync when the
+ * consumer sees the end. If the consumer stops early, the request is abandoned: it keeps draining
+ * (and discarding) until ReadyForQuery, and the socket is resumed. `awaitColumns` gives the
+ * column metadata as soon as RowDescription/NoData arrives (before any row).
  *
- * It does NOT encode the query or cancel it on the server (cancel arrives with its own issue).
+ * It does NOT encode the query or cancel it on the server (operations do, on abandon).
  */
-import { Cause, Effect } from "effect"
+import { type Cause, Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Wire } from "../Codec.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { Column, Row } from "../Result.ts"
+import { Backlog } from "./backlog.ts"
 import { type ExtendedOutcome, ExtendedQuery } from "./requests.ts"
 
-type Resume<A> = (effect: Effect.Effect<A, PgExpertError | Cause.Done>) => void
+type Outcome = ExtendedOutcome | PgExpertError
+
+const isError = (o: Outcome): o is PgExpertError => "_tag" in o
 
 export class RowStream {
   readonly request: ExtendedQuery
-  private readonly batches: Array<Array<Row>> = []
-  private outcome: ExtendedOutcome | PgExpertError | undefined
+  private readonly backlog: Backlog<Row>
+  private outcome: Outcome | undefined
   private columns: ReadonlyArray<Column> | undefined
-  private waiter: Resume<NonEmptyReadonlyArray<Row>> | undefined
   private columnsWaiter: ((effect: Effect.Effect<ReadonlyArray<Column>, PgExpertError>) => void) | undefined
-  private paused = false
-  private readonly wire: Wire
-  private readonly highWater: number
-  private readonly lowWater: number
 
   constructor(
     frames: Uint8Array,
@@ -38,13 +36,11 @@ export class RowStream {
     options?: {
       readonly preset?: ReadonlyArray<Column> | undefined
       /** Called with the outcome before the consumer sees the end (statement cache upkeep). */
-      readonly onOutcome?: (outcome: ExtendedOutcome | PgExpertError, parsed: boolean) => void
+      readonly onOutcome?: (outcome: Outcome, parsed: boolean) => void
     },
     highWater = 16
   ) {
-    this.wire = wire
-    this.highWater = highWater
-    this.lowWater = Math.max(1, highWater >> 2)
+    this.backlog = new Backlog<Row>(wire, highWater)
     this.request = new ExtendedQuery(
       frames,
       {
@@ -52,20 +48,12 @@ export class RowStream {
           this.columns = columns
           this.wakeColumns()
         },
-        onRows: (rows) => {
-          this.batches.push(rows)
-          if (!this.paused && this.batches.length > this.highWater) {
-            this.paused = true
-            this.wire.pause()
-          }
-          this.wake()
-        },
+        onRows: (rows) => this.backlog.push(rows),
         onDone: (outcome) => {
           options?.onOutcome?.(outcome, this.request.parsed)
           this.outcome = outcome
-          this.resumeSocket()
+          this.backlog.finish(isError(outcome) ? outcome : undefined)
           this.wakeColumns()
-          this.wake()
         }
       },
       exclusive,
@@ -82,24 +70,7 @@ export class RowStream {
   abandon(): void {
     if (this.outcome !== undefined) return
     this.request.abandoned = true
-    this.batches.length = 0
-    this.resumeSocket()
-  }
-
-  private resumeSocket(): void {
-    if (this.paused) {
-      this.paused = false
-      this.wire.resume()
-    }
-  }
-
-  private wake(): void {
-    const resume = this.waiter
-    if (resume === undefined) return
-    const next = this.next()
-    if (next === undefined) return
-    this.waiter = undefined
-    resume(next)
+    this.backlog.abandon()
   }
 
   private wakeColumns(): void {
@@ -115,31 +86,13 @@ export class RowStream {
     if (this.columns !== undefined) return Effect.succeed(this.columns)
     const outcome = this.outcome
     if (outcome === undefined) return undefined
-    return "_tag" in outcome ? Effect.fail(outcome) : Effect.succeed(outcome.columns)
-  }
-
-  private next(): Effect.Effect<NonEmptyReadonlyArray<Row>, PgExpertError | Cause.Done> | undefined {
-    const batch = this.batches.shift()
-    if (batch !== undefined) {
-      if (this.paused && this.batches.length <= this.lowWater) this.resumeSocket()
-      return Effect.succeed(batch as unknown as NonEmptyReadonlyArray<Row>)
-    }
-    const outcome = this.outcome
-    if (outcome === undefined) return undefined
-    return "_tag" in outcome ? Effect.fail(outcome) : Cause.done()
+    return isError(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome.columns)
   }
 
   /** The next batch of rows; fails with Done at the end. */
-  readonly pull: Effect.Effect<NonEmptyReadonlyArray<Row>, PgExpertError | Cause.Done> = Effect.callback(
-    (resume) => {
-      const now = this.next()
-      if (now !== undefined) return resume(now)
-      this.waiter = resume
-      return Effect.sync(() => {
-        if (this.waiter === resume) this.waiter = undefined
-      })
-    }
-  )
+  get pull(): Effect.Effect<NonEmptyReadonlyArray<Row>, PgExpertError | Cause.Done> {
+    return this.backlog.pull
+  }
 
   /** Waits for RowDescription/NoData (or the request's failure). */
   readonly awaitColumns: Effect.Effect<ReadonlyArray<Column>, PgExpertError> = Effect.callback((resume) => {
