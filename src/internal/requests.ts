@@ -59,7 +59,10 @@ export const scanRow = (body: Uint8Array): Row | ProtocolError => {
     }
     const start = offsets[2 * i]!
     if (length <= 12) row[i] = decodeUtf8(body, start, start + length)
-    else row[i] = (buffer ??= asBuffer(body)).utf8Slice(start, start + length)
+    else {
+      if (buffer === undefined) buffer = asBuffer(body)
+      row[i] = buffer.utf8Slice(start, start + length)
+    }
   }
   return row
 }
