@@ -118,10 +118,10 @@ export class ExtendedQuery implements Request {
   abandoned = false
   private columns: ReadonlyArray<Column> = []
   private command: CommandComplete | undefined
-  private error: RequestError | undefined
+  error: RequestError | undefined
   private readonly notices: Array<Notice> = []
   private batch: Array<Row> | undefined
-  private copyOut = false
+  copyOut = false
   /** The server acknowledged our Parse (the named statement exists now). */
   parsed = false
 
@@ -172,24 +172,8 @@ export class ExtendedQuery implements Request {
       case "PortalSuspended":
         this.command = { tag: "", command: "SUSPENDED", rows: undefined }
         return
-      case "ErrorResponse":
-        this.error ??= PgServerError.fromFields(message.fields)
-        return
-      case "CopyInResponse":
-        this.error ??= copyRefused("in")
-        context.send(COPY_FAIL)
-        context.send(SYNC)
-        return
-      case "CopyOutResponse":
-        this.error ??= copyRefused("out")
-        this.copyOut = true
-        return
-      case "CopyData":
-      case "CopyDone":
-        if (this.copyOut) return
-        return context.fail(unexpected(message._tag))
       default:
-        return context.fail(unexpected(message._tag))
+        return onOther(this, message, context, true)
     }
   }
 
@@ -239,9 +223,9 @@ export class SimpleQuery implements Request {
   private readonly results: Array<StatementResult> = []
   private columns: ReadonlyArray<Column> = []
   private rows: Array<Row> = []
-  private error: RequestError | undefined
+  error: RequestError | undefined
   private readonly notices: Array<Notice> = []
-  private copyOut = false
+  copyOut = false
 
   readonly frames: Uint8Array
   readonly exclusive: boolean
@@ -278,23 +262,8 @@ export class SimpleQuery implements Request {
       case "EmptyQueryResponse":
         this.results.push({ columns: [], rows: [], command: undefined })
         return
-      case "ErrorResponse":
-        this.error ??= PgServerError.fromFields(message.fields)
-        return
-      case "CopyInResponse":
-        this.error ??= copyRefused("in")
-        context.send(COPY_FAIL)
-        return
-      case "CopyOutResponse":
-        this.error ??= copyRefused("out")
-        this.copyOut = true
-        return
-      case "CopyData":
-      case "CopyDone":
-        if (this.copyOut) return
-        return context.fail(unexpected(message._tag))
       default:
-        return context.fail(unexpected(message._tag))
+        return onOther(this, message, context, false)
     }
   }
 
@@ -316,6 +285,39 @@ export class SimpleQuery implements Request {
 
   onNotice(notice: Notice): void {
     this.notices.push(notice)
+  }
+}
+
+/**
+ * The messages both flows treat alike: an ErrorResponse, a COPY they refuse without desync
+ * (CopyFail, plus a Sync in the extended flow, whose own Sync the server ignored in copy-in
+ * mode; COPY OUT data is drained), and anything else, which breaks the protocol.
+ */
+const onOther = (
+  request: { error: RequestError | undefined; copyOut: boolean },
+  message: BackendMessage,
+  context: RequestContext,
+  extended: boolean
+): void => {
+  switch (message._tag) {
+    case "ErrorResponse":
+      request.error ??= PgServerError.fromFields(message.fields)
+      return
+    case "CopyInResponse":
+      request.error ??= copyRefused("in")
+      context.send(COPY_FAIL)
+      if (extended) context.send(SYNC)
+      return
+    case "CopyOutResponse":
+      request.error ??= copyRefused("out")
+      request.copyOut = true
+      return
+    case "CopyData":
+    case "CopyDone":
+      if (request.copyOut) return
+      return context.fail(unexpected(message._tag))
+    default:
+      return context.fail(unexpected(message._tag))
   }
 }
 
