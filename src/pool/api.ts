@@ -28,16 +28,8 @@
  */
 import { Duration, Effect, Scope, Stream } from "effect"
 import type { PgExpertError } from "../Errors.ts"
-import type {
-  CopyAborted,
-  CopyFeed,
-  CopyTarget,
-  ExpertConnection,
-  Notification,
-  OperationOptions,
-  Param
-} from "../internal/operations.ts"
-import type { Column, CommandComplete, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import type { ConnectionApi, ExpertConnection, Param } from "../internal/operations.ts"
+import type { CommandComplete, QueryResult, SimpleQueryResult } from "../Result.ts"
 import type { PgPoolExpertError } from "./errors.ts"
 import {
   firstKeyword,
@@ -57,8 +49,31 @@ import {
 } from "./transaction.ts"
 import type { PoolCore, PoolStats, Restore, Slot } from "./types.ts"
 
-/** The pool's operations; `E` is the error type, `C` the connection handed to `use`. */
-export interface PoolApi<E, C> {
+/** The one-statement operations a pool offers, with the same signatures as a connection's. */
+type PoolOperations<E> = Pick<
+  ConnectionApi<E>,
+  | "query"
+  | "queryExpectNoData"
+  | "simpleQuery"
+  | "stream"
+  | "streamWithColumns"
+  | "copyIn"
+  | "copyInFeed"
+  | "copyInRows"
+  | "copyOut"
+  | "copyOutRows"
+  | "listen"
+  | "notify"
+>
+
+/**
+ * The pool's operations; `E` is the error type, `C` the connection handed to `use`. Outside a
+ * transaction, one-shot statements (query, queryExpectNoData, simpleQuery, notify) share the
+ * pool's connections; stream, streamWithColumns, COPY and LISTEN hold a connection of their own
+ * until the stream ends or the scope closes. Inside `withTransaction`, everything runs on the
+ * transaction's connection.
+ */
+export interface PoolApi<E, C> extends PoolOperations<E> {
   /** Borrows a connection for `use`; it comes back (checked, reset) when `use` ends, however it ends. */
   readonly withConnection: <A, E2, R>(
     use: (connection: C) => Effect.Effect<A, E2, R>
@@ -76,46 +91,6 @@ export interface PoolApi<E, C> {
   ) => Effect.Effect<A, E | E2, R>
   /** Whether the current fiber runs inside a `withTransaction` of this pool. */
   readonly inTransaction: Effect.Effect<boolean>
-  readonly query: (
-    sql: string,
-    params?: ReadonlyArray<Param>,
-    options?: OperationOptions
-  ) => Effect.Effect<QueryResult, E>
-  readonly queryExpectNoData: (
-    sql: string,
-    params?: ReadonlyArray<Param>,
-    options?: OperationOptions
-  ) => Effect.Effect<CommandComplete, E>
-  readonly simpleQuery: (sql: string, options?: OperationOptions) => Effect.Effect<SimpleQueryResult, E>
-  /** Rows as a Stream; the connection is held until the stream ends or is interrupted. */
-  readonly stream: (sql: string, params?: ReadonlyArray<Param>) => Stream.Stream<Row, E>
-  /** Columns first, then rows; the connection is held until the scope closes. */
-  readonly streamWithColumns: (
-    sql: string,
-    params?: ReadonlyArray<Param>
-  ) => Effect.Effect<
-    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, E> },
-    E,
-    Scope.Scope
-  >
-  readonly copyIn: <E2, R>(
-    sql: string,
-    source: Stream.Stream<Uint8Array, E2, R>
-  ) => Effect.Effect<CommandComplete, E | E2, R>
-  readonly copyInFeed: <E2, R>(
-    sql: string,
-    feed: Effect.Effect<CopyFeed, E2, R>
-  ) => Effect.Effect<CommandComplete, E | E2 | CopyAborted, R>
-  readonly copyInRows: <E2, R>(
-    target: CopyTarget,
-    rows: Stream.Stream<ReadonlyArray<string | null>, E2, R>
-  ) => Effect.Effect<CommandComplete, E | E2, R>
-  /** COPY … TO STDOUT bytes; the connection is held until the stream ends or is interrupted. */
-  readonly copyOut: (sql: string) => Stream.Stream<Uint8Array, E>
-  readonly copyOutRows: (sql: string) => Stream.Stream<ReadonlyArray<string | null>, E>
-  /** LISTEN on a connection held for the scope. */
-  readonly listen: (channel: string) => Effect.Effect<Stream.Stream<Notification, E>, E, Scope.Scope>
-  readonly notify: (channel: string, payload?: string) => Effect.Effect<void, E>
   /** The pool's counts now. */
   readonly stats: Effect.Effect<PoolStats>
 }
