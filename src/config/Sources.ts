@@ -131,33 +131,11 @@ export const fromInput = (
     set("connect_timeout", input.connectTimeout)
   }
   const maxMessageSize = input.maxMessageSize
-  if (
-    maxMessageSize !== undefined &&
-    (!Number.isInteger(maxMessageSize) || maxMessageSize < 5 || maxMessageSize > 0x7fffffff)
-  ) {
-    return Result.fail(
-      configError("InvalidValue", `invalid maxMessageSize: ${maxMessageSize} (an integer in 5..2147483647)`, {
-        key: "maxMessageSize",
-        origin
-      })
-    )
-  }
+  const badSize = outOfRange("maxMessageSize", maxMessageSize, 5, 0x7fffffff, origin)
+  if (badSize !== undefined) return Result.fail(badSize)
   const statementCacheSize = input.statementCacheSize
-  if (
-    statementCacheSize !== undefined &&
-    (!Number.isInteger(statementCacheSize) || statementCacheSize < 0 || statementCacheSize > 100_000)
-  ) {
-    return Result.fail(
-      configError(
-        "InvalidValue",
-        `invalid statementCacheSize: ${statementCacheSize} (an integer in 0..100000)`,
-        {
-          key: "statementCacheSize",
-          origin
-        }
-      )
-    )
-  }
+  const badCache = outOfRange("statementCacheSize", statementCacheSize, 0, 100_000, origin)
+  if (badCache !== undefined) return Result.fail(badCache)
   return Result.succeed({
     explicit,
     statementCacheSize,
@@ -193,3 +171,15 @@ export const connectionStringOptions = (
     (raw) => new Map(Array.from(raw, ([keyword, value]) => [keyword, { value, origin }] as const))
   )
 }
+
+/** The error for one of our own integer settings outside `min..max`, or undefined. */
+const outOfRange = (
+  key: string,
+  value: number | undefined,
+  min: number,
+  max: number,
+  origin: string
+): PgConfigError | undefined =>
+  value === undefined || (Number.isInteger(value) && value >= min && value <= max)
+    ? undefined
+    : configError("InvalidValue", `invalid ${key}: ${value} (an integer in ${min}..${max})`, { key, origin })

@@ -423,10 +423,17 @@ describe("values and libpq's cross-checks", () => {
     assert.strictEqual(ok("sslcompression=1 krbsrvname=x gsslib=gssapi gssdelegation=1").user, "alice") // ignored
   })
 
-  it("validates params and maxMessageSize", () => {
+  it("validates params, maxMessageSize and statementCacheSize", () => {
     assert.strictEqual(err({ params: { user: "x" } }).reason, "InvalidValue")
     assert.strictEqual(err({ maxMessageSize: 1.5 }).reason, "InvalidValue")
+    assert.strictEqual(err({ maxMessageSize: 4 }).key, "maxMessageSize")
     assert.strictEqual(ok({ maxMessageSize: 65536 }).maxMessageSize, 65536)
+    assert.strictEqual(ok({}).statementCacheSize, 100)
+    assert.strictEqual(ok({ statementCacheSize: 0 }).statementCacheSize, 0)
+    const bad = err({ statementCacheSize: -1 })
+    assert.strictEqual(bad.reason, "InvalidValue")
+    assert.strictEqual(bad.key, "statementCacheSize")
+    assert.strictEqual(err({ statementCacheSize: 2.5 }).reason, "InvalidValue")
     const token = new Uint8Array([1, 2, 3])
     assert.strictEqual(ok({ gssToken: token }).gssToken, token)
   })
