@@ -337,7 +337,8 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   it.effect("a backend killed under shared statements fails only its statements and is replaced", () =>
     Effect.gen(function* () {
       const server = yield* PgTestServer
-      if (server.source !== "local") return
+      if (server.source !== "local")
+        return yield* Effect.die('this test needs a server started here (backend: "local")')
       const app = appName("oneshot_kill")
       const { pool } = yield* PoolM.make({ connect: connectInput(server, app), max: 2 })
       const watcher = yield* monitor(server)

@@ -71,7 +71,8 @@ layer(PgTestServer.layer({ version: 15, tls: false, backend: "local" }), {
   it.effect("replaces a terminated connection", () =>
     Effect.gen(function* () {
       const server = yield* PgTestServer
-      if (server.source !== "local") return
+      if (server.source !== "local")
+        return yield* Effect.die('this test needs a server started here (backend: "local")')
       const app = appName("pool15_term")
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, app),

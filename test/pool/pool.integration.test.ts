@@ -135,7 +135,8 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   it.effect("terminated connections, idle or busy, are replaced", () =>
     Effect.gen(function* () {
       const server = yield* PgTestServer
-      if (server.source !== "local") return
+      if (server.source !== "local")
+        return yield* Effect.die('this test needs a server started here (backend: "local")')
       const app = appName("pool_terminate")
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, app),

@@ -17,7 +17,8 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   it.effect("the pool recovers from a restart under load and leaks nothing", () =>
     Effect.gen(function* () {
       const server = yield* PgTestServer
-      if (server.source !== "local") return
+      if (server.source !== "local")
+        return yield* Effect.die('this test needs a server started here (backend: "local")')
       const app = appName("pool_restart")
       const { pool } = yield* PoolM.make({
         connect: { ...connectInput(server, app), connectTimeout: 2 },
