@@ -7,14 +7,29 @@
  * `channel_binding`, handles NegotiateProtocolVersion, and collects ParameterStatus,
  * BackendKeyData and notices.
  *
+ * It refuses, as protocol violations (PgProtocolError "UnexpectedMessage"), authentication
+ * requests out of sequence: any after AuthenticationOk, a second method after the client answered
+ * one (libpq's "duplicate SASL authentication request", and also a password request once SASL
+ * began), SASLContinue / SASLFinal outside their place in the exchange. It refuses a SCRAM
+ * iteration count above auth/Scram.ts's limit before hashing, and runs PBKDF2 on libuv's thread
+ * pool (`crypto.pbkdf2`), so the event loop keeps serving other fibers during the derivation.
+ *
  * It does NOT open sockets or negotiate TLS (PgSocket), retry with another sslmode or host
- * (Connection), or do any password maths itself (auth/*). The password is read only when the
- * server asks for one, and never appears in an error.
+ * (Connection), or do password maths itself beyond that PBKDF2 call (auth/*). The password is read
+ * only when the server asks for one, and never appears in an error.
  */
+import { pbkdf2 } from "node:crypto"
 import { Context, Effect, Redacted } from "effect"
 import { AuthMathError } from "./auth/AuthMathError.ts"
 import { md5PasswordResponse } from "./auth/Md5.ts"
-import { clientFinal, clientFirst, type ScramState, verifyServerFinal } from "./auth/Scram.ts"
+import { scramPasswordBytes } from "./auth/SaslPrep.ts"
+import {
+  clientFinalFromSaltedPassword,
+  clientFirst,
+  parseServerFirst,
+  type ScramState,
+  verifyServerFinal
+} from "./auth/Scram.ts"
 import {
   type AuthenticationRequestKind,
   type ChannelBindingMode,
@@ -103,6 +118,38 @@ const fromMath = (method: string, error: AuthMathError): PgAuthError => {
 const encoded = (bytes: Uint8Array | ProtocolError): Effect.Effect<Uint8Array, PgProtocolError> =>
   bytes instanceof ProtocolError ? Effect.fail(ProtocolErr.fromCodec(bytes)) : Effect.succeed(bytes)
 
+const unexpected = (message: string) => new ProtocolErr({ reason: "UnexpectedMessage", message })
+
+/**
+ * Why an Authentication* message is out of sequence, or undefined. As libpq (fe-auth.c
+ * pg_SASL_init, fe-connect.c): nothing after AuthenticationOk, and a second AuthenticationSASL is
+ * a "duplicate SASL authentication request". Stricter than libpq, which would answer them: any
+ * other method's request once the client has answered one (`method` is set just before the first
+ * answer), e.g. a cleartext request in the middle of SCRAM. SASLContinue / SASLFinal are checked
+ * against the SCRAM state where they are handled.
+ */
+const outOfSequence = (tag: string, authenticated: boolean, method: AuthMethod): string | undefined => {
+  if (authenticated) return `authentication request after AuthenticationOk (${tag})`
+  if (method === "none" || tag === "AuthenticationOk") return undefined
+  if (tag === "AuthenticationSASLContinue" || tag === "AuthenticationSASLFinal") return undefined
+  if (tag === "AuthenticationGSSContinue" && method === "gss") return undefined
+  if (tag === "AuthenticationSASL" && method === "scram-sha-256")
+    return "duplicate SASL authentication request"
+  return `${tag} after the client began ${method} authentication`
+}
+
+/** SaltedPassword = PBKDF2-HMAC-SHA-256, on libuv's thread pool: the event loop is not blocked. */
+const pbkdf2Sha256 = (password: Uint8Array, salt: Uint8Array, iterations: number) =>
+  Effect.callback<Uint8Array, PgAuthError>((resume) => {
+    pbkdf2(password, salt, iterations, 32, "sha256", (error, key) =>
+      resume(
+        error === null
+          ? Effect.succeed(new Uint8Array(key))
+          : Effect.fail(authFail("scram-sha-256", "protocol", "PBKDF2 failed", error))
+      )
+    )
+  })
+
 const methodOf: Partial<Record<AuthenticationRequestKind, AuthMethod>> = {
   "cleartext-password": "password",
   "md5-password": "md5",
@@ -165,6 +212,10 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
 
     for (;;) {
       const message: BackendMessage = yield* inbox.take
+      if (message._tag.startsWith("Authentication")) {
+        const violation = outOfSequence(message._tag, authenticated, method)
+        if (violation !== undefined) return yield* unexpected(violation)
+      }
       switch (message._tag) {
         case "AuthenticationOk": {
           const check = checkAuthenticationOk(scram, input.channelBinding)
@@ -210,10 +261,18 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
         }
         case "AuthenticationSASLContinue": {
           if (scram?._tag !== "ScramClientFirstSent") {
-            return yield* authFail("SASL", "protocol", "unexpected SASL continuation from the server")
+            return yield* unexpected(
+              scram === undefined
+                ? "AuthenticationSASLContinue without AuthenticationSASL"
+                : "AuthenticationSASLContinue after the SCRAM client-final-message"
+            )
           }
-          const password = yield* getPassword("scram-sha-256")
-          const final = clientFinal(scram, message.data, password)
+          const serverFirst = parseServerFirst(scram, message.data)
+          if (serverFirst instanceof AuthMathError) return yield* fromMath("scram-sha-256", serverFirst)
+          const password = scramPasswordBytes(yield* getPassword("scram-sha-256"))
+          if (password instanceof AuthMathError) return yield* fromMath("scram-sha-256", password)
+          const salted = yield* pbkdf2Sha256(password, serverFirst.salt, serverFirst.iterations)
+          const final = clientFinalFromSaltedPassword(scram, serverFirst, salted)
           if (final instanceof AuthMathError) return yield* fromMath("scram-sha-256", final)
           scram = final.state
           yield* send(encodeSASLResponse(final.message))
@@ -221,7 +280,13 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
         }
         case "AuthenticationSASLFinal": {
           if (scram?._tag !== "ScramClientFinalSent") {
-            return yield* authFail("SASL", "protocol", "unexpected SASL final message from the server")
+            return yield* unexpected(
+              scram === undefined
+                ? "AuthenticationSASLFinal without AuthenticationSASL"
+                : scram._tag === "ScramVerified"
+                  ? "a second AuthenticationSASLFinal"
+                  : "AuthenticationSASLFinal before the SCRAM client-final-message"
+            )
           }
           const verified = verifyServerFinal(scram, message.data)
           if (verified instanceof AuthMathError) return yield* fromMath("scram-sha-256", verified)
@@ -300,12 +365,7 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
           return yield* error
         }
         case "ReadyForQuery": {
-          if (!authenticated) {
-            return yield* new ProtocolErr({
-              reason: "UnexpectedMessage",
-              message: "ReadyForQuery before authentication"
-            })
-          }
+          if (!authenticated) return yield* unexpected("ReadyForQuery before authentication")
           return {
             processId: key?.processId ?? 0,
             secretKey: key?.secretKey ?? new Uint8Array(0),
@@ -317,10 +377,7 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
           } satisfies Session
         }
         default:
-          return yield* new ProtocolErr({
-            reason: "UnexpectedMessage",
-            message: `unexpected ${message._tag} during startup`
-          })
+          return yield* unexpected(`unexpected ${message._tag} during startup`)
       }
     }
   })

@@ -5,13 +5,18 @@
  * 1. {@link clientFirst} → client-first-message (SASLInitialResponse data) and state;
  * 2. {@link clientFinal} → parses server-first-message strictly, computes
  *    SaltedPassword = PBKDF2-HMAC-SHA-256(SASLprep'd password, salt, i), ClientKey, StoredKey,
- *    AuthMessage, ClientProof → client-final-message (SASLResponse data) and state;
+ *    AuthMessage, ClientProof → client-final-message (SASLResponse data) and state. It is also
+ *    split in two around the one expensive step, so that a caller can run PBKDF2 elsewhere (the
+ *    Auth service runs it on libuv's thread pool): {@link parseServerFirst} (validates, refuses
+ *    an iteration count above the limit before any hashing) → the caller computes
+ *    SaltedPassword → {@link clientFinalFromSaltedPassword};
  * 3. {@link verifyServerFinal} → checks the server-final-message's `v=` against the expected
  *    ServerSignature in constant time. Only the {@link ScramVerified} state it returns proves the
  *    server knew the password; ScramNegotiation.ts's `checkAuthenticationOk` refuses AuthenticationOk
  *    without it.
  * Also {@link scramSecret}: the stored secret `SCRAM-SHA-256$i:salt$StoredKey:ServerKey`.
- * Does NOT: send or receive, choose the mechanism (ScramNegotiation.ts), hash the certificate
+ * Does NOT: send or receive, run anything asynchronously (clientFinal and scramSecret hash with
+ * the synchronous pbkdf2Sync, which blocks for as long as the count asks), choose the mechanism (ScramNegotiation.ts), hash the certificate
  * (ChannelBinding.ts), accept server extensions (`m=` or any attribute beyond r, s, i / v, e).
  *
  * Invariants: the username sent is empty by default (`n=,`; PostgreSQL uses the StartupMessage user);
@@ -80,8 +85,12 @@ export interface ScramVerified {
 
 export type ScramState = ScramClientFirstSent | ScramClientFinalSent | ScramVerified
 
-/** Iteration counts above this are refused unless the caller raises the limit (4096 is PG's default). */
-export const defaultMaxIterations = 10_000_000
+/**
+ * Iteration counts above this are refused unless the caller raises the limit: 244 times
+ * PostgreSQL's default of 4096, above OWASP's 600 000 for PBKDF2-HMAC-SHA-256, and about 0.13 s
+ * of one CPU here (docs/decisions/011-scram-iteration-cap.md).
+ */
+export const defaultMaxIterations = 1_000_000
 
 /** Raw nonce length; libpq uses 18 bytes too (24 base64 characters). */
 const nonceBytes = 18
@@ -191,9 +200,12 @@ const hmac = (key: Uint8Array, data: Uint8Array | string): Uint8Array =>
 
 const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash("sha256").update(data).digest())
 
-/** SaltedPassword, ClientKey, StoredKey, ServerKey (RFC 5802 section 3). */
-const deriveKeys = (password: Uint8Array, salt: Uint8Array, iterations: number) => {
-  const saltedPassword = new Uint8Array(pbkdf2Sync(password, salt, iterations, 32, "sha256"))
+/** SaltedPassword = Hi(password, salt, i) (RFC 5802 section 2.2), synchronously. */
+const saltedPasswordSync = (password: Uint8Array, salt: Uint8Array, iterations: number): Uint8Array =>
+  new Uint8Array(pbkdf2Sync(password, salt, iterations, 32, "sha256"))
+
+/** ClientKey, StoredKey, ServerKey from SaltedPassword (RFC 5802 section 3). */
+const deriveKeys = (saltedPassword: Uint8Array) => {
   const clientKey = hmac(saltedPassword, "Client Key")
   return { clientKey, storedKey: sha256(clientKey), serverKey: hmac(saltedPassword, "Server Key") }
 }
@@ -209,7 +221,7 @@ const parseIterations = (text: string, maxIterations: number): number | AuthMath
   if (iterations > maxIterations) {
     return new AuthMathError(
       "IterationCountRefused",
-      `iteration count ${iterations} exceeds the limit of ${maxIterations} (raise maxIterations to allow it)`
+      `iteration count ${iterations} exceeds the limit of ${maxIterations}`
     )
   }
   return iterations
@@ -220,17 +232,24 @@ export interface ClientFinalOptions {
   readonly maxIterations?: number
 }
 
+/** A validated server-first-message: what PBKDF2 needs (salt, iterations) and what follows it. */
+export interface ScramServerFirst {
+  readonly serverFirstMessage: string
+  /** The combined nonce (client nonce + server part). */
+  readonly nonce: string
+  readonly salt: Uint8Array
+  readonly iterations: number
+}
+
 /**
- * Step 2: parse the server-first-message (AuthenticationSASLContinue data) and build the
- * client-final-message (SASLResponse data). `password` is SASLprep'd as PostgreSQL does
- * (raw bytes when SASLprep refuses it or it is not UTF-8).
+ * Step 2a: parse the server-first-message (AuthenticationSASLContinue data) strictly. An iteration
+ * count above `maxIterations` is refused here, before anything is hashed.
  */
-export const clientFinal = (
+export const parseServerFirst = (
   state: ScramClientFirstSent,
   serverFirstMessage: Uint8Array | string,
-  password: string | Uint8Array,
   options: ClientFinalOptions = {}
-): { readonly message: Uint8Array; readonly state: ScramClientFinalSent } | AuthMathError => {
+): ScramServerFirst | AuthMathError => {
   const maxIterations = options.maxIterations ?? defaultMaxIterations
   if (!Number.isSafeInteger(maxIterations) || maxIterations < 1) {
     return invalid("maxIterations must be a positive integer")
@@ -253,13 +272,24 @@ export const clientFinal = (
   }
   const iterations = parseIterations(iterationText, maxIterations)
   if (iterations instanceof AuthMathError) return iterations
-  const passwordBytes = scramPasswordBytes(password)
-  if (passwordBytes instanceof AuthMathError) return passwordBytes
+  return { serverFirstMessage: serverFirst, nonce, salt, iterations }
+}
 
+/**
+ * Step 2b: the client-final-message (SASLResponse data) from SaltedPassword, which the caller
+ * computed as PBKDF2-HMAC-SHA-256(`scramPasswordBytes(password)`, `serverFirst.salt`,
+ * `serverFirst.iterations`, 32 bytes), e.g. with the asynchronous `crypto.pbkdf2`.
+ */
+export const clientFinalFromSaltedPassword = (
+  state: ScramClientFirstSent,
+  serverFirst: ScramServerFirst,
+  saltedPassword: Uint8Array
+): { readonly message: Uint8Array; readonly state: ScramClientFinalSent } | AuthMathError => {
+  if (saltedPassword.length !== 32) return invalid("SaltedPassword must be 32 bytes (SHA-256)")
   const channelBinding = toBase64(concatBytes(asciiBytes(state.gs2Header), state.channelBindingData))
-  const clientFinalWithoutProof = `c=${channelBinding},r=${nonce}`
-  const authMessage = `${state.clientFirstMessageBare},${serverFirst},${clientFinalWithoutProof}`
-  const keys = deriveKeys(passwordBytes, salt, iterations)
+  const clientFinalWithoutProof = `c=${channelBinding},r=${serverFirst.nonce}`
+  const authMessage = `${state.clientFirstMessageBare},${serverFirst.serverFirstMessage},${clientFinalWithoutProof}`
+  const keys = deriveKeys(saltedPassword)
   const clientSignature = hmac(keys.storedKey, authMessage)
   const proof = keys.clientKey.map((byte, i) => byte ^ clientSignature[i]!)
   return {
@@ -270,6 +300,25 @@ export const clientFinal = (
       expectedServerSignature: hmac(keys.serverKey, authMessage)
     }
   }
+}
+
+/**
+ * Step 2, in one synchronous call: {@link parseServerFirst}, PBKDF2 with `pbkdf2Sync`, then
+ * {@link clientFinalFromSaltedPassword}. `password` is SASLprep'd as PostgreSQL does (raw bytes
+ * when SASLprep refuses it or it is not UTF-8). Blocks the thread for the whole derivation.
+ */
+export const clientFinal = (
+  state: ScramClientFirstSent,
+  serverFirstMessage: Uint8Array | string,
+  password: string | Uint8Array,
+  options: ClientFinalOptions = {}
+): { readonly message: Uint8Array; readonly state: ScramClientFinalSent } | AuthMathError => {
+  const serverFirst = parseServerFirst(state, serverFirstMessage, options)
+  if (serverFirst instanceof AuthMathError) return serverFirst
+  const passwordBytes = scramPasswordBytes(password)
+  if (passwordBytes instanceof AuthMathError) return passwordBytes
+  const salted = saltedPasswordSync(passwordBytes, serverFirst.salt, serverFirst.iterations)
+  return clientFinalFromSaltedPassword(state, serverFirst, salted)
 }
 
 /**
@@ -322,6 +371,6 @@ export const scramSecret = (
   }
   const passwordBytes = scramPasswordBytes(password)
   if (passwordBytes instanceof AuthMathError) return passwordBytes
-  const keys = deriveKeys(passwordBytes, salt, iterations)
+  const keys = deriveKeys(saltedPasswordSync(passwordBytes, salt, iterations))
   return `SCRAM-SHA-256$${iterations}:${toBase64(salt)}$${toBase64(keys.storedKey)}:${toBase64(keys.serverKey)}`
 }
