@@ -22,6 +22,7 @@ export {
 } from "./errors/PgError.ts"
 export {
   isPgExpertError,
+  mayHaveRun,
   PgAuthError,
   PgAuthErrorReason,
   PgClosedError,
@@ -29,7 +30,8 @@ export {
   PgConnectionFailure,
   PgExpertError,
   PgProtocolError,
-  PgTimeoutError
+  PgTimeoutError,
+  PgTimeoutOutcome
 } from "./errors/PgExpertError.ts"
 export { PgPoolTimeoutError, PgTransactionError, PgTransactionErrorReason } from "./errors/PgPoolErrors.ts"
 export { type ErrorResponseFields, type NamedErrorFields, PgServerError } from "./errors/PgServerError.ts"

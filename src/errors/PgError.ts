@@ -19,6 +19,7 @@ import { dual } from "effect/Function"
 import * as Sqlstate from "../Sqlstate.ts"
 import { caretLines, type MessageLimits, renderParams, resolveLimits, truncate } from "./format.ts"
 import {
+  mayHaveRun,
   type PgAuthError,
   type PgConnectionError,
   PgExpertError,
@@ -94,8 +95,9 @@ export class PgError extends Schema.TaggedError<PgError>()("PgError", {
 
   /**
    * Whether the statement may have reached the server: always for server errors (it ran and
-   * failed), as reported for transport errors, conservatively yes for protocol errors (the reply
-   * could not be read), never for auth errors and closed connections.
+   * failed), as reported for transport errors, timeouts and closed connections (true when it had
+   * been written), conservatively yes for protocol errors (the reply could not be read), never for
+   * auth and configuration errors.
    */
   get mayHaveReachedServer(): boolean {
     const cause = this.cause
@@ -104,10 +106,21 @@ export class PgError extends Schema.TaggedError<PgError>()("PgError", {
       case "PgProtocolError":
         return true
       case "PgConnectionError":
+      case "PgTimeoutError":
         return cause.mayHaveReachedServer
+      case "PgClosedError":
+        return cause.mayHaveReachedServer === true
       default:
         return false
     }
+  }
+
+  /**
+   * Whether the statement may have taken effect (run, and committed outside a transaction):
+   * `false` means retrying cannot duplicate it. See {@link mayHaveRun}.
+   */
+  get mayHaveRun(): boolean {
+    return mayHaveRun(this.cause)
   }
 
   /** Wraps an Expert error, writing a message from it and the optional SQL, parameters and limits. */

@@ -111,15 +111,22 @@ export const PgConnectionFailure = Schema.Union([
 ])
 
 /**
- * The connection is closed (gracefully, or by `close`) or failed earlier. The call was rejected
- * locally and never reached the server. `original` is the error that ended the connection, absent
- * when it was closed on purpose; its SQLSTATE, if any, was reported to the operation that hit it,
- * and this error always reports 08003 `connection_does_not_exist`.
+ * The connection is closed (gracefully, or by `close`) or failed earlier. `original` is the error
+ * that ended the connection, absent when it was closed on purpose; its SQLSTATE, if any, was
+ * reported to the operation that hit it, and this error always reports 08003
+ * `connection_does_not_exist`.
+ *
+ * `mayHaveReachedServer`: `true` when this request had already been written to the socket when the
+ * connection ended (it was pipelined behind the one that failed, or was running when the
+ * connection was closed): it may have run, and even committed. Absent or `false`: the request never
+ * left the client (a call on a closed connection, or one still queued), so it did not run.
  */
 export class PgClosedError extends Schema.TaggedError<PgClosedError>()("PgClosedError", {
   message: Schema.String,
   /** The error that ended the connection; absent when it was closed on purpose. */
-  original: Schema.optional(PgConnectionFailure)
+  original: Schema.optional(PgConnectionFailure),
+  /** Whether the request had been written before the connection ended (so it may have run). */
+  mayHaveReachedServer: Schema.optional(Schema.Boolean)
 }) {
   /** Always 08003 `connection_does_not_exist`. */
   readonly code: typeof Sqlstate.CONNECTION_DOES_NOT_EXIST = Sqlstate.CONNECTION_DOES_NOT_EXIST
@@ -140,12 +147,40 @@ export class PgClosedError extends Schema.TaggedError<PgClosedError>()("PgClosed
       original: error
     })
   }
+
+  /**
+   * For a request that was already written when the connection ended with `error` (or was closed,
+   * when `error` is undefined): it may have run.
+   */
+  static afterSend(error: PgConnectionFailure | PgClosedError | undefined): PgClosedError {
+    const original = error === undefined || error._tag === "PgClosedError" ? error?.original : error
+    const why = original === undefined ? "was closed" : `failed (${original._tag}: ${original.message})`
+    return new PgClosedError({
+      message: `the connection ${why} after this statement was sent; it may or may not have run on the server`,
+      ...(original === undefined ? {} : { original }),
+      mayHaveReachedServer: true
+    })
+  }
 }
 
 /**
- * An operation ran longer than its `timeout`. effect-pg sent a CancelRequest (when it could do so
- * safely) and waited for the statement's outcome before reporting this, so the connection is in
- * sync and usable. `serverError` is the server's 57014 `query_canceled` when the cancel landed.
+ * What became of a statement whose `timeout` expired:
+ * - `not-sent`: it was still queued in the client and was withdrawn: it never ran;
+ * - `cancelled`: the server answered 57014 `query_canceled` (in `serverError`): it was stopped and
+ *   its effects rolled back;
+ * - `unknown`: it was written, and its outcome did not arrive within the timeout's slack (a stalled
+ *   network or server): it may have run, and even committed.
+ * A statement whose own result (or own error) arrived before the cancel took effect is not a
+ * timeout: its caller gets that result (or error).
+ */
+export const PgTimeoutOutcome = Schema.Literals(["not-sent", "cancelled", "unknown"])
+export type PgTimeoutOutcome = typeof PgTimeoutOutcome.Type
+
+/**
+ * An operation ran longer than its `timeout`. effect-pg sent a CancelRequest for it, waited a short
+ * slack for its outcome (never the whole cancel: a timeout is a bound), and reports what it knows
+ * in `outcome`. `serverError` is the server's answer when one arrived (57014 when the cancel
+ * landed).
  */
 export class PgTimeoutError extends Schema.TaggedError<PgTimeoutError>()("PgTimeoutError", {
   message: Schema.String,
@@ -153,6 +188,10 @@ export class PgTimeoutError extends Schema.TaggedError<PgTimeoutError>()("PgTime
   timeoutMillis: Schema.Number,
   /** Whether a CancelRequest was delivered to the server. */
   cancelSent: Schema.Boolean,
+  /** What became of the statement; see {@link PgTimeoutOutcome}. */
+  outcome: PgTimeoutOutcome,
+  /** Whether the statement was written to the server (every outcome but `not-sent`). */
+  mayHaveReachedServer: Schema.Boolean,
   serverError: Schema.optional(PgServerError)
 }) {}
 
@@ -183,6 +222,32 @@ export const PgExpertError = Schema.Union([
   PgPoolTimeoutError,
   PgTransactionError
 ])
+
+/**
+ * Whether the statement that failed with `error` may have taken effect on the server (run, and
+ * committed outside a transaction block): the question a retry must ask. `false` means it
+ * certainly did not (it never left the client, or the server refused, cancelled or rolled it
+ * back), so retrying cannot duplicate it; `true` means it may have (its outcome is unknown), so
+ * only idempotent work may be retried. In a multi-statement simple query, `false` speaks of the
+ * failing statement: statements before it that committed stay committed. docs/errors.md has the
+ * table.
+ */
+export const mayHaveRun = (error: PgExpertError): boolean => {
+  switch (error._tag) {
+    case "PgConnectionError":
+      return error.mayHaveReachedServer
+    case "PgClosedError":
+      return error.mayHaveReachedServer === true
+    case "PgProtocolError":
+      return true
+    case "PgTimeoutError":
+      return error.outcome === "unknown"
+    case "PgTransactionError":
+      return error.mayHaveRun === true
+    default:
+      return false
+  }
+}
 
 /** `true` when `u` is one of the Expert errors. */
 export const isPgExpertError = (u: unknown): u is PgExpertError =>

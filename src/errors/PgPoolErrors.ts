@@ -27,16 +27,30 @@ export class PgPoolTimeoutError extends Schema.TaggedError<PgPoolTimeoutError>()
  * - `NestedOptions`: a nested `withTransaction` asked for an isolation level, read-only or
  *   deferrable mode; a SAVEPOINT cannot change them, so the call was refused before it ran.
  * - `InvalidOptions`: an isolation level that PostgreSQL does not have; nothing was sent.
+ * - `LeftOpen`: a one-shot pool statement (on a shared connection) left that connection inside a
+ *   transaction block (a BEGIN the pool could not see coming); the pool rolled it back, so the
+ *   statement had no effect. Open transactions with `withTransaction` (or on a borrowed connection).
+ * - `RolledBackByPool`: this statement was pipelined on a shared connection behind one that opened
+ *   a transaction block, so it ran inside that transaction, which the pool rolled back: it had no
+ *   effect and may be retried.
+ * - `OutcomeUnknown`: as `RolledBackByPool`, but the transaction ended in a way the client cannot
+ *   classify (a COMMIT among the pipelined statements whose answer was lost, PREPARE TRANSACTION):
+ *   the statement may have taken effect (`mayHaveRun`).
  */
 export const PgTransactionErrorReason = Schema.Literals([
   "CommitRolledBack",
   "NestedOptions",
-  "InvalidOptions"
+  "InvalidOptions",
+  "LeftOpen",
+  "RolledBackByPool",
+  "OutcomeUnknown"
 ])
 export type PgTransactionErrorReason = typeof PgTransactionErrorReason.Type
 
 /** A transaction did not end as asked; see {@link PgTransactionErrorReason}. */
 export class PgTransactionError extends Schema.TaggedError<PgTransactionError>()("PgTransactionError", {
   reason: PgTransactionErrorReason,
-  message: Schema.String
+  message: Schema.String,
+  /** `true` only for `OutcomeUnknown`: the statement may have taken effect. */
+  mayHaveRun: Schema.optional(Schema.Boolean)
 }) {}
