@@ -73,7 +73,7 @@ export const toNormal = (expert: ExpertConnection, options?: NormalOptions): Nor
     notify: (channel, payload) =>
       Effect.mapError(expert.notify(channel, payload), wrap("NOTIFY", [channel, payload ?? ""])),
     cancel: Effect.mapError(expert.cancel, wrap()),
-    heartbeat: expert.heartbeat
+    heartbeat: (options) => Effect.mapError(expert.heartbeat(options), wrap())
   }
   /** Maps Expert errors to PgError and leaves the source's own errors alone. */
   function normalize(sql: string) {

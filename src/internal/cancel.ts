@@ -11,7 +11,9 @@
  *
  * `interrupt(request)`: a request not yet written is withdrawn; one that is the only statement in
  * flight is cancelled, and the engine writes nothing more (hold) until its outcome is known (its
- * ReadyForQuery); otherwise it just drains. When the cancelled statement has not finished within
+ * ReadyForQuery); otherwise it just drains. `cancelTimedOut(request)` (a timeout expired) cancels
+ * the request as soon as it is the one running, even with others pipelined behind it: those are
+ * marked (`cancelRisk`), because a cancel that lands after the target finished hits the next one. When the cancelled statement has not finished within
  * CANCEL_SETTLE_LIMIT (a server that stopped answering), the connection fails: its state is
  * unknown. Concurrent interrupts of one request share one cancel.
  *
@@ -23,6 +25,7 @@
  */
 import { Deferred, Duration, Effect, Schedule, type Scope } from "effect"
 import type { Session } from "../Auth.ts"
+import { configError, type PgConfigError } from "../config/ConfigError.ts"
 import { PgConnectionError, PgProtocolError } from "../Errors.ts"
 import type { PgSocketService, SocketOptions } from "../PgSocket.ts"
 import { encodeCancelRequest, encodeQuery } from "../protocol/Frontend.ts"
@@ -77,19 +80,21 @@ const EMPTY_QUERY = (() => {
 export const makeLiveness = (core: Core, session: Session, cancelTarget: CancelTarget | undefined) => {
   const interrupting = new Map<Request, Deferred.Deferred<void>>()
 
-  const interrupt = (
-    request: Request & { abandoned: boolean },
-    state?: { cancelSent: boolean }
-  ): Effect.Effect<void> =>
+  /**
+   * Cancels `request`, which is the statement running on the server now: holds later writes, sends
+   * the CancelRequest, and waits until the request settles (failing the connection if it does not
+   * within CANCEL_SETTLE_LIMIT). Requests already written behind it are marked: a late cancel may
+   * hit one of them. Concurrent calls for one request share the cancel.
+   */
+  const cancelRunning = (request: Request, state?: { cancelSent: boolean }): Effect.Effect<void> =>
     Effect.suspend(() => {
-      request.abandoned = true
-      if (core.withdraw(request)) return Effect.void
       const running = interrupting.get(request)
       if (running !== undefined) return Deferred.await(running)
-      if (cancelTarget === undefined || !core.isSoleInFlight(request)) return Effect.void
+      if (cancelTarget === undefined || !core.isRunning(request)) return Effect.void
       const done = Deferred.makeUnsafe<void>()
       interrupting.set(request, done)
       core.hold()
+      core.markBehind(request)
       const settled = Effect.callback<void>((resume) => core.whenSettled(request, () => resume(Effect.void)))
       const cancelled = sendCancel(cancelTarget, session.processId, session.secretKey).pipe(
         Effect.tap(() =>
@@ -123,6 +128,39 @@ export const makeLiveness = (core: Core, session: Session, cancelTarget: CancelT
       )
     })
 
+  /**
+   * The caller went away: a request not yet written is withdrawn; the only one in flight is
+   * cancelled (and waited for); any other drains. (Cancelling a statement with others written
+   * behind it could hit one of them, so only a timeout does that: `cancelTimedOut`.)
+   */
+  const interrupt = (
+    request: Request & { abandoned: boolean },
+    state?: { cancelSent: boolean }
+  ): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      request.abandoned = true
+      if (core.withdraw(request)) return Effect.void
+      const running = interrupting.get(request)
+      if (running !== undefined) return Deferred.await(running)
+      if (cancelTarget === undefined || !core.isSoleInFlight(request)) return Effect.void
+      return cancelRunning(request, state)
+    })
+
+  /**
+   * A written request's timeout expired: cancel it as soon as it is the statement running on the
+   * server (now, or when the requests before it are done), even with others written behind it, so
+   * that it stops holding the connection. Done when the request settled.
+   */
+  const cancelTimedOut = (request: Request, state: { cancelSent: boolean }): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (cancelTarget === undefined) return Effect.void
+      if (core.isRunning(request)) return cancelRunning(request, state)
+      return Effect.callback<void>((resume) => {
+        core.whenRunning(request, () => resume(cancelRunning(request, state)))
+        core.whenSettled(request, () => resume(Effect.void))
+      })
+    })
+
   /** One empty query, submitted directly: giving it up does not wait for anything. */
   const beat: Effect.Effect<void> = Effect.callback<void>((resume) => {
     const request = new SimpleQuery(EMPTY_QUERY, () => resume(Effect.void), false)
@@ -135,9 +173,27 @@ export const makeLiveness = (core: Core, session: Session, cancelTarget: CancelT
   const heartbeat = (options: {
     readonly interval: Duration.Input
     readonly timeout: Duration.Input
-  }): Effect.Effect<void, never, Scope.Scope> =>
+  }): Effect.Effect<void, PgConfigError, Scope.Scope> =>
     Effect.suspend(() => {
-      const timeout = Duration.fromInputUnsafe(options.timeout)
+      const timeout = Duration.fromInput(options.timeout)
+      const interval = Duration.fromInput(options.interval)
+      if (timeout._tag === "None" || interval._tag === "None") {
+        return Effect.fail(
+          configError(
+            "InvalidValue",
+            `heartbeat: interval and timeout must be durations, got ${String(options.interval)} and ${String(options.timeout)}`,
+            { key: "heartbeat" }
+          )
+        )
+      }
+      return start(timeout.value, interval.value)
+    })
+
+  const start = (
+    timeout: Duration.Duration,
+    interval: Duration.Duration
+  ): Effect.Effect<void, never, Scope.Scope> =>
+    Effect.suspend(() => {
       const once = Effect.suspend(() =>
         core.status._tag !== "Open" || core.pending > 0
           ? Effect.void
@@ -158,12 +214,12 @@ export const makeLiveness = (core: Core, session: Session, cancelTarget: CancelT
       return Effect.asVoid(
         Effect.forkScoped(
           Effect.repeat(once, {
-            schedule: Schedule.spaced(options.interval),
+            schedule: Schedule.spaced(interval),
             while: () => core.status._tag === "Open"
           })
         )
       )
     })
 
-  return { interrupt, beat, heartbeat }
+  return { interrupt, cancelTimedOut, beat, heartbeat }
 }

@@ -24,8 +24,11 @@ import {
   PgServerError
 } from "../Errors.ts"
 import { type BackendMessage, decodeBackend } from "../protocol/Backend.ts"
+import { encodeQuery } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Notice } from "../Result.ts"
+import { TransactionGuard } from "./guard.ts"
+import { SimpleQuery } from "./requests.ts"
 import * as State from "./state.ts"
 
 /** What a request may do to the connection while it runs. */
@@ -56,6 +59,12 @@ export interface Request {
   onBatchEnd?(): void
   /** A DataRow's raw body (fast path); without it the row arrives decoded through onMessage. */
   onDataRow?(body: Uint8Array, context: RequestContext): void
+  /** It was withdrawn before it was written (its caller went away): it will never run. */
+  onWithdraw?(): void
+  /** Whether the request's own outcome is an error (asked by the transaction guard). */
+  hasError?(): boolean
+  /** The command tags the server answered, one per statement (asked by the transaction guard). */
+  commandTags?(): ReadonlyArray<string>
 }
 
 export interface CoreHooks {
@@ -75,10 +84,17 @@ export class Core {
 
   readonly wire: Wire
   private readonly hooks: CoreHooks
+  /** The pool's safety net for shared connections (guard.ts); off unless the pool turns it on. */
+  readonly guard: TransactionGuard
 
   constructor(wire: Wire, hooks: CoreHooks) {
     this.wire = wire
     this.hooks = hooks
+    this.guard = new TransactionGuard(
+      (done) =>
+        new SimpleQuery(ROLLBACK, (outcome) => done("_tag" in outcome ? [] : tagsOf(outcome.results)), false),
+      (request) => this.insertNext(request as Request)
+    )
     this.context = {
       send: (frames) => this.wire.send(frames),
       fail: (error) => this.fail(error)
@@ -146,13 +162,20 @@ export class Core {
     this.flush()
   }
 
+  /** Puts `request` in front of every request not yet written (the guard's ROLLBACK). */
+  private insertNext(request: Request): void {
+    this.queue.splice(this.written, 0, request)
+    this.flush()
+  }
+
   /** Number of requests queued or running. */
   get pending(): number {
     return this.queue.length
   }
 
   private holds = 0
-  private readonly settleHooks = new Map<Request, () => void>()
+  private readonly settleHooks = new Map<Request, Array<() => void>>()
+  private readonly runningHooks = new Map<Request, () => void>()
 
   /**
    * Stops writing queued requests until `release` (used while a cancel is in flight, so that the
@@ -171,11 +194,26 @@ export class Core {
     return this.written === 1 && this.queue[0] === request
   }
 
+  /** True when `request` is the statement the server runs now (written, everything before it done). */
+  isRunning(request: Request): boolean {
+    return this.written > 0 && this.queue[0] === request
+  }
+
+  /** Marks the requests written behind `request`: a cancel aimed at it may land on one of them. */
+  markBehind(request: Request): void {
+    if (this.queue[0] !== request) return
+    for (let i = 1; i < this.written; i++) {
+      const behind = this.queue[i] as Request & { cancelRisk?: boolean }
+      if ("cancelRisk" in behind) behind.cancelRisk = true
+    }
+  }
+
   /** Removes a request that was not written yet (its caller went away). True if it was removed. */
   withdraw(request: Request): boolean {
     const i = this.queue.indexOf(request)
     if (i < this.written) return false
     this.queue.splice(i, 1)
+    request.onWithdraw?.()
     this.settled(request)
     return true
   }
@@ -183,13 +221,32 @@ export class Core {
   /** Calls `f` once `request` leaves the queue (its ReadyForQuery, or a failure). */
   whenSettled(request: Request, f: () => void): void {
     if (!this.queue.includes(request)) return f()
-    this.settleHooks.set(request, f)
+    const hooks = this.settleHooks.get(request)
+    if (hooks === undefined) this.settleHooks.set(request, [f])
+    else hooks.push(f)
+  }
+
+  /** Calls `f` once `request` is the statement running (`isRunning`), unless it settles first. */
+  whenRunning(request: Request, f: () => void): void {
+    if (this.isRunning(request)) return f()
+    if (this.queue.includes(request)) this.runningHooks.set(request, f)
   }
 
   private settled(request: Request): void {
-    const hook = this.settleHooks.get(request)
-    if (hook === undefined) return
+    this.runningHooks.delete(request)
+    const hooks = this.settleHooks.get(request)
+    if (hooks === undefined) return
     this.settleHooks.delete(request)
+    for (const hook of hooks) hook()
+  }
+
+  /** Runs the hook of a request that just became the running one. */
+  private checkRunning(): void {
+    if (this.runningHooks.size === 0 || this.written === 0) return
+    const head = this.queue[0]!
+    const hook = this.runningHooks.get(head)
+    if (hook === undefined) return
+    this.runningHooks.delete(head)
     hook()
   }
 
@@ -197,11 +254,12 @@ export class Core {
   private flush(): void {
     while (this.holds === 0 && this.written < this.queue.length) {
       const next = this.queue[this.written]!
-      if (next.exclusive && this.written > 0) return
-      if (this.written > 0 && this.queue[this.written - 1]!.exclusive) return
+      if (next.exclusive && this.written > 0) break
+      if (this.written > 0 && this.queue[this.written - 1]!.exclusive) break
       this.wire.send(next.frames)
       this.written++
     }
+    this.checkRunning()
   }
 
   private onMessage(message: BackendMessage): void {
@@ -222,14 +280,16 @@ export class Core {
         this.hooks.onNotification(message.processId, message.channel, message.payload)
         return
       case "ReadyForQuery": {
+        const before = this.transactionStatus
         this.transactionStatus = message.status
         const head = this.queue[0]
         if (head === undefined || this.written === 0) return this.fail(this.unexpected(message._tag))
         this.queue.shift()
         this.written--
         const broken = head.readyProblem?.()
-        if (broken === undefined) head.onReady(message.status)
-        else {
+        if (broken === undefined) {
+          if (!this.guard.onReady(head, before, message.status)) head.onReady(message.status)
+        } else {
           // The connection is Failed before the caller hears why.
           this.fail(broken, false)
           head.onFail(broken, true)
@@ -262,7 +322,10 @@ export class Core {
 
   /**
    * Fails the connection: the running request gets `error` (unless `headIsCulprit` is false: the
-   * culprit already left the queue), the others, and a head never written, the closed error.
+   * culprit already left the queue); requests never written get the closed error (they did not
+   * run). The other written ones: after an ErrorResponse (FATAL) the server read nothing behind
+   * the running request, so they did not run either; after a lost socket or a protocol error they
+   * may have, and their PgClosedError says so (`mayHaveReachedServer`).
    */
   fail(error: PgConnectionFailure, headIsCulprit = true): void {
     const next = State.transition(this.status, { _tag: "Fail", error })
@@ -273,10 +336,20 @@ export class Core {
     this.written = 0
     this.wire.destroy()
     const closed = this.closedError()
+    const inOrder = error._tag === "PgServerError"
+    const behind = inOrder ? closed : PgClosedError.afterSend(error)
+    this.guard.onConnectionEnd(!inOrder && this.userRequestWritten(requests, written))
     requests.forEach((request, i) => {
-      request.onFail(i === 0 && headIsCulprit && written > 0 ? error : closed, i < written)
+      const sent = i < written
+      request.onFail(sent ? (i === 0 && headIsCulprit ? error : behind) : closed, sent)
       this.settled(request)
     })
+  }
+
+  /** Whether one of the first `written` requests is a caller's (not the guard's ROLLBACK). */
+  private userRequestWritten(requests: ReadonlyArray<Request>, written: number): boolean {
+    for (let i = 0; i < written; i++) if (!this.guard.owns(requests[i])) return true
+    return false
   }
 
   private onSocketGone(error: Error | undefined): void {
@@ -298,9 +371,13 @@ export class Core {
     const requests = this.queue.splice(0)
     const written = this.written
     this.written = 0
-    const closed = new PgClosedError({ message: "the connection was closed while the request was pending" })
+    // What was written runs before the server reads the Terminate: it may have run, and
+    // committed; what was not written never will.
+    const closed = new PgClosedError({ message: "the connection was closed before the statement was sent" })
+    const behind = PgClosedError.afterSend(undefined)
+    this.guard.onConnectionEnd(this.userRequestWritten(requests, written))
     requests.forEach((request, i) => {
-      request.onFail(closed, i < written)
+      request.onFail(i < written ? behind : closed, i < written)
       this.settled(request)
     })
     this.wire.send(terminate)
@@ -317,6 +394,14 @@ export class Core {
     this.hooks.onStatus(status)
   }
 }
+
+const ROLLBACK = (() => {
+  const frames = encodeQuery("ROLLBACK")
+  return frames instanceof Uint8Array ? frames : new Uint8Array(0)
+})()
+
+const tagsOf = (results: ReadonlyArray<{ readonly command: { readonly tag: string } | undefined }>) =>
+  results.flatMap((r) => (r.command === undefined ? [] : [r.command.tag]))
 
 const protocolError = (message: string): PgConnectionFailure =>
   new PgProtocolError({ reason: "UnexpectedMessage", message })

@@ -13,17 +13,19 @@
  *
  * It does NOT dial or authenticate (internal/connect.ts).
  */
-import { Channel, Deferred, Duration, Effect, PubSub, Scope, Stream } from "effect"
+import { Channel, Deferred, type Duration, Effect, PubSub, Scope, Stream } from "effect"
 import type { Session } from "../Auth.ts"
 import type { Wire } from "../Codec.ts"
-import { PgConnectionError, type PgExpertError, PgProtocolError, PgTimeoutError } from "../Errors.ts"
+import { PgConnectionError, type PgExpertError, PgProtocolError } from "../Errors.ts"
 import { TERMINATE, writeQuery } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { Writer } from "../protocol/Writer.ts"
 import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import * as Sqlstate from "../Sqlstate.ts"
 import { type CancelTarget, makeLiveness, sendCancel } from "./cancel.ts"
 import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
-import { Core } from "./core.ts"
+import { Core, type Request } from "./core.ts"
+import { Deadline, timeoutMillis } from "./deadline.ts"
 import { Listeners, type Notification } from "./notifications.ts"
 import { ExtendedQuery, isCopyStatement, mayContainCopy, SimpleQuery } from "./requests.ts"
 import { RowStream } from "./rowStream.ts"
@@ -121,12 +123,13 @@ export interface ConnectionApi<E> {
   readonly cancel: Effect.Effect<void, E>
   /**
    * Opt-in heartbeat for the scope: an empty query every `interval`; when one is not answered
-   * within `timeout` the connection fails (the protocol has no heartbeat of its own).
+   * within `timeout` the connection fails (the protocol has no heartbeat of its own). Durations
+   * that cannot be read fail with PgConfigError.
    */
   readonly heartbeat: (options: {
     readonly interval: Duration.Input
     readonly timeout: Duration.Input
-  }) => Effect.Effect<void, never, Scope.Scope>
+  }) => Effect.Effect<void, E, Scope.Scope>
 }
 
 export type ExpertConnection = ConnectionApi<PgExpertError>
@@ -144,6 +147,30 @@ const versionNumber = (version: string): number => {
   return major >= 10
     ? major * 10000 + Number(m[2] ?? 0)
     : major * 10000 + Number(m[2] ?? 0) * 100 + Number(m[3] ?? 0)
+}
+
+const engines = new WeakMap<ExpertConnection, Core>()
+
+const CONTROL_TAGS = new Set([
+  "BEGIN",
+  "START TRANSACTION",
+  "COMMIT",
+  "ROLLBACK",
+  "SAVEPOINT",
+  "RELEASE",
+  "PREPARE TRANSACTION",
+  "COMMIT PREPARED",
+  "ROLLBACK PREPARED"
+])
+const isControl = (tag: string): boolean => CONTROL_TAGS.has(tag)
+
+/**
+ * The pool's switch for the transaction guard (guard.ts) of a connection: on while it carries
+ * one-shot statements of many callers, off while it is lent to one borrower.
+ */
+export const setShared = (connection: ExpertConnection, shared: boolean): void => {
+  const core = engines.get(connection)
+  if (core !== undefined) core.guard.enabled = shared
 }
 
 /** Builds the operations over an authenticated Wire. The scope owns the connection. */
@@ -179,74 +206,117 @@ export const makeOperations = (
       }
     })
 
-    const { interrupt, beat, heartbeat } = makeLiveness(core, session, cancelTarget)
+    const { interrupt, cancelTimedOut, beat, heartbeat } = makeLiveness(core, session, cancelTarget)
 
-    const timed = <A>(
-      run: (state: { cancelSent: boolean }) => Effect.Effect<A, PgExpertError>,
-      what: string,
-      options: OperationOptions | undefined
-    ): Effect.Effect<A, PgExpertError> => {
-      const state = { cancelSent: false }
-      if (options?.timeout === undefined) return run(state)
-      const duration = Duration.fromInputUnsafe(options.timeout)
-      return Effect.timeoutOrElse(run(state), {
-        duration,
-        orElse: () =>
-          Effect.fail(
-            new PgTimeoutError({
-              message: `${what} did not finish within ${Duration.format(duration)}${state.cancelSent ? "; it was cancelled on the server" : ""}`,
-              timeoutMillis: Duration.toMillis(duration),
-              cancelSent: state.cancelSent
-            })
-          )
+    /** A request as `timed` sees it; `swap` replaces it when a statement is retried. */
+    type Submit<A> = (
+      complete: (outcome: A | PgExpertError) => void,
+      swap: (next: Request & { abandoned: boolean }) => void
+    ) => (Request & { abandoned: boolean }) | PgExpertError
+
+    /**
+     * Runs one request, with the `timeout` option when given (deadline.ts): `submit` builds and
+     * queues the request; the deadline withdraws, cancels or gives up on it; interrupting the
+     * caller abandons it (cancel.ts `interrupt`).
+     */
+    const timed = <A>(options: OperationOptions | undefined, what: string, submit: Submit<A>) => {
+      const millis = timeoutMillis(options?.timeout)
+      if (isError(millis)) return Effect.fail(millis)
+      return Effect.callback<A, PgExpertError>((resume) => {
+        let deadline: Deadline | undefined
+        let done = false
+        const finish = (outcome: A | PgExpertError) => {
+          if (done) return
+          done = true
+          deadline?.clear()
+          resume(isError(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome))
+        }
+        const submitted = submit(
+          (outcome) => finish(deadline === undefined ? outcome : deadline.outcome(outcome)),
+          (next) => {
+            current = next
+          }
+        )
+        if (isError(submitted)) return finish(submitted)
+        let current = submitted
+        if (millis !== undefined) {
+          deadline = new Deadline(millis, what, {
+            withdraw: () => core.withdraw(current),
+            cancel: () => {
+              Effect.runFork(cancelTimedOut(current, deadline!.state))
+            },
+            abandon: () => {
+              current.abandoned = true
+            },
+            fail: finish
+          })
+        }
+        return Effect.suspend(() => {
+          deadline?.clear()
+          return interrupt(current, deadline?.state)
+        })
       })
     }
 
     const query = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
-      timed((state) => queryOnce(sql, params, state), "the query", options)
+      timed<QueryResult>(options, "the query", (complete, swap) =>
+        submitQuery(sql, params, complete, swap, true)
+      )
 
-    const queryOnce = (
+    /**
+     * Encodes and queues one extended query; `complete` gets its result. A stale cached statement
+     * (it never ran) is prepared again once, and so is a statement that a cancel aimed at another
+     * one hit before it took effect (57014 outside a transaction block, `cancelRisk`).
+     */
+    const submitQuery = (
       sql: string,
       params: ReadonlyArray<Param>,
-      state: { cancelSent: boolean },
-      mayRetry = true
-    ): Effect.Effect<QueryResult, PgExpertError> =>
-      Effect.callback<QueryResult, PgExpertError>((resume) => {
-        const encoded = statements.encode(writer, sql, params)
-        if (isError(encoded)) return resume(Effect.fail(encoded))
-        let all: Array<Row> | undefined
-        const request: ExtendedQuery = new ExtendedQuery(
-          encoded.frames,
-          {
-            onRows: (rows) => {
-              if (all === undefined) all = rows
-              else for (let i = 0; i < rows.length; i++) all.push(rows[i]!)
-            },
-            onDone: (outcome) => {
-              const retry = statements.settle(encoded, outcome, request.parsed, core.transactionStatus)
-              if (isError(outcome)) {
-                // A stale cached statement that never ran: prepare it again, once.
-                if (retry && mayRetry) return resume(queryOnce(sql, params, state, false))
-                return resume(Effect.fail(outcome))
-              }
-              statements.observe(outcome.command.tag)
-              const rows = all ?? []
-              resume(
-                Effect.succeed({
-                  columns: outcome.columns,
-                  rows,
-                  command: outcome.command,
-                  notices: outcome.notices
-                })
-              )
-            }
+      complete: (outcome: QueryResult | PgExpertError) => void,
+      swap: (next: ExtendedQuery) => void,
+      mayRetry: boolean
+    ): ExtendedQuery | PgExpertError => {
+      const encoded = statements.encode(writer, sql, params)
+      if (isError(encoded)) return encoded
+      let all: Array<Row> | undefined
+      let stale = false
+      const request: ExtendedQuery = new ExtendedQuery(
+        encoded.frames,
+        {
+          onRows: (rows) => {
+            if (all === undefined) all = rows
+            else for (let i = 0; i < rows.length; i++) all.push(rows[i]!)
           },
-          isCopyStatement(sql),
-          encoded.preset
-        )
-        core.submit(request)
-        return interrupt(request, state)
-      })
+          onDone: (outcome) => {
+            if (isError(outcome)) {
+              if (!mayRetry || !(stale || collateral(request, outcome))) return complete(outcome)
+              const next = submitQuery(sql, params, complete, swap, false)
+              return isError(next) ? complete(next) : swap(next)
+            }
+            statements.observe(outcome.command.tag)
+            complete({
+              columns: outcome.columns,
+              rows: all ?? [],
+              command: outcome.command,
+              notices: outcome.notices
+            })
+          }
+        },
+        isCopyStatement(sql),
+        encoded.preset,
+        (outcome, parsed) => {
+          stale = statements.settle(encoded, outcome, parsed, core.transactionStatus)
+        }
+      )
+      core.submit(request)
+      return request
+    }
+
+    /** A 57014 that a cancel meant for the statement before it caused, outside a transaction block. */
+    const collateral = (request: { readonly cancelRisk: boolean }, error: PgExpertError): boolean =>
+      request.cancelRisk &&
+      error._tag === "PgServerError" &&
+      error.code === Sqlstate.QUERY_CANCELED &&
+      core.transactionStatus === "I"
 
     const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
       Effect.flatMap(query(sql, params, options), (result) =>
@@ -266,9 +336,9 @@ export const makeOperations = (
         if (isError(encoded)) return Effect.fail(encoded)
         const rowStream = new RowStream(encoded.frames, isCopyStatement(sql), wire, {
           preset: encoded.preset,
-          onOutcome: (outcome, parsed) => {
+          onSettle: (outcome, parsed) => {
             statements.settle(encoded, outcome, parsed, core.transactionStatus)
-            if (!isError(outcome)) statements.observe(outcome.command.tag)
+            if (outcome !== undefined && !isError(outcome)) statements.observe(outcome.command.tag)
           }
         })
         core.submit(rowStream.request)
@@ -301,25 +371,42 @@ export const makeOperations = (
       })
 
     const simpleQuery = (sql: string, options?: OperationOptions) =>
-      timed((state) => simpleQueryOnce(sql, state), "the query", options)
+      timed<SimpleQueryResult>(options, "the query", (complete, swap) =>
+        submitSimple(sql, complete, swap, true)
+      )
 
-    const simpleQueryOnce = (sql: string, state: { cancelSent: boolean }) =>
-      Effect.callback<SimpleQueryResult, PgExpertError>((resume) => {
-        writer.reset()
-        const problem = writeQuery(writer, sql)
-        if (problem !== undefined) return resume(Effect.fail(codecError(problem)))
-        const request = new SimpleQuery(
-          writer.finish(),
-          (outcome) => {
-            if (isError(outcome)) return resume(Effect.fail(outcome))
-            for (const r of outcome.results) if (r.command !== undefined) statements.observe(r.command.tag)
-            resume(Effect.succeed(outcome))
-          },
-          mayContainCopy(sql)
-        )
-        core.submit(request)
-        return interrupt(request, state)
-      })
+    /**
+     * Queues one simple query. One that a cancel aimed at another statement hit runs again once,
+     * when nothing of it can have taken effect: outside a transaction block, and none of its
+     * statements before the error controlled a transaction (so they shared one implicit
+     * transaction, rolled back).
+     */
+    const submitSimple = (
+      sql: string,
+      complete: (outcome: SimpleQueryResult | PgExpertError) => void,
+      swap: (next: SimpleQuery) => void,
+      mayRetry: boolean
+    ): SimpleQuery | PgExpertError => {
+      writer.reset()
+      const problem = writeQuery(writer, sql)
+      if (problem !== undefined) return codecError(problem)
+      const request: SimpleQuery = new SimpleQuery(
+        writer.finish(),
+        (outcome) => {
+          if (isError(outcome)) {
+            const again = mayRetry && collateral(request, outcome) && !request.commandTags().some(isControl)
+            if (!again) return complete(outcome)
+            const next = submitSimple(sql, complete, swap, false)
+            return isError(next) ? complete(next) : swap(next)
+          }
+          for (const r of outcome.results) if (r.command !== undefined) statements.observe(r.command.tag)
+          complete(outcome)
+        },
+        mayContainCopy(sql)
+      )
+      core.submit(request)
+      return request
+    }
 
     /**
      * With `cancelRunning`: cancel the running statement, then let the connection drain (an empty
@@ -359,7 +446,7 @@ export const makeOperations = (
         : sendCancel(cancelTarget, session.processId, session.secretKey)
 
     const version = session.parameters.get("server_version") ?? ""
-    return {
+    const api: ExpertConnection = {
       query,
       queryExpectNoData,
       stream,
@@ -391,5 +478,7 @@ export const makeOperations = (
         Effect.asVoid(query("select pg_notify($1, $2)", [channel, payload])),
       cancel,
       heartbeat
-    } satisfies ExpertConnection
+    }
+    engines.set(api, core)
+    return api
   })

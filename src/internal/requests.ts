@@ -110,6 +110,12 @@ export interface QuerySink {
 }
 
 /**
+ * Told how a request ended even when its caller went away (statement-cache upkeep): its outcome
+ * and whether the server acknowledged the Parse, or `undefined` when it was withdrawn unsent.
+ */
+export type SettleHook = (outcome: ExtendedOutcome | RequestError | undefined, parsed: boolean) => void
+
+/**
  * An extended query. Rows go to `onRows` once per socket read (a batch), and the end to `onDone`.
  * `onColumns` fires once, when RowDescription or NoData arrives (before any row).
  */
@@ -129,12 +135,41 @@ export class ExtendedQuery implements Request {
   private readonly sink: QuerySink
   /** Columns known in advance (a cached statement: Describe was not sent). */
   private readonly preset: ReadonlyArray<Column> | undefined
+  private settleHook: SettleHook | undefined
+  /** Written behind a statement that a CancelRequest targeted: a 57014 may be meant for that one. */
+  cancelRisk = false
 
-  constructor(frames: Uint8Array, sink: QuerySink, exclusive = false, preset?: ReadonlyArray<Column>) {
+  constructor(
+    frames: Uint8Array,
+    sink: QuerySink,
+    exclusive = false,
+    preset?: ReadonlyArray<Column>,
+    settle?: SettleHook
+  ) {
     this.frames = frames
     this.sink = sink
     this.exclusive = exclusive
     this.preset = preset
+    this.settleHook = settle
+  }
+
+  /** Calls the settle hook once. */
+  private settle(outcome: ExtendedOutcome | RequestError | undefined): void {
+    const hook = this.settleHook
+    this.settleHook = undefined
+    hook?.(outcome, this.parsed)
+  }
+
+  onWithdraw(): void {
+    this.settle(undefined)
+  }
+
+  hasError(): boolean {
+    return this.error !== undefined
+  }
+
+  commandTags(): ReadonlyArray<string> {
+    return this.command === undefined ? [] : [this.command.tag]
   }
 
   onMessage(message: BackendMessage, context: RequestContext): void {
@@ -201,14 +236,17 @@ export class ExtendedQuery implements Request {
 
   onReady(): void {
     this.onBatchEnd()
-    if (this.abandoned) return
-    if (this.error !== undefined) return this.sink.onDone(this.error)
-    if (this.command === undefined)
-      return this.sink.onDone(unexpected("ReadyForQuery before CommandComplete"))
-    this.sink.onDone({ columns: this.columns, command: this.command, notices: this.notices })
+    const outcome: ExtendedOutcome | RequestError =
+      this.error ??
+      (this.command === undefined
+        ? unexpected("ReadyForQuery before CommandComplete")
+        : { columns: this.columns, command: this.command, notices: this.notices })
+    this.settle(outcome)
+    if (!this.abandoned) this.sink.onDone(outcome)
   }
 
   onFail(error: PgExpertError): void {
+    this.settle(error)
     if (!this.abandoned) this.sink.onDone(error)
   }
 
@@ -220,6 +258,8 @@ export class ExtendedQuery implements Request {
 /** A simple-protocol Query: every statement's result, or the first error. */
 export class SimpleQuery implements Request {
   abandoned = false
+  /** Written behind a statement that a CancelRequest targeted: a 57014 may be meant for that one. */
+  cancelRisk = false
   private readonly results: Array<StatementResult> = []
   private columns: ReadonlyArray<Column> = []
   private rows: Array<Row> = []
@@ -277,6 +317,16 @@ export class SimpleQuery implements Request {
   onReady(): void {
     if (this.abandoned) return
     this.onDone(this.error ?? { results: this.results, notices: this.notices })
+  }
+
+  hasError(): boolean {
+    return this.error !== undefined
+  }
+
+  commandTags(): ReadonlyArray<string> {
+    const tags: Array<string> = []
+    for (const r of this.results) if (r.command !== undefined) tags.push(r.command.tag)
+    return tags
   }
 
   onFail(error: PgExpertError): void {

@@ -16,7 +16,7 @@ import type { Wire } from "../Codec.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { Column, Row } from "../Result.ts"
 import { Backlog } from "./backlog.ts"
-import { type ExtendedOutcome, ExtendedQuery } from "./requests.ts"
+import { type ExtendedOutcome, ExtendedQuery, type SettleHook } from "./requests.ts"
 
 type Outcome = ExtendedOutcome | PgExpertError
 
@@ -35,8 +35,8 @@ export class RowStream {
     wire: Wire,
     options?: {
       readonly preset?: ReadonlyArray<Column> | undefined
-      /** Called with the outcome before the consumer sees the end (statement cache upkeep). */
-      readonly onOutcome?: (outcome: Outcome, parsed: boolean) => void
+      /** Called when the request ends, even after the consumer left (statement cache upkeep). */
+      readonly onSettle?: SettleHook
     },
     highWater = 16
   ) {
@@ -50,14 +50,14 @@ export class RowStream {
         },
         onRows: (rows) => this.backlog.push(rows),
         onDone: (outcome) => {
-          options?.onOutcome?.(outcome, this.request.parsed)
           this.outcome = outcome
           this.backlog.finish(isError(outcome) ? outcome : undefined)
           this.wakeColumns()
         }
       },
       exclusive,
-      options?.preset
+      options?.preset,
+      options?.onSettle
     )
   }
 

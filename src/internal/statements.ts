@@ -46,6 +46,8 @@ export interface Encoded {
   readonly sql: string
   readonly prepared: Prepared | undefined
   readonly mode: "unnamed" | "prepare" | "cached"
+  /** The Close(S) frames of evicted statements put in front of this request. */
+  readonly closes: ReadonlyArray<string>
 }
 
 const codecError = (e: ProtocolError) => PgProtocolError.fromCodec(e)
@@ -89,7 +91,7 @@ export class Statements {
     writer.bytes(EXECUTE_UNNAMED)
     writer.bytes(SYNC)
     if (mode === "prepare") this.remember(sql, prepared!)
-    return { frames: writer.finish(), preset, sql, prepared, mode }
+    return { frames: writer.finish(), preset, sql, prepared, mode, closes }
   }
 
   private abort(writer: Writer, closes: ReadonlyArray<string>, error: PgProtocolError): PgProtocolError {
@@ -100,6 +102,11 @@ export class Statements {
 
   private remember(sql: string, prepared: Prepared): void {
     this.entries.set(sql, prepared)
+    this.trim()
+  }
+
+  /** Evicts the least recently used ready statements while there are more than `capacity`. */
+  private trim(): void {
     if (this.entries.size <= this.capacity) return
     for (const [oldSql, old] of this.entries) {
       if (!old.ready) continue
@@ -110,27 +117,45 @@ export class Statements {
   }
 
   /**
-   * The request ended. `parsed`: the server acknowledged the Parse. Returns true when the
-   * caller may retry once (a stale statement, outside a transaction block).
+   * A statement this request was to prepare: it exists on the server iff `parsed`. One that left
+   * the cache meanwhile (DISCARD ALL seen, a clear) is closed; one that did not become ready is
+   * forgotten.
+   */
+  private prepared(sql: string, p: Prepared, parsed: boolean, columns?: ReadonlyArray<Column>): void {
+    if (!parsed) return this.forget(sql, p, false)
+    if (this.entries.get(sql) !== p) {
+      this.closes.push(p.name)
+      return
+    }
+    p.ready = true
+    if (columns !== undefined) p.columns = columns
+    this.trim()
+  }
+
+  /**
+   * The request ended, whether or not its caller still waits for it (an abandoned request settles
+   * too, or its statement would never be closed). `parsed`: the server acknowledged the Parse.
+   * `undefined` outcome: it was withdrawn unsent, so its Close frames go back in line and a
+   * statement it was to prepare is forgotten. Returns true when the caller may retry once (a
+   * stale statement, outside a transaction block).
    */
   settle(
     encoded: Encoded,
-    outcome: { readonly columns: ReadonlyArray<Column> } | PgExpertError,
+    outcome: { readonly columns: ReadonlyArray<Column> } | PgExpertError | undefined,
     parsed: boolean,
     transactionStatus: string
   ): boolean {
     const p = encoded.prepared
-    if (!("_tag" in outcome)) {
-      if (p !== undefined && encoded.mode === "prepare") {
-        p.ready = true
-        p.columns = outcome.columns
-      }
+    if (outcome === undefined) {
+      this.closes.push(...encoded.closes)
+      if (p !== undefined && encoded.mode === "prepare") this.forget(encoded.sql, p, false)
       return false
     }
-    if (p !== undefined && encoded.mode === "prepare") {
-      if (parsed) p.ready = true
-      else this.forget(encoded.sql, p, false)
+    if (!("_tag" in outcome)) {
+      if (p !== undefined && encoded.mode === "prepare") this.prepared(encoded.sql, p, true, outcome.columns)
+      return false
     }
+    if (p !== undefined && encoded.mode === "prepare") this.prepared(encoded.sql, p, parsed)
     if (outcome._tag !== "PgServerError" || encoded.mode !== "cached") return false
     if (outcome.code === "26000") {
       this.clear()

@@ -42,12 +42,12 @@
  * a connection is idle or has room, and no borrower waits while one is idle; state changes happen
  * in plain synchronous code, and a waiter is resumed only after the state is consistent.
  */
-import { Deferred, Effect, Exit, Fiber, FiberSet, Scope } from "effect"
+import { Cause, Deferred, Effect, Exit, Fiber, FiberSet, Scope } from "effect"
 import type { PgConfigError } from "../config/ConfigError.ts"
 import { resolve } from "../config/Resolve.ts"
 import { PgClosedError } from "../Errors.ts"
 import { connectResolved } from "../internal/connect.ts"
-import type { ExpertConnection } from "../internal/operations.ts"
+import { type ExpertConnection, setShared } from "../internal/operations.ts"
 import { type CheckDeps, returnVerdict, vetVerdict } from "./checks.ts"
 import { type PgPoolExpertError, PgPoolTimeoutError } from "./errors.ts"
 import { type CloseReason, makeRecorder, type PoolRecorder } from "./metrics.ts"
@@ -70,6 +70,16 @@ interface Waiter {
 type Run = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
 
 const poolClosed = () => new PgClosedError({ message: "the pool is closed" })
+
+const timedOut = (cause: Cause.Cause<unknown>): boolean => {
+  const error = Cause.findErrorOption(cause)
+  return (
+    error._tag === "Some" &&
+    typeof error.value === "object" &&
+    error.value !== null &&
+    (error.value as { readonly _tag?: unknown })._tag === "PgTimeoutError"
+  )
+}
 
 export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConfigError, Scope.Scope> =>
   Effect.gen(function* () {
@@ -148,6 +158,7 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
      * opening, a part, so that each new connection gets some.
      */
     const share = (slot: Slot, first: number): Array<Waiter> => {
+      setShared(slot.connection, true)
       slot.state = "shared"
       slot.inFlight = first
       inFlight += first
@@ -166,6 +177,7 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
 
     /** A shared slot whose last statement ended: busy again, for the return checks. */
     const unshare = (slot: Slot): void => {
+      setShared(slot.connection, false)
       shared.remove(slot)
       if (slot.reserved) reservations--
       slot.sealed = false
@@ -537,8 +549,12 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
       inFlight--
       if (slot.state !== "shared") return undefined
       const failed = Exit.isFailure(exit)
-      if (failed) slot.dirty = true
-      else if (opensTransaction?.(exit.value)) slot.sealed = true
+      if (failed) {
+        slot.dirty = true
+        // A timed-out statement may still hold the connection (its cancel is on its way): no new
+        // statement queues behind it; the slot is checked and offered again once drained.
+        if (timedOut(exit.cause)) slot.sealed = true
+      } else if (opensTransaction?.(exit.value)) slot.sealed = true
       if (slot.inFlight > 0) {
         if (!failed) {
           offerRoom(slot)

@@ -1,0 +1,149 @@
+/**
+ * The safety net under the pool's shared connections: a one-shot statement must leave its
+ * connection outside a transaction block, and the statements pipelined behind one that does not
+ * must never hear a silent success.
+ *
+ * The pool sends one-shot statements of many callers on one connection, pipelined. If one of them
+ * opens a transaction block (a BEGIN the pool's lexer did not route to a borrowed connection), the
+ * statements already written behind it run inside that transaction, and would be rolled back when
+ * the connection returns: acknowledged writes lost. The lexer avoids that; this guard catches what
+ * no lexer can promise, from the transaction status byte of each ReadyForQuery:
+ *
+ * - The request whose ReadyForQuery leaves the connection in a transaction ("T" or "E") after it
+ *   began outside one ("I") is the *opener*; it and every request that completes while the
+ *   transaction lasts form a *group*. Their outcomes are held back.
+ * - A ROLLBACK is put in front of everything not yet written, so the transaction ends right after
+ *   the statements already on the wire.
+ * - The request whose ReadyForQuery brings the status back to "I" decides the group's fate by its
+ *   command tag: COMMIT → the group committed, each member gets its own outcome; ROLLBACK (ours,
+ *   or the server's answer to a COMMIT of an aborted transaction) → each member that succeeded
+ *   fails with `PgTransactionError` (`LeftOpen` for the opener, `RolledBackByPool` behind it), with
+ *   no effect; anything else → `OutcomeUnknown` (it may have taken effect).
+ * - If the connection ends while a group is open: with no user request written after the group,
+ *   nothing could have committed it, so the server rolled it back (its members fail as rolled back);
+ *   otherwise the fate is unknown.
+ *
+ * Only active while `enabled` (the pool sets it while the connection carries one-shot statements; a
+ * borrower's own BEGIN … COMMIT pipeline is none of its business). No Effect, no I/O.
+ */
+
+import type { PgExpertError } from "../Errors.ts"
+import { PgTransactionError } from "../errors/PgPoolErrors.ts"
+
+/** What the guard needs of a request (a subset of core.ts `Request`). */
+export interface Guarded {
+  onReady(transactionStatus: string): void
+  onFail(error: PgExpertError, sent: boolean): void
+  /** Whether the request's own outcome is an error. */
+  hasError?(): boolean
+  /** The command tags the server answered (one per statement). */
+  commandTags?(): ReadonlyArray<string>
+}
+
+type Fate = "committed" | "rolled-back" | "unknown"
+
+interface Member {
+  readonly request: Guarded
+  readonly opener: boolean
+  readonly status: string
+}
+
+const fateOf = (tags: ReadonlyArray<string>): Fate => {
+  let fate: Fate = "unknown"
+  for (const tag of tags) {
+    if (tag === "COMMIT") fate = "committed"
+    else if (tag === "ROLLBACK") fate = "rolled-back"
+  }
+  return fate
+}
+
+const rolledBack = (opener: boolean) =>
+  opener
+    ? new PgTransactionError({
+        reason: "LeftOpen",
+        message:
+          "this one-shot statement left its shared pool connection inside a transaction block; the pool rolled it back, so it had no effect (open transactions with withTransaction or on a borrowed connection)"
+      })
+    : new PgTransactionError({
+        reason: "RolledBackByPool",
+        message:
+          "this statement was pipelined on a shared pool connection behind another caller's statement that opened a transaction block; it ran inside that transaction, which the pool rolled back, so it had no effect and may be retried"
+      })
+
+const unknown = () =>
+  new PgTransactionError({
+    reason: "OutcomeUnknown",
+    mayHaveRun: true,
+    message:
+      "this statement ran inside a transaction block opened by another statement on a shared pool connection, and the client could not learn how that transaction ended; it may or may not have taken effect"
+  })
+
+export class TransactionGuard {
+  enabled = false
+  private group: Array<Member> | undefined
+  /** The ROLLBACK we queued for the open group, if it has not answered yet. */
+  private rollback: Guarded | undefined
+
+  /** Makes the ROLLBACK request (a simple query whose completion calls `done`). */
+  private readonly makeRollback: (done: (tags: ReadonlyArray<string>) => void) => Guarded
+  /** Puts a request in front of every request not yet written. */
+  private readonly insertNext: (request: Guarded) => void
+
+  constructor(
+    makeRollback: (done: (tags: ReadonlyArray<string>) => void) => Guarded,
+    insertNext: (request: Guarded) => void
+  ) {
+    this.makeRollback = makeRollback
+    this.insertNext = insertNext
+  }
+
+  /** True while a group's outcome is held back. */
+  get open(): boolean {
+    return this.group !== undefined
+  }
+
+  /** Whether `request` is the guard's own ROLLBACK. */
+  owns(request: unknown): boolean {
+    return request === this.rollback
+  }
+
+  /**
+   * The head's ReadyForQuery arrived (`before` → `after`). Returns true when the guard took over
+   * the request's completion (it is held in a group, or completed by the guard).
+   */
+  onReady(head: Guarded, before: string, after: string): boolean {
+    const group = this.group
+    if (group === undefined) {
+      if (!this.enabled || before !== "I" || after === "I") return false
+      this.group = [{ request: head, opener: true, status: after }]
+      const rollback = this.makeRollback((tags) => this.resolve(fateOf(tags)))
+      this.rollback = rollback
+      this.insertNext(rollback)
+      return true
+    }
+    if (after !== "I") {
+      group.push({ request: head, opener: false, status: after })
+      return true
+    }
+    // The head ended the transaction: its own outcome is its own; the group's follows its tags.
+    this.resolve(fateOf(head.commandTags?.() ?? []))
+    return false
+  }
+
+  /** The connection ended with the group open; `writtenBehind`: user requests were on the wire after it. */
+  onConnectionEnd(writtenBehind: boolean): void {
+    if (this.group !== undefined) this.resolve(writtenBehind ? "unknown" : "rolled-back")
+  }
+
+  private resolve(fate: Fate): void {
+    const group = this.group
+    this.group = undefined
+    this.rollback = undefined
+    if (group === undefined) return
+    for (const member of group) {
+      const request = member.request
+      if (fate === "committed" || request.hasError?.() === true) request.onReady(member.status)
+      else request.onFail(fate === "rolled-back" ? rolledBack(member.opener) : unknown(), true)
+    }
+  }
+}
