@@ -17,6 +17,7 @@
  * No Effect here: completion is a plain callback.
  */
 import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
+import { isCopy } from "../lexer/Leading.ts"
 import type { BackendMessage, FieldDescription } from "../protocol/Backend.ts"
 import { DataRowScanner } from "../protocol/DataRowScanner.ts"
 import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
@@ -377,34 +378,10 @@ const unexpected = (what: string) =>
 /**
  * True when an extended-protocol statement is a COPY. COPY FROM STDIN makes the server ignore the
  * Sync already sent, so nothing may be pipelined behind such a request. Only a top-level COPY can
- * reach the client (PL/pgSQL refuses COPY to/from the client), so the first keyword decides.
+ * reach the client (PL/pgSQL refuses COPY to/from the client), so the first keyword decides, read
+ * as PostgreSQL's scanner reads it (empty statements, both comment kinds: lexer/Leading.ts).
  */
-export const isCopyStatement = (sql: string): boolean => /^copy\b/i.test(skipLeadingComments(sql))
+export const isCopyStatement = (sql: string): boolean => isCopy(sql)
 
 /** For a simple (multi-statement) query: any COPY keyword at all, conservatively. */
 export const mayContainCopy = (sql: string): boolean => /\bcopy\b/i.test(sql)
-
-const skipLeadingComments = (sql: string): string => {
-  let i = 0
-  const n = sql.length
-  for (;;) {
-    while (i < n && /\s/.test(sql[i]!)) i++
-    if (sql.startsWith("--", i)) {
-      const end = sql.indexOf("\n", i)
-      if (end < 0) return ""
-      i = end + 1
-    } else if (sql.startsWith("/*", i)) {
-      let depth = 1
-      i += 2
-      while (i < n && depth > 0) {
-        if (sql.startsWith("/*", i)) {
-          depth++
-          i += 2
-        } else if (sql.startsWith("*/", i)) {
-          depth--
-          i += 2
-        } else i++
-      }
-    } else return sql.slice(i)
-  }
-}

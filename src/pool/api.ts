@@ -29,17 +29,10 @@
 import { Duration, Effect, Scope, Stream } from "effect"
 import type { PgExpertError } from "../Errors.ts"
 import type { ConnectionApi, ExpertConnection, Param } from "../internal/operations.ts"
+import { opensTransaction } from "../lexer/Leading.ts"
 import type { CommandComplete, QueryResult, SimpleQueryResult } from "../Result.ts"
 import type { PgPoolExpertError } from "./errors.ts"
-import {
-  firstKeyword,
-  leaf,
-  type TraceSettings,
-  traceConnection,
-  traced,
-  tracedStream,
-  tracingActive
-} from "./tracing.ts"
+import { leaf, type TraceSettings, traceConnection, traced, tracedStream, tracingActive } from "./tracing.ts"
 import {
   makeTransactionReference,
   runSavepoint,
@@ -136,24 +129,12 @@ const queryOpens = (result: QueryResult) => isBegin(result.command)
  * Whether `sql` may open a transaction: such a statement is not sent on a shared connection (the
  * statements pipelined behind it would run inside the transaction); it borrows one, as `withConnection`
  * would, and the return checks roll the transaction back. One statement (extended protocol): its
- * first keyword; several (simple protocol): any BEGIN or START word, erring on the safe side.
+ * leading keywords, read as PostgreSQL's scanner reads them (lexer/Leading.ts). Several (simple
+ * protocol): any BEGIN or START word anywhere, erring on the safe side. What slips past both is
+ * caught by the transaction guard of the shared connection (internal/guard.ts).
  */
-const mayBegin = (sql: string, simple: boolean): boolean => {
-  if (simple) return /\b(?:begin|start)\b/i.test(sql)
-  // Most statements are told apart by their first letters, without the keyword parser.
-  let i = 0
-  while (i < sql.length && sql.charCodeAt(i) <= 32) i++
-  const first = sql.charCodeAt(i) | 0x20
-  const second = sql.charCodeAt(i + 1) | 0x20
-  const worth =
-    first === 0x62 /* b */ ||
-    first === 0x2d /* - */ ||
-    first === 0x2f /* / */ ||
-    (first === 0x73 && second === 0x74) /* st */
-  if (!worth) return false
-  const keyword = firstKeyword(sql)
-  return keyword === "BEGIN" || keyword === "START"
-}
+const mayBegin = (sql: string, simple: boolean): boolean =>
+  simple ? /\b(?:begin|start)\b/i.test(sql) : opensTransaction(sql)
 const simpleOpens = (result: SimpleQueryResult) => result.results.some((r) => isBegin(r.command))
 
 export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): PoolApi<E, C> => {

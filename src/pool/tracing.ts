@@ -27,18 +27,13 @@
 import { Effect, type Fiber, Stream, Tracer } from "effect"
 import type { SpanOptions } from "effect/Tracer"
 import type { ConnectionApi, Param } from "../internal/operations.ts"
+import { firstKeyword } from "../lexer/Leading.ts"
 
 export interface TraceSettings {
   readonly poolName: string
   readonly database: string
   readonly statementMaxLength: number
   readonly traceParameters: boolean
-}
-
-/** The statement's first keyword, upper-cased, after comments and blanks. */
-export const firstKeyword = (sql: string): string | undefined => {
-  const match = /^\s*(?:--[^\n]*\n\s*|\/\*[\s\S]*?\*\/\s*)*([A-Za-z]+)/.exec(sql)
-  return match?.[1]?.toUpperCase()
 }
 
 /** Cuts `sql` to `max` characters, marking the cut. */
