@@ -25,23 +25,26 @@ import * as Sqlstate from "../Sqlstate.ts"
 /** How long a timed-out caller waits for the statement's outcome after the cancel is started. */
 export const TIMEOUT_SLACK_MILLIS = 1000
 
-/** The timeout option as milliseconds; `undefined` for none; a typed error for bad input. */
+/**
+ * The timeout option as milliseconds; `undefined` for none (also an infinite duration); a typed
+ * error for input that is not a non-negative duration (a string that does not parse, NaN, -5).
+ */
 export const timeoutMillis = (input: Duration.Input | undefined): number | undefined | PgConfigError => {
   if (input === undefined) return undefined
+  if (typeof input === "number" && Number.isNaN(input)) return invalid(input)
   const duration = Duration.fromInput(input)
-  if (
-    duration._tag === "None" ||
-    !Duration.isFinite(duration.value) ||
-    Duration.toMillis(duration.value) < 0
-  ) {
-    return configError(
-      "InvalidValue",
-      `timeout: expected a finite, non-negative duration (e.g. "5 seconds" or 5000), got ${String(input)}`,
-      { key: "timeout" }
-    )
-  }
-  return Duration.toMillis(duration.value)
+  if (duration._tag === "None") return invalid(input)
+  const millis = Duration.toMillis(duration.value)
+  if (millis < 0) return invalid(input)
+  return Number.isFinite(millis) ? millis : undefined
 }
+
+const invalid = (input: unknown): PgConfigError =>
+  configError(
+    "InvalidValue",
+    `timeout: expected a non-negative duration (e.g. "5 seconds" or 5000), got ${String(input)}`,
+    { key: "timeout" }
+  )
 
 /** What the deadline asks of its request. */
 export interface DeadlineActions {

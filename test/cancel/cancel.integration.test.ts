@@ -8,7 +8,7 @@
  * fails the connection; `closeWith({ cancelRunning })` stops the server's work, plain close does not.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber, Stream } from "effect"
+import { Duration, Effect, Fiber, Stream } from "effect"
 import * as Expert from "../../src/Expert.ts"
 import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { makeProxy, PgTestServer, type PgTestServerInfo } from "../../src/testing/index.ts"
@@ -150,6 +150,31 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       })
     )
 
+    it.effect("a timeout or heartbeat duration that cannot be read is a typed PgConfigError", () =>
+      Effect.gen(function* () {
+        const conn = yield* connect
+        // What a caller passes through untyped configuration (JSON, environment) at run time.
+        const bad = ["abc", -5, Number.NaN, "-1 seconds"] as unknown as ReadonlyArray<Duration.Input>
+        for (const timeout of bad) {
+          const e = yield* Effect.flip(conn.query("select 1", [], { timeout }))
+          assert.strictEqual(e._tag, "PgConfigError")
+          if (e._tag === "PgConfigError") assert.strictEqual(e.key, "timeout")
+        }
+        const soon = "soon" as unknown as Duration.Input
+        const simple = yield* Effect.flip(conn.simpleQuery("select 1", { timeout: soon }))
+        assert.strictEqual(simple._tag, "PgConfigError")
+        const beat = yield* Effect.flip(
+          Effect.scoped(conn.heartbeat({ interval: soon, timeout: "1 second" }))
+        )
+        assert.strictEqual(beat._tag, "PgConfigError")
+        // An infinite timeout is no timeout.
+        assert.deepStrictEqual((yield* conn.query("select 1", [], { timeout: Duration.infinity })).rows, [
+          ["1"]
+        ])
+        yield* usable(conn)
+      })
+    )
+
     it.effect("a timeout on a request still queued in the client withdraws it: not-sent", () =>
       Effect.gen(function* () {
         const conn = yield* connect
@@ -222,7 +247,8 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           // A timeout is a bound: 200 ms plus the documented slack (1 s), not the cancel's wait.
           assert.isBelow(millis, 2500)
           // The cancel cannot finish either: the connection fails once CANCEL_SETTLE_LIMIT passes.
-          for (let i = 0; i < 150 && (yield* conn.status)._tag === "Open"; i++) yield* Effect.sleep("100 millis")
+          for (let i = 0; i < 150 && (yield* conn.status)._tag === "Open"; i++)
+            yield* Effect.sleep("100 millis")
           const status = yield* conn.status
           assert.strictEqual(status._tag, "Failed")
           assert.strictEqual((yield* Effect.flip(conn.query("select 1")))._tag, "PgClosedError")
