@@ -32,7 +32,15 @@ import type { ConnectionApi, ExpertConnection, Param } from "../internal/operati
 import { opensTransaction } from "../lexer/Leading.ts"
 import type { CommandComplete, QueryResult, SimpleQueryResult } from "../Result.ts"
 import type { PgPoolExpertError } from "./errors.ts"
-import { leaf, type TraceSettings, traceConnection, traced, tracedStream, tracingActive } from "./tracing.ts"
+import {
+  collection,
+  leaf,
+  type TraceSettings,
+  traceConnection,
+  traced,
+  tracedStream,
+  tracingActive
+} from "./tracing.ts"
 import {
   makeTransactionReference,
   runSavepoint,
@@ -114,6 +122,8 @@ export const makeShared = (core: PoolCore): PoolShared => ({
   trace: {
     poolName: core.settings.name,
     database: core.config.database,
+    serverAddress: core.config.hosts[0]?.host || core.config.hosts[0]?.hostaddr || "localhost",
+    serverPort: core.config.hosts[0]?.port ?? 5432,
     statementMaxLength: core.settings.statementMaxLength,
     traceParameters: core.settings.traceParameters
   }
@@ -309,7 +319,9 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
     copyIn: (sql, source) => one("pg.copyIn", sql, undefined, (c) => c.copyIn(sql, source)),
     copyInFeed: (sql, feed) => one("pg.copyIn", sql, undefined, (c) => c.copyInFeed(sql, feed)),
     copyInRows: (target, rows) =>
-      one("pg.copyIn", `COPY ${target.table} FROM STDIN`, undefined, (c) => c.copyInRows(target, rows)),
+      one("pg.copyIn", `COPY ${target.table} FROM STDIN`, undefined, (c) =>
+        Effect.andThen(collection(target.table), c.copyInRows(target, rows))
+      ),
     copyOut: (sql) => held("pg.copyOut", sql, undefined, (c) => c.copyOut(sql)),
     copyOutRows: (sql) => held("pg.copyOut", sql, undefined, (c) => c.copyOutRows(sql)),
     listen: (channel) => {

@@ -2,10 +2,14 @@
  * Spans for database operations through Effect's tracer (`Effect.withSpan`, `Stream.withSpan`),
  * with OpenTelemetry's database attributes:
  *
- * - `db.system` = "postgresql", `db.namespace` (the database), `db.client.connection.pool.name`;
+ * the stable generation of the conventions (as effect's own sql module and @effect/sql-pg use):
+ * - `db.system.name` = "postgresql", `db.namespace` (the database), `server.address` and
+ *   `server.port` (the first configured host), `db.client.connection.pool.name`;
  * - `db.operation.name`: the statement's first keyword ("SELECT", "COPY", ...);
- * - `db.statement`: the SQL, cut to `statementMaxLength` characters (left out when 0);
- * - `db.statement.parameters`: only with `traceParameters: true` (values may be personal data);
+ * - `db.query.text`: the SQL, cut to `statementMaxLength` characters (left out when 0);
+ * - `db.collection.name`: the table, where the client knows it (copyInRows);
+ * - `db.query.parameter.<n>` (n from 0): only with `traceParameters: true` (values may be
+ *   personal data);
  * - `db.response.returned_rows` after a query, `db.response.status_code` (the SQLSTATE) on a
  *   server error.
  *
@@ -32,6 +36,9 @@ import { firstKeyword } from "../lexer/Leading.ts"
 export interface TraceSettings {
   readonly poolName: string
   readonly database: string
+  /** The first configured host and its port (`server.address`, `server.port`). */
+  readonly serverAddress: string
+  readonly serverPort: number
   readonly statementMaxLength: number
   readonly traceParameters: boolean
 }
@@ -42,19 +49,24 @@ export const truncateStatement = (sql: string, max: number): string =>
 
 const build = (settings: TraceSettings, sql?: string, params?: ReadonlyArray<Param>): SpanOptions => {
   const attributes: Record<string, unknown> = {
-    "db.system": "postgresql",
+    "db.system.name": "postgresql",
     "db.namespace": settings.database,
+    "server.address": settings.serverAddress,
+    "server.port": settings.serverPort,
     "db.client.connection.pool.name": settings.poolName
   }
   if (sql !== undefined) {
     const operation = firstKeyword(sql)
     if (operation !== undefined) attributes["db.operation.name"] = operation
     if (settings.statementMaxLength > 0) {
-      attributes["db.statement"] = truncateStatement(sql, settings.statementMaxLength)
+      attributes["db.query.text"] = truncateStatement(sql, settings.statementMaxLength)
     }
   }
-  if (settings.traceParameters && params !== undefined && params.length > 0) {
-    attributes["db.statement.parameters"] = JSON.stringify(params)
+  if (settings.traceParameters && params !== undefined) {
+    for (let i = 0; i < params.length; i++) {
+      const value = params[i]
+      attributes[`db.query.parameter.${i}`] = value === null ? "NULL" : value
+    }
   }
   // No stack trace per span: it would cost more than the statement on a fast query.
   return { kind: "client", attributes, captureStackTrace: false }
@@ -167,6 +179,10 @@ export const tracedStream = <A, E, R>(
 
 const rowCount = (result: { readonly rows: ReadonlyArray<unknown> }) => result.rows.length
 
+/** Names the table of the current span (`db.collection.name`), where the client knows it. */
+export const collection = (table: string): Effect.Effect<void> =>
+  Effect.annotateCurrentSpan("db.collection.name", table)
+
 /** The same connection, with a span around each statement it runs (when `tracingActive`). */
 export const traceConnection = <E>(
   connection: ConnectionApi<E>,
@@ -185,7 +201,12 @@ export const traceConnection = <E>(
   copyIn: (sql, source) => traced(settings, "pg.copyIn", connection.copyIn(sql, source), sql),
   copyInFeed: (sql, feed) => traced(settings, "pg.copyIn", connection.copyInFeed(sql, feed), sql),
   copyInRows: (target, rows) =>
-    traced(settings, "pg.copyIn", connection.copyInRows(target, rows), `COPY ${target.table} FROM STDIN`),
+    traced(
+      settings,
+      "pg.copyIn",
+      Effect.andThen(collection(target.table), connection.copyInRows(target, rows)),
+      `COPY ${target.table} FROM STDIN`
+    ),
   copyOut: (sql) => tracedStream(settings, "pg.copyOut", connection.copyOut(sql), sql),
   copyOutRows: (sql) => tracedStream(settings, "pg.copyOut", connection.copyOutRows(sql), sql),
   notify: (channel, payload) => leafLazy(settings, "pg.notify", connection.notify(channel, payload), "NOTIFY")

@@ -163,28 +163,55 @@ describe("beginStatement", () => {
 })
 
 describe("tracing attributes", () => {
-  const settings = { poolName: "p", database: "db", statementMaxLength: 8, traceParameters: false }
+  const settings = {
+    poolName: "p",
+    database: "db",
+    serverAddress: "db.example",
+    serverPort: 5433,
+    statementMaxLength: 8,
+    traceParameters: false
+  }
 
   it("truncates the statement and names the operation after comments", () => {
     assert.strictEqual(truncateStatement("select 1", 8), "select 1")
     assert.strictEqual(truncateStatement("select 10", 8), "select 1…")
     const options = spanOptions(settings, "/* hi */ -- x\n  insert into t values ($1)", ["v"])
     assert.strictEqual(options.attributes?.["db.operation.name"], "INSERT")
-    assert.strictEqual(options.attributes?.["db.statement"], "/* hi */…")
-    assert.isUndefined(options.attributes?.["db.statement.parameters"])
+    assert.strictEqual(options.attributes?.["db.query.text"], "/* hi */…")
+    assert.isUndefined(options.attributes?.["db.query.parameter.0"])
     assert.strictEqual(options.kind, "client")
+    // The stable conventions only: nothing of the older generation.
+    assert.deepStrictEqual(Object.keys(options.attributes ?? {}).sort(), [
+      "db.client.connection.pool.name",
+      "db.namespace",
+      "db.operation.name",
+      "db.query.text",
+      "db.system.name",
+      "server.address",
+      "server.port"
+    ])
+    assert.strictEqual(options.attributes?.["server.address"], "db.example")
+    assert.strictEqual(options.attributes?.["server.port"], 5433)
   })
 
   it("leaves the statement out with statementMaxLength 0 and adds parameters only when asked", () => {
     const hidden = spanOptions({ ...settings, statementMaxLength: 0 }, "select 1")
-    assert.isUndefined(hidden.attributes?.["db.statement"])
+    assert.isUndefined(hidden.attributes?.["db.query.text"])
     const shown = spanOptions({ ...settings, traceParameters: true }, "select $1, $2", ["a", null])
-    assert.strictEqual(shown.attributes?.["db.statement.parameters"], '["a",null]')
+    assert.strictEqual(shown.attributes?.["db.query.parameter.0"], "a")
+    assert.strictEqual(shown.attributes?.["db.query.parameter.1"], "NULL")
   })
 })
 
 describe("span cost", () => {
-  const settings = { poolName: "p", database: "db", statementMaxLength: 100, traceParameters: false }
+  const settings = {
+    poolName: "p",
+    database: "db",
+    serverAddress: "localhost",
+    serverPort: 5432,
+    statementMaxLength: 100,
+    traceParameters: false
+  }
 
   it("shares the span options of a statement between calls, unless parameters are recorded", () => {
     const first = spanOptions(settings, "select $1", ["a"])
@@ -194,7 +221,7 @@ describe("span cost", () => {
     const a = spanOptions(recorded, "select $1", ["a"])
     const b = spanOptions(recorded, "select $1", ["b"])
     assert.notStrictEqual(a, b)
-    assert.strictEqual(b.attributes?.["db.statement.parameters"], '["b"]')
+    assert.strictEqual(b.attributes?.["db.query.parameter.0"], "b")
   })
 
   it.effect("statement spans are made only for a tracer that can see them", () =>
