@@ -59,9 +59,9 @@ export interface PoolOptions {
   readonly shutdownTimeout?: Duration.Input | undefined
   /** The pool's name in metrics and spans (default "default"). */
   readonly name?: string | undefined
-  /** `db.statement` span attributes are cut to this many characters (default 1,000; 0 leaves them out). */
+  /** `db.query.text` span attributes are cut to this many characters (default 1,000; 0 leaves them out). */
   readonly statementMaxLength?: number | undefined
-  /** Record query parameters as the span attribute `db.statement.parameters` (default false). */
+  /** Record query parameters as the span attributes `db.query.parameter.<n>` (default false). */
   readonly traceParameters?: boolean | undefined
 }
 
