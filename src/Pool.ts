@@ -103,18 +103,23 @@ export class Pool extends Context.Service<Pool, NormalPool>()("effect-pg/Pool") 
     layerFrom(Effect.flatMap(Effect.service(PgConfig), (connect) => make({ ...options, connect })))
 
   /**
-   * A pool configured through the ConfigProvider: the connection as `PgConfig.layerConfig` reads
-   * it (default {@link connectConfig}), the pool options under the key `pool` (default
-   * `Config.nested(poolConfig, "pool")`: `pool.max`, `pool.acquireTimeout`, ...).
+   * A pool configured through the ConfigProvider. The connection as {@link connectConfig} reads
+   * it: with no `prefix`, from `PG_URL` or `DATABASE_URL` and the PG* variables (as the CLI and
+   * libpq do); with `prefix: "db"`, from the keys under `db` (`db.url`, `db.host`, ...). The pool
+   * options under `pool` (or `db.pool`: `pool.max`, `pool.acquireTimeout`, ...). `connect` and
+   * `pool` replace either Config.
    */
   static readonly layerConfig = (options?: {
+    readonly prefix?: string | undefined
     readonly connect?: Config.Config<ConnectConfig> | undefined
     readonly pool?: Config.Config<PoolConfigOptions> | undefined
   }): Layer.Layer<Pool | ExpertPool, Config.ConfigError | PgConfigError> =>
     layerFrom(
       Effect.gen(function* () {
-        const connect = yield* options?.connect ?? connectConfig()
-        const pool = yield* options?.pool ?? Config.nested(poolConfig, "pool")
+        const prefix = options?.prefix
+        const connect = yield* options?.connect ?? connectConfig({ prefix })
+        const nested = Config.nested(poolConfig, "pool")
+        const pool = yield* options?.pool ?? (prefix === undefined ? nested : Config.nested(nested, prefix))
         return yield* make({ ...pool, connect })
       })
     )

@@ -85,13 +85,18 @@ describe("redaction", () => {
 
   it.effect("hides the password of a ConfigError", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(connectConfig({ env: {} }))
+      const error = yield* Effect.flip(connectConfig({ env: {}, prefix: "pg" }))
       assertNoSecret(error, "ConfigError")
       assertNoSecret(Cause.pretty(Cause.fail(error)), "ConfigError cause")
+      const fromUrl = yield* Effect.flip(connectConfig({ env: {} }))
+      assertNoSecret(fromUrl, "ConfigError from DATABASE_URL")
     }).pipe(
       Effect.provide(
         ConfigProvider.layer(
-          ConfigProvider.fromUnknown({ password: SECRET, url: `postgresql://u:${SECRET}@h/db`, port: "x" })
+          ConfigProvider.fromUnknown({
+            pg: { password: SECRET, url: `postgresql://u:${SECRET}@h/db`, port: "x" },
+            DATABASE_URL: `postgresql://u:${SECRET}@h/db?sslmode=bogus`
+          })
         )
       )
     )

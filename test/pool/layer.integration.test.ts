@@ -35,12 +35,14 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
     Effect.gen(function* () {
       const server = yield* PgTestServer
       const provider = ConfigProvider.fromUnknown({
-        url: server.url,
-        applicationName: "from_config",
-        pool: { max: "2", name: "configured", acquireTimeout: "3 seconds" }
+        db: {
+          url: server.url,
+          applicationName: "from_config",
+          pool: { max: "2", name: "configured", acquireTimeout: "3 seconds" }
+        }
       })
       const built = yield* Layer.build(
-        PoolM.Pool.layerConfig().pipe(Layer.provide(ConfigProvider.layer(provider)))
+        PoolM.Pool.layerConfig({ prefix: "db" }).pipe(Layer.provide(ConfigProvider.layer(provider)))
       )
       const pool = yield* Effect.provide(Effect.service(PoolM.Pool), built)
       const { rows } = yield* pool.query("select current_setting('application_name')")
@@ -53,6 +55,19 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       const other = yield* Effect.provide(Effect.service(PoolM.Pool), fromPgConfig)
       assert.deepStrictEqual((yield* other.query("select 3")).rows, [["3"]])
       assert.strictEqual((yield* other.stats).max, 1)
+
+      // No prefix: DATABASE_URL, as the CLI and libpq-style tools read it (a root `url` is ignored).
+      const fromEnv = yield* Layer.build(
+        PoolM.Pool.layerConfig().pipe(
+          Layer.provide(
+            ConfigProvider.layer(
+              ConfigProvider.fromUnknown({ DATABASE_URL: server.url, url: "postgresql://nobody@nowhere/x" })
+            )
+          )
+        )
+      )
+      const envPool = yield* Effect.provide(Effect.service(PoolM.Pool), fromEnv)
+      assert.deepStrictEqual((yield* envPool.query("select 4")).rows, [["4"]])
 
       const bad = yield* Effect.flip(Layer.build(PoolM.Pool.layer({ connect: server.url, min: 5, max: 2 })))
       assert.strictEqual(bad._tag, "PgConfigError")
