@@ -20,6 +20,7 @@ export { PgSocket, type PgSocketService, type SocketOptions, type Transport } fr
 export * as PgPool from "./Pool.ts"
 export { ExpertPool, Pool } from "./Pool.ts"
 export * as Protocol from "./protocol/index.ts"
+export * as Quote from "./Quote.ts"
 export * from "./Result.ts"
 export * as Sessions from "./SessionStore.ts"
 export { SessionStore } from "./SessionStore.ts"
