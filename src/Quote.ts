@@ -15,7 +15,7 @@ import { quoteIdentifier, quoteLiteral } from "./copy/CopyText.ts"
 import { PgProtocolError } from "./Errors.ts"
 
 const nul = (what: string) =>
-  new PgProtocolError({ reason: "InvalidValue", message: `${what} cannot contain a NUL character` })
+  PgProtocolError.notSent({ reason: "InvalidValue", message: `${what} cannot contain a NUL character` })
 
 /** `my "table"` → `"my ""table"""`; a NUL character is an error. */
 export const identifier = (name: string): Result.Result<string, PgProtocolError> =>

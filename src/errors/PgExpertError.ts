@@ -83,7 +83,13 @@ export class PgAuthError extends Schema.TaggedError<PgAuthError>()("PgAuthError"
 export class PgProtocolError extends Schema.TaggedError<PgProtocolError>()("PgProtocolError", {
   reason: Schema.String,
   message: Schema.String,
-  messageType: Schema.optional(Schema.Number)
+  messageType: Schema.optional(Schema.Number),
+  /**
+   * `false` when the client knows the statement did not take effect: the request could not be
+   * encoded and was never sent, or a COPY FROM STDIN it refused was aborted with CopyFail. Absent:
+   * the error came from the server's bytes, so nothing is known (it may have run).
+   */
+  mayHaveRun: Schema.optional(Schema.Boolean)
 }) {
   /** Copies the plain fields of a codec error (or any value of that shape). */
   static fromCodec(error: {
@@ -96,6 +102,11 @@ export class PgProtocolError extends Schema.TaggedError<PgProtocolError>()("PgPr
       message: error.message,
       ...(error.messageType === undefined ? {} : { messageType: error.messageType })
     })
+  }
+
+  /** A request the client could not encode (a NUL in a string, a value too large): never sent. */
+  static notSent(error: { readonly reason: string; readonly message: string }): PgProtocolError {
+    return new PgProtocolError({ reason: error.reason, message: error.message, mayHaveRun: false })
   }
 }
 
@@ -239,7 +250,7 @@ export const mayHaveRun = (error: PgExpertError): boolean => {
     case "PgClosedError":
       return error.mayHaveReachedServer === true
     case "PgProtocolError":
-      return true
+      return error.mayHaveRun !== false
     case "PgTimeoutError":
       return error.outcome === "unknown"
     case "PgTransactionError":

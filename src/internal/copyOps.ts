@@ -49,7 +49,7 @@ export class CopyAborted {
 const encodeSql = (sql: string): Effect.Effect<Uint8Array, PgProtocolError> => {
   const frames = encodeQuery(sql)
   return frames instanceof ProtocolError
-    ? Effect.fail(PgProtocolError.fromCodec(frames))
+    ? Effect.fail(PgProtocolError.notSent(frames))
     : Effect.succeed(frames)
 }
 
@@ -152,7 +152,7 @@ export const makeCopyOps = (core: Core, wire: Wire, interrupt: Interrupt) => {
       const names = [target.schema, target.table, ...target.columns].filter((n) => n !== undefined)
       if (names.some((n) => n.includes("\0"))) {
         return Effect.fail(
-          new PgProtocolError({
+          PgProtocolError.notSent({
             reason: "InvalidValue",
             message: "a table or column name contains a NUL character"
           })
@@ -170,7 +170,7 @@ export const makeCopyOps = (core: Core, wire: Wire, interrupt: Interrupt) => {
         const text = encodeRows(batch, rowNumber)
         if (text instanceof CopyTextError) {
           return Effect.fail(
-            new PgProtocolError({ reason: "InvalidValue", message: `copyInRows: ${text.message}` })
+            PgProtocolError.notSent({ reason: "InvalidValue", message: `copyInRows: ${text.message}` })
           )
         }
         rowNumber += batch.length

@@ -75,14 +75,14 @@ export class Listeners {
     return Effect.gen(function* () {
       if (self.failure !== undefined) return yield* Effect.fail(self.failure())
       if (channel.includes("\0")) {
-        return yield* new PgProtocolError({
+        return yield* PgProtocolError.notSent({
           reason: "InvalidValue",
           message: "a channel name cannot contain a NUL character"
         })
       }
       if (encoder.encode(channel).length > MAX_CHANNEL_BYTES) {
         // LISTEN would truncate the name (and NOTIFY refuses it), so nothing would ever arrive.
-        return yield* new PgProtocolError({
+        return yield* PgProtocolError.notSent({
           reason: "InvalidValue",
           message: `a channel name is at most ${MAX_CHANNEL_BYTES} bytes of UTF-8 (PostgreSQL's NAMEDATALEN - 1)`
         })

@@ -136,7 +136,7 @@ export type ExpertConnection = ConnectionApi<PgExpertError>
 export type { CopyFeed, CopyTarget, Notification }
 export { CopyAborted }
 
-const codecError = (e: ProtocolError) => PgProtocolError.fromCodec(e)
+const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
 
 const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !== null && "_tag" in u
 

@@ -83,14 +83,22 @@ export const toColumns = (fields: ReadonlyArray<FieldDescription>): ReadonlyArra
 
 const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
 
+/**
+ * A COPY these flows refuse. COPY FROM STDIN is aborted with CopyFail, so it did not take effect;
+ * a COPY TO STDOUT is drained to its end, so its statement ran (a `COPY (DELETE … RETURNING …)`
+ * did delete).
+ */
 const copyRefused = (direction: "in" | "out") =>
-  new PgProtocolError({
-    reason: "CopyNotSupported",
-    message:
-      direction === "in"
-        ? "COPY FROM STDIN cannot run through query/simpleQuery; use copyIn"
-        : "COPY TO STDOUT cannot run through query/simpleQuery; use copyOut"
-  })
+  direction === "in"
+    ? new PgProtocolError({
+        reason: "CopyNotSupported",
+        message: "COPY FROM STDIN cannot run through query/simpleQuery; use copyIn",
+        mayHaveRun: false
+      })
+    : new PgProtocolError({
+        reason: "CopyNotSupported",
+        message: "COPY TO STDOUT cannot run through query/simpleQuery; use copyOut"
+      })
 
 const COPY_FAIL = (() => {
   const bytes = encodeCopyFail("COPY FROM STDIN is not supported by this operation")

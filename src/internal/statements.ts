@@ -50,7 +50,7 @@ export interface Encoded {
   readonly closes: ReadonlyArray<string>
 }
 
-const codecError = (e: ProtocolError) => PgProtocolError.fromCodec(e)
+const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
 
 export class Statements {
   private readonly entries = new Map<string, Prepared>()

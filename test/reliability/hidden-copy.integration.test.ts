@@ -54,8 +54,11 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           assert.deepStrictEqual(wrong, [], "every other query gets exactly its own answer")
           assert.strictEqual(copyOutcome.kind, "error", `the COPY must fail, got ${describe(copyOutcome)}`)
           // The same refusal as a plain COPY through query (checked by the first case).
-          if (copyOutcome.kind === "error")
+          if (copyOutcome.kind === "error") {
             assert.strictEqual(copyOutcome.label, "PgProtocolError(CopyNotSupported)")
+            // Aborted with CopyFail: it certainly did not take effect.
+            assert.isFalse(copyOutcome.mayHaveRun)
+          }
           assert.strictEqual((yield* conn.status)._tag, "Open")
           assert.strictEqual(yield* conn.transactionStatus, "I")
           const probe = yield* conn.query("select $1::text, count(*) from hidden_copy", ["probe"])
