@@ -84,21 +84,21 @@ export const toNormal = (expert: ExpertConnection, options?: NormalOptions): Nor
 type ExpertError = Parameters<typeof PgError.fromExpert>[0]
 
 /** The normal connection service. */
-export class Connection extends Context.Service<Connection, NormalConnection>()("effect-pg/Connection") {
-  /** A connection for the lifetime of the Layer. */
-  static readonly layer = (input: ConnectInput, options?: NormalOptions): Layer.Layer<Connection, PgError> =>
-    Layer.effect(Connection, connect(input, options))
+export class Connection extends Context.Service<Connection, NormalConnection>()("effect-pg/Connection") {}
 
-  /** A connection configured by the `PgConfig` service (see `PgConfig.layerConfig`). */
-  static readonly layerFromConfig: Layer.Layer<Connection, PgError, PgConfig> = Layer.effect(
-    Connection,
-    Effect.gen(function* () {
-      const config = yield* PgConfig
-      const expert = yield* Effect.mapError(connectResolved(config), (e) => PgError.fromExpert(e))
-      return toNormal(expert)
-    })
-  )
-}
+/** A connection for the lifetime of the Layer. */
+export const layer = (input: ConnectInput, options?: NormalOptions): Layer.Layer<Connection, PgError> =>
+  Layer.effect(Connection, connect(input, options))
+
+/** A connection configured by the `PgConfig` service (see `PgConfig.layerConfig`). */
+export const layerFromPgConfig: Layer.Layer<Connection, PgError, PgConfig> = Layer.effect(
+  Connection,
+  Effect.gen(function* () {
+    const config = yield* PgConfig
+    const expert = yield* Effect.mapError(connectResolved(config), (e) => PgError.fromExpert(e))
+    return toNormal(expert)
+  })
+)
 
 /** Opens a connection that closes (gracefully) with the scope. */
 export const connect = (

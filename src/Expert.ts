@@ -18,19 +18,19 @@ export type { ConnectionApi, Param } from "./internal/operations.ts"
 /** The Expert connection service: the operations with `PgExpertError` in the error channel. */
 export class ExpertConnection extends Context.Service<ExpertConnection, ConnectionApi<PgExpertError>>()(
   "effect-pg/ExpertConnection"
-) {
-  /** A connection for the lifetime of the Layer. */
-  static readonly layer = (input: ConnectInput): Layer.Layer<ExpertConnection, PgExpertError> =>
-    Layer.effect(ExpertConnection, connect(input))
+) {}
 
-  /** A connection configured by the `PgConfig` service (see `PgConfig.layerConfig`). */
-  static readonly layerFromConfig: Layer.Layer<ExpertConnection, PgExpertError, PgConfig> = Layer.effect(
-    ExpertConnection,
-    Effect.gen(function* () {
-      return yield* connectResolved(yield* PgConfig)
-    })
-  )
-}
+/** A connection for the lifetime of the Layer. */
+export const layer = (input: ConnectInput): Layer.Layer<ExpertConnection, PgExpertError> =>
+  Layer.effect(ExpertConnection, connect(input))
+
+/** A connection configured by the `PgConfig` service (see `PgConfig.layerConfig`). */
+export const layerFromPgConfig: Layer.Layer<ExpertConnection, PgExpertError, PgConfig> = Layer.effect(
+  ExpertConnection,
+  Effect.gen(function* () {
+    return yield* connectResolved(yield* PgConfig)
+  })
+)
 
 /** Opens a connection that closes (gracefully) with the scope. */
 export const connect = (

@@ -3,20 +3,25 @@
  *
  * The public surface: the normal API (`Connection`), the Expert API (`Expert`), the errors, the
  * result types, the configuration (`PgConfig`, parsing of URLs / key=value / PG* / ~/.pgpass),
- * the replaceable services (`PgSocket`, `Codec`, `Auth`) and the SQLSTATE constants. The pure
- * wire codec is `Protocol`. `Pool`/`ExpertPool` (with `PgPool` for the rest of that module) and the
- * `SessionStore` sit on top. Test servers live in `effect-pg/testing`.
+ * the replaceable services (`PgSocket`, `Codec`, `Auth`), quoting (`Quote`) and the SQLSTATE
+ * constants. The pure wire codec is `Protocol`. `Pool` and the `SessionStore` sit on top. Test
+ * servers live in `effect-pg/testing`.
+ *
+ * Naming (decision 012, Effect's own packages are the model): every module is a namespace named
+ * after its service, which it holds under the same name (`Connection.Connection`,
+ * `Pool.Pool`, `PgConfig.PgConfig`, `PgSocket.PgSocket`), with its constructors as functions
+ * (`Connection.layer`, `Pool.layerConfig`, `PgConfig.layer`). The Expert variants carry the prefix
+ * (`Expert.ExpertConnection`, `Pool.ExpertPool`). Errors and result types are flat.
  */
 
-export { Auth, type AuthService, type Session, type StartupInput } from "./Auth.ts"
-export { Codec, type CodecService, type Wire } from "./Codec.ts"
+export * as Auth from "./Auth.ts"
+export * as Codec from "./Codec.ts"
 export * as Connection from "./Connection.ts"
 export type { ConnectConfig, ConnectConfigInput, ConnectInput } from "./config/ConnectConfig.ts"
-export * as Config from "./config/index.ts"
-export { PgConfig } from "./config/Layer.ts"
+export * as PgConfig from "./config/index.ts"
 export * from "./Errors.ts"
 export * as Expert from "./Expert.ts"
-export { PgSocket, type PgSocketService, type SocketOptions, type Transport } from "./PgSocket.ts"
+export * as PgSocket from "./PgSocket.ts"
 export * as PgPool from "./Pool.ts"
 export { ExpertPool, Pool } from "./Pool.ts"
 export * as Protocol from "./protocol/index.ts"

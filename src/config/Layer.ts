@@ -144,14 +144,12 @@ export const connectConfig = (options?: ConnectConfigOptions): Config.Config<Con
   )
 
 /** The resolved connection configuration, for the Connection and Pool layers. */
-export class PgConfig extends Context.Service<PgConfig, ConnectConfig>()("effect-pg/PgConfig") {
-  /** A layer from a connection string, a `ConnectConfigInput` or a `ConnectConfig`. */
-  static layer(input: ConnectInput, options?: ResolveOptions): Layer.Layer<PgConfig, PgConfigError> {
-    return Layer.effect(PgConfig, resolve(input, options))
-  }
+export class PgConfig extends Context.Service<PgConfig, ConnectConfig>()("effect-pg/PgConfig") {}
 
-  /** A layer from the ConfigProvider (default: {@link connectConfig}). */
-  static layerConfig(config?: Config.Config<ConnectConfig>): Layer.Layer<PgConfig, Config.ConfigError> {
-    return Layer.effect(PgConfig, config ?? connectConfig())
-  }
-}
+/** A layer from a connection string, a `ConnectConfigInput` or a `ConnectConfig`. */
+export const layer = (input: ConnectInput, options?: ResolveOptions): Layer.Layer<PgConfig, PgConfigError> =>
+  Layer.effect(PgConfig, resolve(input, options))
+
+/** A layer from the ConfigProvider (default: {@link connectConfig}). */
+export const layerConfig = (config?: Config.Config<ConnectConfig>): Layer.Layer<PgConfig, Config.ConfigError> =>
+  Layer.effect(PgConfig, config ?? connectConfig())

@@ -47,7 +47,7 @@ export {
 } from "./Hosts.ts"
 export { parseKeyValue } from "./KeyValue.ts"
 export { findKeyword, type Keyword, type KeywordStatus, keywords, type RawOptions } from "./Keywords.ts"
-export { connectConfig, PgConfig } from "./Layer.ts"
+export { type ConnectConfigOptions, connectConfig, layer, layerConfig, PgConfig } from "./Layer.ts"
 export { type PasswordChoice, type PasswordForOptions, passwordFor } from "./Password.ts"
 export { findPassword, keyFor, lookup as lookupPgPass, type PgPassKey, type PgPassResult } from "./PgPass.ts"
 export { type AuthMethod, anyAuth, authMethods, parseRequireAuth, type RequireAuth } from "./RequireAuth.ts"

@@ -3,6 +3,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Config, ConfigProvider, Duration, Effect, Exit, Layer, Redacted } from "effect"
+import * as PgConfigModule from "../../src/config/index.ts"
 import { connectConfig, PgConfig, PgConfigError } from "../../src/config/index.ts"
 
 const withProvider = (root: unknown) => Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(root)))
@@ -125,17 +126,17 @@ describe("PgConfig", () => {
       const c = yield* PgConfig
       assert.deepStrictEqual(c.hosts, [{ host: "db", hostaddr: undefined, port: 6432 }])
       assert.strictEqual(c.user, "app")
-    }).pipe(Effect.provide(PgConfig.layer("postgresql://app@db:6432/app", { env: {} })))
+    }).pipe(Effect.provide(PgConfigModule.layer("postgresql://app@db:6432/app", { env: {} })))
   )
 
   it.effect("layer fails with PgConfigError on bad input", () =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(
-        Effect.provide(Effect.service(PgConfig), PgConfig.layer("host=a,b port=1,2,3", { env: {} }))
+        Effect.provide(Effect.service(PgConfig), PgConfigModule.layer("host=a,b port=1,2,3", { env: {} }))
       )
       assert.isTrue(Exit.isFailure(exit))
       const error = yield* Effect.flip(
-        Effect.provide(Effect.service(PgConfig), PgConfig.layer({ sslmode: "nope" as "disable" }))
+        Effect.provide(Effect.service(PgConfig), PgConfigModule.layer({ sslmode: "nope" as "disable" }))
       )
       assert.strictEqual(error._tag, "PgConfigError")
     })
@@ -147,7 +148,7 @@ describe("PgConfig", () => {
       assert.strictEqual(c.hosts[0]!.host, "from-provider")
     }).pipe(
       Effect.provide(
-        PgConfig.layerConfig(connectConfig({ env: {}, prefix: "pg" })).pipe(
+        PgConfigModule.layerConfig(connectConfig({ env: {}, prefix: "pg" })).pipe(
           Layer.provide(
             ConfigProvider.layer(ConfigProvider.fromUnknown({ pg: { host: "from-provider", user: "u" } }))
           )

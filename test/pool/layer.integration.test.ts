@@ -6,7 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { ConfigProvider, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
-import { PgConfig } from "../../src/config/Layer.ts"
+import * as PgConfigModule from "../../src/config/Layer.ts"
 import * as PoolM from "../../src/Pool.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 import { appName, backendPids, connectInput, eventually, monitor } from "./support.ts"
@@ -50,7 +50,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       assert.strictEqual((yield* pool.stats).max, 2)
 
       const fromPgConfig = yield* Layer.build(
-        PoolM.Pool.layerFromPgConfig({ max: 1 }).pipe(Layer.provide(PgConfig.layer(server.url)))
+        PoolM.Pool.layerFromPgConfig({ max: 1 }).pipe(Layer.provide(PgConfigModule.layer(server.url)))
       )
       const other = yield* Effect.provide(Effect.service(PoolM.Pool), fromPgConfig)
       assert.deepStrictEqual((yield* other.query("select 3")).rows, [["3"]])
