@@ -14,14 +14,21 @@
  * What it does NOT do: cookies, signing, or serializing values (the value is text; store JSON if
  * you need structure). It does not create the table unless asked (`ensureSchema`).
  *
+ * Bad input is a typed PgSessionError, never a defect nor a throw: the options (names, durations,
+ * batch size) are checked when the store is built (session/options.ts), an expiry at each call;
+ * a value with a NUL character (which text cannot hold) is refused before anything is sent, and a
+ * key with one is a session that cannot exist (`get` finds nothing, `set` is false).
+ *
  * Invariants: keys carry 240 random bits (node:crypto); no statement interpolates a key, value or
  * duration (they are parameters); the default period starts at one week.
  */
 import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
 import { Pool } from "./Pool.ts"
 import type { PgPoolNormalError } from "./pool/errors.ts"
-import { expiryMillis, generateKey, PgSessionError, type SessionSql, sessionSql } from "./session/sql.ts"
+import { resolveOptions, resolveSql, type SessionStoreOptions } from "./session/options.ts"
+import { expiryMillis, generateKey, PgSessionError } from "./session/sql.ts"
 
+export type { SessionStoreOptions } from "./session/options.ts"
 export { generateKey, keyLength, PgSessionError } from "./session/sql.ts"
 
 /** A live session. */
@@ -32,31 +39,20 @@ export interface SessionEntry {
   readonly expiresIn: Duration.Duration
 }
 
-export interface SessionStoreOptions {
-  /** Table name (default "session"). */
-  readonly table?: string | undefined
-  /** Schema of the table (default: the search_path). */
-  readonly schema?: string | undefined
-  /** The expiry when none is given (default one week). */
-  readonly defaultPeriod?: Duration.Input | undefined
-  /** How often expired rows are deleted in the background (default 10 minutes; "Infinity" never). */
-  readonly purgeInterval?: Duration.Input | undefined
-  /** Rows deleted per purge statement (default 1,000). */
-  readonly purgeBatchSize?: number | undefined
-  /** Create the table and index when the store starts (default false). */
-  readonly ensureSchema?: boolean | undefined
-}
-
 export type SessionStoreError = PgPoolNormalError | PgSessionError
 
 export interface SessionStoreApi {
   /** A new session expiring after `expiry` (default: the default period); returns its key. */
   readonly generate: (expiry?: Duration.Input, value?: string) => Effect.Effect<string, SessionStoreError>
-  /** The live session under `key`, or `undefined` when there is none or it expired. */
+  /**
+   * The live session under `key`, or `undefined` when there is none or it expired (or `key` has a
+   * NUL character: no session can have it, and nothing is sent).
+   */
   readonly get: (key: string) => Effect.Effect<SessionEntry | undefined, SessionStoreError>
   /**
    * Sets the value and restarts the expiry of a live session. `false` when there is no live
-   * session under `key` (an expired one is deleted, not revived).
+   * session under `key` (an expired one is deleted, not revived). A value with a NUL character
+   * fails with PgSessionError `InvalidValue`.
    */
   readonly set: (
     key: string,
@@ -74,15 +70,23 @@ export interface SessionStoreApi {
   readonly ensureSchema: Effect.Effect<void, SessionStoreError>
 }
 
-const week = 7 * 24 * 60 * 60 * 1000
+const checked = <A>(result: A | PgSessionError): Effect.Effect<A, PgSessionError> =>
+  result instanceof PgSessionError ? Effect.fail(result) : Effect.succeed(result)
 
-const optionError = (message: string) => new PgSessionError({ reason: "InvalidOption", message })
+/** Not text PostgreSQL can store (a NUL, or no string): a value is refused, a key names no session. */
+const unstorable = (text: unknown): boolean => typeof text !== "string" || text.includes("\0")
+
+const badValue = () =>
+  new PgSessionError({
+    reason: "InvalidValue",
+    message: "a session value must be a string without NUL characters"
+  })
 
 /** Creates the table and index of `options` (idempotent). */
 export const ensureSchema = (options?: SessionStoreOptions): Effect.Effect<void, SessionStoreError, Pool> =>
   Effect.gen(function* () {
+    const sql = yield* checked(resolveSql(options))
     const pool = yield* Pool
-    const sql = sessionSql(options?.table ?? "session", options?.schema)
     yield* pool.simpleQuery(`${sql.createTable}; ${sql.createIndex}`)
   })
 
@@ -91,25 +95,18 @@ export const make = (
   options?: SessionStoreOptions
 ): Effect.Effect<SessionStoreApi, SessionStoreError, Pool | Scope.Scope> =>
   Effect.gen(function* () {
+    const settings = yield* checked(resolveOptions(options))
     const pool = yield* Pool
-    const table = options?.table ?? "session"
-    if (table === "") return yield* optionError("table must not be empty")
-    const sql: SessionSql = sessionSql(table, options?.schema)
-    let period = yield* fromMillis(expiryMillis("defaultPeriod", options?.defaultPeriod ?? week))
-    const batch = options?.purgeBatchSize ?? 1_000
-    if (!Number.isInteger(batch) || batch < 1)
-      return yield* optionError("purgeBatchSize must be an integer ≥ 1")
-    const interval = Duration.fromInput(options?.purgeInterval ?? "10 minutes")
-    if (interval._tag === "None" || Duration.toMillis(interval.value) <= 0) {
-      return yield* optionError("purgeInterval must be a positive duration")
-    }
+    const { sql, purgeBatchSize: batch, purgeInterval: interval } = settings
+    let period = settings.defaultPeriod
 
     const expiryOf = (expiry: Duration.Input | undefined) =>
-      expiry === undefined ? Effect.succeed(period) : fromMillis(expiryMillis("expiry", expiry))
+      expiry === undefined ? Effect.succeed(period) : checked(expiryMillis("expiry", expiry))
 
     const generate = (expiry?: Duration.Input, value?: string) =>
       Effect.gen(function* () {
         const millis = yield* expiryOf(expiry)
+        if (value !== undefined && value !== null && unstorable(value)) return yield* badValue()
         // 240-bit keys do not collide in practice; a conflict just draws another key.
         for (let attempt = 0; attempt < 3; attempt++) {
           const key = generateKey()
@@ -121,20 +118,23 @@ export const make = (
         )
       })
 
-    const get = (key: string) =>
-      Effect.map(pool.query(sql.select, [key]), ({ rows }): SessionEntry | undefined => {
-        const row = rows[0]
-        if (row === undefined) return undefined
-        return { value: row[0] ?? null, expiresIn: Duration.millis(Math.max(0, Number(row[1]))) }
-      })
+    const get = (key: string): Effect.Effect<SessionEntry | undefined, SessionStoreError> =>
+      unstorable(key)
+        ? Effect.succeed(undefined)
+        : Effect.map(pool.query(sql.select, [key]), ({ rows }): SessionEntry | undefined => {
+            const row = rows[0]
+            if (row === undefined) return undefined
+            return { value: row[0] ?? null, expiresIn: Duration.millis(Math.max(0, Number(row[1]))) }
+          })
 
     const set = (key: string, value: string, expiry?: Duration.Input) =>
-      Effect.flatMap(expiryOf(expiry), (millis) =>
-        Effect.map(
-          pool.queryExpectNoData(sql.update, [key, String(millis), value]),
-          (done) => done.rows === 1
-        )
-      )
+      Effect.gen(function* () {
+        const millis = yield* expiryOf(expiry)
+        if (unstorable(value)) return yield* badValue()
+        if (unstorable(key)) return false
+        const done = yield* pool.queryExpectNoData(sql.update, [key, String(millis), value])
+        return done.rows === 1
+      })
 
     const purgeExpired = Effect.gen(function* () {
       let deleted = 0
@@ -145,12 +145,12 @@ export const make = (
       }
     })
 
-    if (options?.ensureSchema === true) yield* pool.simpleQuery(`${sql.createTable}; ${sql.createIndex}`)
-    if (Duration.isFinite(interval.value)) {
+    if (settings.ensureSchema) yield* pool.simpleQuery(`${sql.createTable}; ${sql.createIndex}`)
+    if (Duration.isFinite(interval)) {
       yield* Effect.forkScoped(
         Effect.repeat(
           Effect.catchCause(purgeExpired, (cause) => Effect.logWarning("session store: purge failed", cause)),
-          Schedule.spaced(interval.value)
+          Schedule.spaced(interval)
         )
       )
     }
@@ -159,19 +159,17 @@ export const make = (
       generate,
       get,
       set,
-      clear: (key: string) => Effect.asVoid(pool.queryExpectNoData(sql.delete, [key])),
+      clear: (key: string) =>
+        unstorable(key) ? Effect.void : Effect.asVoid(pool.queryExpectNoData(sql.delete, [key])),
       defaultPeriod: Effect.sync(() => Duration.millis(period)),
       setDefaultPeriod: (next: Duration.Input) =>
-        Effect.map(fromMillis(expiryMillis("defaultPeriod", next)), (millis) => {
+        Effect.map(checked(expiryMillis("defaultPeriod", next)), (millis) => {
           period = millis
         }),
       purgeExpired,
       ensureSchema: Effect.asVoid(pool.simpleQuery(`${sql.createTable}; ${sql.createIndex}`))
     } satisfies SessionStoreApi
   })
-
-const fromMillis = (result: number | PgSessionError): Effect.Effect<number, PgSessionError> =>
-  typeof result === "number" ? Effect.succeed(result) : Effect.fail(result)
 
 /** The session store service. */
 export class SessionStore extends Context.Service<SessionStore, SessionStoreApi>()("effect-pg/SessionStore") {

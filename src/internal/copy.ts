@@ -12,7 +12,16 @@
  *
  * Each request takes exactly one COPY in its direction: a string whose statement is not that COPY
  * (or that runs another statement before or after it) ends with a NotCopy error, never with the
- * other statement's tag; a second CopyInResponse is refused with CopyFail.
+ * other statement's tag; a second CopyInResponse is refused with CopyFail. Those are the caller's
+ * mistakes, answered by a server that keeps to the protocol: the connection stays usable.
+ *
+ * What the protocol itself forbids fails the connection (PgProtocolError "UnexpectedMessage"),
+ * like the other flows: each message is checked against where the exchange is (`CopyExchange`:
+ * between statements, in a row set, in copy-in or copy-out mode, after an error), so a DataRow
+ * without RowDescription, a result in the middle of copy-in mode, CopyData outside copy-out mode,
+ * a CommandComplete for a copy-in that was never ended with CopyDone, or a ReadyForQuery that
+ * leaves a statement unfinished (or answers nothing at all) is never taken for a NotCopy or a
+ * success (the latter through the engine's `readyProblem`).
  *
  * It does NOT run the source stream (operations do); it only tracks the exchange and offers
  * `write` with socket backpressure.
@@ -31,6 +40,65 @@ type Outcome = CommandComplete | PgExpertError
 
 const isCommand = (o: Outcome): o is CommandComplete => !("_tag" in o)
 
+const unexpected = (what: string) =>
+  new PgProtocolError({ reason: "UnexpectedMessage", message: `unexpected ${what} during COPY` })
+
+/**
+ * Where a simple-protocol exchange is, from the server's side (Frontend/Backend Protocol, "Simple
+ * Query" and "COPY Operations"): `idle` between statements, `rows` after a RowDescription,
+ * `copyIn` while the server waits for data, `copyOut`/`copyOutDone` while it sends data and after
+ * its CopyDone, `errored` after an ErrorResponse (only ReadyForQuery may follow).
+ */
+type Phase = "idle" | "rows" | "copyIn" | "copyOut" | "copyOutDone" | "errored"
+
+const transitions: Record<Phase, Partial<Record<BackendMessage["_tag"], Phase>>> = {
+  idle: {
+    RowDescription: "rows",
+    CommandComplete: "idle",
+    EmptyQueryResponse: "idle",
+    CopyInResponse: "copyIn",
+    CopyOutResponse: "copyOut",
+    ErrorResponse: "errored"
+  },
+  rows: { DataRow: "rows", CommandComplete: "idle", ErrorResponse: "errored" },
+  copyIn: { CommandComplete: "idle", ErrorResponse: "errored" },
+  copyOut: { CopyData: "copyOut", CopyDone: "copyOutDone", ErrorResponse: "errored" },
+  copyOutDone: { CommandComplete: "idle", ErrorResponse: "errored" },
+  errored: {}
+}
+
+/** Tracks the phase; says when a message, or the ReadyForQuery, breaks the protocol. */
+class CopyExchange {
+  phase: Phase = "idle"
+  /** A statement was answered (CommandComplete, EmptyQueryResponse or ErrorResponse). */
+  private answered = false
+
+  /** Moves on with `message`; the protocol error when it cannot come now. */
+  step(message: BackendMessage): PgProtocolError | undefined {
+    const to = transitions[this.phase][message._tag]
+    if (to === undefined) return unexpected(`${message._tag} (${describe[this.phase]})`)
+    if (to === "idle" || to === "errored") this.answered = true
+    this.phase = to
+    return undefined
+  }
+
+  /** ReadyForQuery is only in order between statements or after an error, and after an answer. */
+  readyProblem(): PgProtocolError | undefined {
+    if (this.phase !== "idle" && this.phase !== "errored")
+      return unexpected(`ReadyForQuery (${describe[this.phase]})`)
+    return this.answered ? undefined : unexpected("ReadyForQuery before any CommandComplete or ErrorResponse")
+  }
+}
+
+const describe: Record<Phase, string> = {
+  idle: "no statement running",
+  rows: "in a row set, before its CommandComplete",
+  copyIn: "in copy-in mode, before its CommandComplete or ErrorResponse",
+  copyOut: "in copy-out mode, before its CopyDone",
+  copyOutDone: "after CopyDone, before its CommandComplete",
+  errored: "after an ErrorResponse"
+}
+
 const notCopy = (direction: "in" | "out") =>
   new PgProtocolError({
     reason: "NotCopy",
@@ -47,8 +115,13 @@ export class CopyInRequest implements Request {
   private readonly wire: Wire
   /** Set by `interrupt` (operations.ts) when the caller went away. */
   abandoned = false
+  private readonly exchange = new CopyExchange()
   private inCopy = false
   private finished = false
+  /** CopyDone was sent: the server may now complete the COPY. */
+  private doneSent = false
+  /** The copy-in mode now running is one we refused with CopyFail. */
+  private refusing = false
   private pendingAbort: string | undefined
   private error: PgExpertError | undefined
   private command: CommandComplete | undefined
@@ -68,11 +141,15 @@ export class CopyInRequest implements Request {
   }
 
   onMessage(message: BackendMessage, context: RequestContext): void {
+    const before = this.exchange.phase
+    const broken = this.exchange.step(message)
+    if (broken !== undefined) return context.fail(broken)
     switch (message._tag) {
       case "CopyInResponse":
         if (this.error !== undefined || this.inCopy) {
           // Another statement of the same string ran first (or a second COPY): refuse this one.
           this.error ??= notCopy("in")
+          this.refusing = true
           context.send(encodeCopyFailFallback)
           return
         }
@@ -85,9 +162,16 @@ export class CopyInRequest implements Request {
         for (const w of this.startWaiters.splice(0)) w(true)
         return
       case "CommandComplete":
-        // Only the COPY's own tag counts: a statement that ran instead of it is not a success.
-        if (this.inCopy && this.command === undefined) this.command = parseCommandTag(message.tag)
-        else this.error ??= notCopy("in")
+        if (before !== "copyIn") {
+          // A statement that ran instead of the COPY (or after it) is not a success.
+          this.error ??= notCopy("in")
+          return
+        }
+        // Copy-in mode ends in success only after our CopyDone (a CopyFail gets an ErrorResponse).
+        if (this.refusing || !this.doneSent) {
+          return context.fail(unexpected("CommandComplete (in copy-in mode, before CopyDone was sent)"))
+        }
+        this.command = parseCommandTag(message.tag)
         return
       case "ErrorResponse":
         this.error ??= PgServerError.fromFields(message.fields)
@@ -98,17 +182,14 @@ export class CopyInRequest implements Request {
       case "CopyOutResponse":
         this.error ??= notCopy("in")
         return
-      case "CopyData":
-      case "CopyDone":
-        return
       default:
-        context.fail(
-          new PgProtocolError({
-            reason: "UnexpectedMessage",
-            message: `unexpected ${message._tag} during COPY`
-          })
-        )
+        // CopyData and CopyDone of a COPY TO STDOUT that ran instead: drained.
+        return
     }
+  }
+
+  readyProblem(): PgProtocolError | undefined {
+    return this.exchange.readyProblem()
   }
 
   onReady(): void {
@@ -170,6 +251,7 @@ export class CopyInRequest implements Request {
   done(): void {
     if (this.closed) return
     this.finished = true
+    this.doneSent = true
     this.wire.send(COPY_DONE)
   }
 
@@ -205,6 +287,7 @@ export class CopyOutRequest implements Request {
   abandoned = false
   /** True once the exchange is over (ReadyForQuery or the connection's failure). */
   settled = false
+  private readonly exchange = new CopyExchange()
   private inCopy = false
   private error: PgExpertError | undefined
   private command: CommandComplete | undefined
@@ -220,6 +303,9 @@ export class CopyOutRequest implements Request {
   }
 
   onMessage(message: BackendMessage, context: RequestContext): void {
+    const before = this.exchange.phase
+    const broken = this.exchange.step(message)
+    if (broken !== undefined) return context.fail(broken)
     switch (message._tag) {
       case "CopyData":
         if (this.abandoned || this.error !== undefined) return
@@ -230,11 +316,14 @@ export class CopyOutRequest implements Request {
         if (this.error !== undefined || this.inCopy) this.error ??= notCopy("out")
         this.inCopy = true
         return
-      case "CopyDone":
-        return
       case "CommandComplete":
+        // We never end a copy-in with CopyDone: the one we refused must end with an ErrorResponse.
+        if (before === "copyIn") {
+          return context.fail(unexpected("CommandComplete (in copy-in mode, after CopyFail)"))
+        }
         // Only the COPY's own tag counts: a statement that ran instead of it is not a success.
-        if (this.inCopy && this.command === undefined) this.command = parseCommandTag(message.tag)
+        if (before === "copyOutDone" && this.command === undefined)
+          this.command = parseCommandTag(message.tag)
         else this.error ??= notCopy("out")
         return
       case "ErrorResponse":
@@ -251,13 +340,13 @@ export class CopyOutRequest implements Request {
         this.error ??= notCopy("out")
         return
       default:
-        context.fail(
-          new PgProtocolError({
-            reason: "UnexpectedMessage",
-            message: `unexpected ${message._tag} during COPY`
-          })
-        )
+        // CopyDone: the data is over, its CommandComplete follows.
+        return
     }
+  }
+
+  readyProblem(): PgProtocolError | undefined {
+    return this.exchange.readyProblem()
   }
 
   onBatchEnd(): void {

@@ -2,7 +2,12 @@
  * A TCP proxy between a client and a server, for fault injection in tests.
  *
  * Does: listens on 127.0.0.1 (a free port), opens one upstream connection per client connection
- * and forwards bytes both ways; on command it cuts every connection (FIN, or RST with
+ * and forwards bytes both ways, half-closes included: when one side ends its writing (FIN), the
+ * proxy ends its writing to the other side after the bytes already received, and keeps
+ * forwarding the other direction, so "the server closed the connection" still means what it
+ * means without the proxy (a CancelRequest's sender waits for exactly that). A pair closes once
+ * both directions have ended, or at once on an error or a cut. On command it cuts every
+ * connection (FIN, or RST with
  * `{ reset: true }`), stalls (stops reading both sides, so bytes wait in kernel buffers and new
  * connections are held) and resumes, and rewrites the next bytes coming from the server (XOR 0xFF,
  * or given replacement bytes). Counts connections and bytes.
@@ -68,18 +73,26 @@ export const makeProxy = (target: {
       return out
     }
 
-    const server = createServer({ pauseOnConnect: true }, (client) => {
+    const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (client) => {
       accepted++
-      const upstream = createConnection({ host: target.host, port: target.port })
+      const upstream = createConnection({ host: target.host, port: target.port, allowHalfOpen: true })
       const pair: Pair = { client, upstream }
       pairs.add(pair)
-      const close = () => {
+      let clientEnded = false
+      let upstreamEnded = false
+      const teardown = () => {
         pairs.delete(pair)
         client.destroy()
         upstream.destroy()
       }
-      client.on("error", close).on("close", close)
-      upstream.on("error", close).on("close", close)
+      // A socket closes by itself once it has read the peer's FIN and flushed its own (autoDestroy).
+      // A close before both FINs went through is an error or a reset: the pair goes with it.
+      const onClose = () => {
+        if (!(clientEnded && upstreamEnded)) return teardown()
+        if (client.destroyed && upstream.destroyed) pairs.delete(pair)
+      }
+      client.on("error", teardown).on("close", onClose)
+      upstream.on("error", teardown).on("close", onClose)
       client.on("data", (chunk: Buffer) => {
         bytesToServer += chunk.length
         upstream.write(chunk)
@@ -87,6 +100,15 @@ export const makeProxy = (target: {
       upstream.on("data", (chunk: Buffer) => {
         bytesFromServer += chunk.length
         client.write(rewrite(chunk))
+      })
+      // A FIN is passed on after the bytes written before it; the other direction keeps flowing.
+      client.on("end", () => {
+        clientEnded = true
+        upstream.end()
+      })
+      upstream.on("end", () => {
+        upstreamEnded = true
+        client.end()
       })
       // Reading starts only when not stalled; both sides start paused.
       upstream.pause()

@@ -1,7 +1,8 @@
 /**
  * The session store against real servers: the schema helper, generate/get/set/clear, expiry with
  * short periods (never returned, deleted on set and by the purge), the default period, 10,000
- * concurrent generates, and the same basics on PostgreSQL 15.
+ * concurrent generates, bad input (a NUL in a table name, a value or a key, a duration that is
+ * none) failing with PgSessionError and never a defect, and the same basics on PostgreSQL 15.
  */
 import { assert, layer, type Vitest } from "@effect/vitest"
 import { Duration, Effect, Layer } from "effect"
@@ -112,6 +113,52 @@ layer(Layer.provideMerge(poolLayer, PgTestServer.layer({ version: 18, tls: false
       assert.strictEqual(badExpiry._tag, "PgSessionError")
       const badOptions = yield* Effect.flip(Session.make({ table: "" }))
       assert.strictEqual(badOptions._tag, "PgSessionError")
+    })
+  )
+
+  it.effect("bad options fail the store's construction with PgSessionError, never a defect", () =>
+    Effect.gen(function* () {
+      const bad: ReadonlyArray<[Session.SessionStoreOptions, Session.PgSessionError["reason"]]> = [
+        [{ table: "sess\0ion" }, "InvalidOption"],
+        [{ schema: "a\0" }, "InvalidOption"],
+        [{ table: "" }, "InvalidOption"],
+        [{ defaultPeriod: "abc" as never }, "InvalidExpiry"],
+        [{ purgeInterval: "abc" as never }, "InvalidOption"],
+        [{ purgeBatchSize: 1e300 }, "InvalidOption"]
+      ]
+      for (const [options, reason] of bad) {
+        const made = yield* Effect.flip(Session.make({ ensureSchema: true, ...options }))
+        assert.strictEqual(made._tag, "PgSessionError")
+        assert.strictEqual(made._tag === "PgSessionError" && made.reason, reason)
+        const layer = yield* Effect.flip(Layer.build(Session.SessionStore.layer(options)))
+        assert.strictEqual(layer._tag, "PgSessionError")
+      }
+      const schema = yield* Effect.flip(Session.ensureSchema({ table: "x\0y" }))
+      assert.strictEqual(schema._tag === "PgSessionError" && schema.reason, "InvalidOption")
+    })
+  )
+
+  it.effect("bad arguments: PgSessionError for values and expiries, no session for a NUL key", () =>
+    Effect.gen(function* () {
+      const sessions = yield* store("sessions_bad_input")
+      const key = yield* sessions.generate("1 hour", "kept")
+      for (const expiry of ["abc", NaN, { hourz: 1 }, "Infinity", -1] as const) {
+        const generated = yield* Effect.flip(sessions.generate(expiry as never))
+        assert.strictEqual(generated._tag === "PgSessionError" && generated.reason, "InvalidExpiry")
+        const set = yield* Effect.flip(sessions.set(key, "v", expiry as never))
+        assert.strictEqual(set._tag === "PgSessionError" && set.reason, "InvalidExpiry")
+        const period = yield* Effect.flip(sessions.setDefaultPeriod(expiry as never))
+        assert.strictEqual(period.reason, "InvalidExpiry")
+      }
+      const value = yield* Effect.flip(sessions.generate("1 hour", "a\0b"))
+      assert.strictEqual(value._tag === "PgSessionError" && value.reason, "InvalidValue")
+      const setValue = yield* Effect.flip(sessions.set(key, "a\0b"))
+      assert.strictEqual(setValue._tag === "PgSessionError" && setValue.reason, "InvalidValue")
+      assert.isUndefined(yield* sessions.get(`${key.slice(0, 39)}\0`))
+      assert.isFalse(yield* sessions.set(`${key.slice(0, 39)}\0`, "v"))
+      yield* sessions.clear(`${key.slice(0, 39)}\0`)
+      assert.strictEqual((yield* sessions.get(key))!.value, "kept")
+      assert.strictEqual(yield* rowCount("sessions_bad_input"), 1)
     })
   )
 
