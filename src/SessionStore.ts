@@ -172,9 +172,8 @@ export const make = (
   })
 
 /** The session store service. */
-export class SessionStore extends Context.Service<SessionStore, SessionStoreApi>()("effect-pg/SessionStore") {
-  /** A store over the `Pool` for the lifetime of the Layer. */
-  static readonly layer = (
-    options?: SessionStoreOptions
-  ): Layer.Layer<SessionStore, SessionStoreError, Pool> => Layer.effect(SessionStore, make(options))
-}
+export class SessionStore extends Context.Service<SessionStore, SessionStoreApi>()("effect-pg/SessionStore") {}
+
+/** A store over the `Pool` for the lifetime of the Layer. */
+export const layer = (options?: SessionStoreOptions): Layer.Layer<SessionStore, SessionStoreError, Pool> =>
+  Layer.effect(SessionStore, make(options))

@@ -130,7 +130,7 @@ layer(Layer.provideMerge(poolLayer, PgTestServer.layer({ version: 18, tls: false
         const made = yield* Effect.flip(Session.make({ ensureSchema: true, ...options }))
         assert.strictEqual(made._tag, "PgSessionError")
         assert.strictEqual(made._tag === "PgSessionError" && made.reason, reason)
-        const layer = yield* Effect.flip(Layer.build(Session.SessionStore.layer(options)))
+        const layer = yield* Effect.flip(Layer.build(Session.layer(options)))
         assert.strictEqual(layer._tag, "PgSessionError")
       }
       const schema = yield* Effect.flip(Session.ensureSchema({ table: "x\0y" }))
