@@ -5,9 +5,10 @@
  * provides both.
  *
  * ```ts
+ * import { Pool } from "effect-pg"
  * const PoolLive = Pool.layer({ connect: "postgres://app@db/app", max: 20 })
  * const program = Effect.gen(function* () {
- *   const pool = yield* Pool
+ *   const pool = yield* Pool.Pool
  *   const { rows } = yield* pool.query("select $1::int + 1", ["41"])
  *   yield* pool.withTransaction((tx) => tx.query("insert into t values (1)"))
  * })
@@ -88,39 +89,39 @@ const layerFrom = <E, R>(
 export class ExpertPool extends Context.Service<ExpertPool, ExpertPoolApi>()("effect-pg/ExpertPool") {}
 
 /** The connection pool (normal view). Its Layers also provide {@link ExpertPool}. */
-export class Pool extends Context.Service<Pool, NormalPool>()("effect-pg/Pool") {
-  /** A pool with these options, for the lifetime of the Layer. */
-  static readonly layer = (options: PoolOptions): Layer.Layer<Pool | ExpertPool, PgConfigError> =>
-    layerFrom(make(options))
+export class Pool extends Context.Service<Pool, NormalPool>()("effect-pg/Pool") {}
 
-  /**
-   * A pool whose connection comes from the `PgConfig` service and whose options are given here
-   * (`connect` is taken from `PgConfig`).
-   */
-  static readonly layerFromPgConfig = (
-    options?: Omit<PoolOptions, "connect">
-  ): Layer.Layer<Pool | ExpertPool, PgConfigError, PgConfig> =>
-    layerFrom(Effect.flatMap(Effect.service(PgConfig), (connect) => make({ ...options, connect })))
+/** A pool with these options, for the lifetime of the Layer. */
+export const layer = (options: PoolOptions): Layer.Layer<Pool | ExpertPool, PgConfigError> =>
+  layerFrom(make(options))
 
-  /**
-   * A pool configured through the ConfigProvider. The connection as {@link connectConfig} reads
-   * it: with no `prefix`, from `PG_URL` or `DATABASE_URL` and the PG* variables (as the CLI and
-   * libpq do); with `prefix: "db"`, from the keys under `db` (`db.url`, `db.host`, ...). The pool
-   * options under `pool` (or `db.pool`: `pool.max`, `pool.acquireTimeout`, ...). `connect` and
-   * `pool` replace either Config.
-   */
-  static readonly layerConfig = (options?: {
-    readonly prefix?: string | undefined
-    readonly connect?: Config.Config<ConnectConfig> | undefined
-    readonly pool?: Config.Config<PoolConfigOptions> | undefined
-  }): Layer.Layer<Pool | ExpertPool, Config.ConfigError | PgConfigError> =>
-    layerFrom(
-      Effect.gen(function* () {
-        const prefix = options?.prefix
-        const connect = yield* options?.connect ?? connectConfig({ prefix })
-        const nested = Config.nested(poolConfig, "pool")
-        const pool = yield* options?.pool ?? (prefix === undefined ? nested : Config.nested(nested, prefix))
-        return yield* make({ ...pool, connect })
-      })
-    )
-}
+/**
+ * A pool whose connection comes from the `PgConfig` service and whose options are given here
+ * (`connect` is taken from `PgConfig`).
+ */
+export const layerFromPgConfig = (
+  options?: Omit<PoolOptions, "connect">
+): Layer.Layer<Pool | ExpertPool, PgConfigError, PgConfig> =>
+  layerFrom(Effect.flatMap(Effect.service(PgConfig), (connect) => make({ ...options, connect })))
+
+/**
+ * A pool configured through the ConfigProvider. The connection as {@link connectConfig} reads
+ * it: with no `prefix`, from `PG_URL` or `DATABASE_URL` and the PG* variables (as the CLI and
+ * libpq do); with `prefix: "db"`, from the keys under `db` (`db.url`, `db.host`, ...). The pool
+ * options under `pool` (or `db.pool`: `pool.max`, `pool.acquireTimeout`, ...). `connect` and
+ * `pool` replace either Config.
+ */
+export const layerConfig = (options?: {
+  readonly prefix?: string | undefined
+  readonly connect?: Config.Config<ConnectConfig> | undefined
+  readonly pool?: Config.Config<PoolConfigOptions> | undefined
+}): Layer.Layer<Pool | ExpertPool, Config.ConfigError | PgConfigError> =>
+  layerFrom(
+    Effect.gen(function* () {
+      const prefix = options?.prefix
+      const connect = yield* options?.connect ?? connectConfig({ prefix })
+      const nested = Config.nested(poolConfig, "pool")
+      const pool = yield* options?.pool ?? (prefix === undefined ? nested : Config.nested(nested, prefix))
+      return yield* make({ ...pool, connect })
+    })
+  )

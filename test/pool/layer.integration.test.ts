@@ -19,7 +19,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
     Effect.gen(function* () {
       const server = yield* PgTestServer
       const both = yield* Layer.build(
-        PoolM.Pool.layer({ connect: connectInput(server, appName("layer")), max: 2 })
+        PoolM.layer({ connect: connectInput(server, appName("layer")), max: 2 })
       )
       const pool = yield* Effect.provide(Effect.service(PoolM.Pool), both)
       const expert = yield* Effect.provide(Effect.service(PoolM.ExpertPool), both)
@@ -42,7 +42,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         }
       })
       const built = yield* Layer.build(
-        PoolM.Pool.layerConfig({ prefix: "db" }).pipe(Layer.provide(ConfigProvider.layer(provider)))
+        PoolM.layerConfig({ prefix: "db" }).pipe(Layer.provide(ConfigProvider.layer(provider)))
       )
       const pool = yield* Effect.provide(Effect.service(PoolM.Pool), built)
       const { rows } = yield* pool.query("select current_setting('application_name')")
@@ -50,7 +50,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       assert.strictEqual((yield* pool.stats).max, 2)
 
       const fromPgConfig = yield* Layer.build(
-        PoolM.Pool.layerFromPgConfig({ max: 1 }).pipe(Layer.provide(PgConfigModule.layer(server.url)))
+        PoolM.layerFromPgConfig({ max: 1 }).pipe(Layer.provide(PgConfigModule.layer(server.url)))
       )
       const other = yield* Effect.provide(Effect.service(PoolM.Pool), fromPgConfig)
       assert.deepStrictEqual((yield* other.query("select 3")).rows, [["3"]])
@@ -58,7 +58,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
       // No prefix: DATABASE_URL, as the CLI and libpq-style tools read it (a root `url` is ignored).
       const fromEnv = yield* Layer.build(
-        PoolM.Pool.layerConfig().pipe(
+        PoolM.layerConfig().pipe(
           Layer.provide(
             ConfigProvider.layer(
               ConfigProvider.fromUnknown({ DATABASE_URL: server.url, url: "postgresql://nobody@nowhere/x" })
@@ -69,7 +69,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       const envPool = yield* Effect.provide(Effect.service(PoolM.Pool), fromEnv)
       assert.deepStrictEqual((yield* envPool.query("select 4")).rows, [["4"]])
 
-      const bad = yield* Effect.flip(Layer.build(PoolM.Pool.layer({ connect: server.url, min: 5, max: 2 })))
+      const bad = yield* Effect.flip(Layer.build(PoolM.layer({ connect: server.url, min: 5, max: 2 })))
       assert.strictEqual(bad._tag, "PgConfigError")
     })
   )

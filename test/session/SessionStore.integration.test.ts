@@ -13,7 +13,7 @@ import { appName, connectInput, eventually } from "../pool/support.ts"
 
 const poolLayer = Layer.unwrap(
   Effect.map(Effect.service(PgTestServer), (server) =>
-    PoolM.Pool.layer({ connect: connectInput(server, appName("session")), max: 10 })
+    PoolM.layer({ connect: connectInput(server, appName("session")), max: 10 })
   )
 )
 
