@@ -172,7 +172,9 @@ export const make = (
   })
 
 /** The session store service. */
-export class SessionStore extends Context.Service<SessionStore, SessionStoreApi>()("effect-pg/SessionStore") {}
+export class SessionStore extends Context.Service<SessionStore, SessionStoreApi>()(
+  "effect-pg/SessionStore"
+) {}
 
 /** A store over the `Pool` for the lifetime of the Layer. */
 export const layer = (options?: SessionStoreOptions): Layer.Layer<SessionStore, SessionStoreError, Pool> =>

@@ -151,5 +151,6 @@ export const layer = (input: ConnectInput, options?: ResolveOptions): Layer.Laye
   Layer.effect(PgConfig, resolve(input, options))
 
 /** A layer from the ConfigProvider (default: {@link connectConfig}). */
-export const layerConfig = (config?: Config.Config<ConnectConfig>): Layer.Layer<PgConfig, Config.ConfigError> =>
-  Layer.effect(PgConfig, config ?? connectConfig())
+export const layerConfig = (
+  config?: Config.Config<ConnectConfig>
+): Layer.Layer<PgConfig, Config.ConfigError> => Layer.effect(PgConfig, config ?? connectConfig())
