@@ -67,7 +67,7 @@ export const prepareServer = Effect.gen(function* () {
   const external = (process.env.PG_URL ?? "") !== ""
   const server = yield* Testing.start(
     external
-      ? { backend: "external" }
+      ? { backend: "external", env: { EFFECT_PG_TEST_URL: process.env.PG_URL } }
       : { version: 18, tls: false, backend: "local", settings: { log_connections: false } }
   )
   const workDir = yield* Effect.acquireRelease(
