@@ -27,15 +27,24 @@ import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copy
 import { Core, type Request } from "./core.ts"
 import { Deadline, timeoutMillis } from "./deadline.ts"
 import { Listeners, type Notification } from "./notifications.ts"
-import { ExtendedQuery, isCopyStatement, mayContainCopy, SimpleQuery } from "./requests.ts"
+import {
+  ExtendedQuery,
+  isControl,
+  isCopyStatement,
+  mayContainCopy,
+  type Retry,
+  SimpleQuery
+} from "./requests.ts"
 import { RowStream } from "./rowStream.ts"
 import type { Status } from "./state.ts"
 import { Statements } from "./statements.ts"
 
 /**
- * Per-operation options. `timeout`: when it expires the statement is cancelled on the server (if
- * it is the only one in flight), the connection waits for its outcome, and the call fails with
- * `PgTimeoutError` (postgres_async's statement_timeout, done client-side).
+ * Per-operation options. `timeout`: a bound on the call (deadline.ts). When it expires, a
+ * statement still queued is withdrawn; a written one is cancelled on the server once it is the
+ * one running, and the caller waits at most 1 s more for its outcome: its result or error if it
+ * arrives, else `PgTimeoutError` saying what is known (postgres_async's statement_timeout, done
+ * client-side).
  */
 export interface OperationOptions {
   readonly timeout?: Duration.Input | undefined
@@ -151,19 +160,6 @@ const versionNumber = (version: string): number => {
 
 const engines = new WeakMap<ExpertConnection, Core>()
 
-const CONTROL_TAGS = new Set([
-  "BEGIN",
-  "START TRANSACTION",
-  "COMMIT",
-  "ROLLBACK",
-  "SAVEPOINT",
-  "RELEASE",
-  "PREPARE TRANSACTION",
-  "COMMIT PREPARED",
-  "ROLLBACK PREPARED"
-])
-const isControl = (tag: string): boolean => CONTROL_TAGS.has(tag)
-
 /**
  * The pool's switch for the transaction guard (guard.ts) of a connection: on while it carries
  * one-shot statements of many callers, off while it is lent to one borrower.
@@ -208,10 +204,15 @@ export const makeOperations = (
 
     const { interrupt, cancelTimedOut, beat, heartbeat } = makeLiveness(core, session, cancelTarget)
 
-    /** A request as `timed` sees it; `swap` replaces it when a statement is retried. */
+    /**
+     * A request as `timed` sees it. A statement may be sent again once (a stale cached statement,
+     * a collateral cancel) only while `retry.allowed()`: never once its timeout expired, since the
+     * 57014 is then its own cancel's and a copy would run on, uncancelled, after the caller's
+     * timeout. `retry.swap` makes the copy the request the deadline and interrupts act on.
+     */
     type Submit<A> = (
       complete: (outcome: A | PgExpertError) => void,
-      swap: (next: Request & { abandoned: boolean }) => void
+      retry: Retry
     ) => (Request & { abandoned: boolean }) | PgExpertError
 
     /**
@@ -233,12 +234,17 @@ export const makeOperations = (
         }
         const submitted = submit(
           (outcome) => finish(deadline === undefined ? outcome : deadline.outcome(outcome)),
-          (next) => {
-            current = next
+          {
+            allowed: () => !done && deadline?.expired !== true,
+            swap: (next) => {
+              current = next
+            }
           }
         )
         if (isError(submitted)) return finish(submitted)
         let current = submitted
+        // Failed at once (a closed connection): no deadline to arm, nothing to interrupt.
+        if (done) return
         if (millis !== undefined) {
           deadline = new Deadline(millis, what, {
             withdraw: () => core.withdraw(current),
@@ -259,8 +265,8 @@ export const makeOperations = (
     }
 
     const query = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
-      timed<QueryResult>(options, "the query", (complete, swap) =>
-        submitQuery(sql, params, complete, swap, true)
+      timed<QueryResult>(options, "the query", (complete, retry) =>
+        submitQuery(sql, params, complete, retry, true)
       )
 
     /**
@@ -272,7 +278,7 @@ export const makeOperations = (
       sql: string,
       params: ReadonlyArray<Param>,
       complete: (outcome: QueryResult | PgExpertError) => void,
-      swap: (next: ExtendedQuery) => void,
+      retry: Retry,
       mayRetry: boolean
     ): ExtendedQuery | PgExpertError => {
       const encoded = statements.encode(writer, sql, params)
@@ -288,9 +294,10 @@ export const makeOperations = (
           },
           onDone: (outcome) => {
             if (isError(outcome)) {
-              if (!mayRetry || !(stale || collateral(request, outcome))) return complete(outcome)
-              const next = submitQuery(sql, params, complete, swap, false)
-              return isError(next) ? complete(next) : swap(next)
+              const again = mayRetry && (stale || collateral(request, outcome)) && retry.allowed()
+              if (!again) return complete(outcome)
+              const next = submitQuery(sql, params, complete, retry, false)
+              return isError(next) ? complete(next) : retry.swap(next)
             }
             statements.observe(outcome.command.tag)
             complete({
@@ -371,8 +378,8 @@ export const makeOperations = (
       })
 
     const simpleQuery = (sql: string, options?: OperationOptions) =>
-      timed<SimpleQueryResult>(options, "the query", (complete, swap) =>
-        submitSimple(sql, complete, swap, true)
+      timed<SimpleQueryResult>(options, "the query", (complete, retry) =>
+        submitSimple(sql, complete, retry, true)
       )
 
     /**
@@ -384,7 +391,7 @@ export const makeOperations = (
     const submitSimple = (
       sql: string,
       complete: (outcome: SimpleQueryResult | PgExpertError) => void,
-      swap: (next: SimpleQuery) => void,
+      retry: Retry,
       mayRetry: boolean
     ): SimpleQuery | PgExpertError => {
       writer.reset()
@@ -394,10 +401,14 @@ export const makeOperations = (
         writer.finish(),
         (outcome) => {
           if (isError(outcome)) {
-            const again = mayRetry && collateral(request, outcome) && !request.commandTags().some(isControl)
+            const again =
+              mayRetry &&
+              collateral(request, outcome) &&
+              !request.commandTags().some(isControl) &&
+              retry.allowed()
             if (!again) return complete(outcome)
-            const next = submitSimple(sql, complete, swap, false)
-            return isError(next) ? complete(next) : swap(next)
+            const next = submitSimple(sql, complete, retry, false)
+            return isError(next) ? complete(next) : retry.swap(next)
           }
           for (const r of outcome.results) if (r.command !== undefined) statements.observe(r.command.tag)
           complete(outcome)

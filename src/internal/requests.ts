@@ -393,3 +393,23 @@ export const isCopyStatement = (sql: string): boolean => isCopy(sql)
 
 /** For a simple (multi-statement) query: any COPY keyword at all, conservatively. */
 export const mayContainCopy = (sql: string): boolean => /\bcopy\b/i.test(sql)
+
+/** Command tags of statements that control a transaction (a simple query that ran one is never resent). */
+const CONTROL_TAGS = new Set([
+  "BEGIN",
+  "START TRANSACTION",
+  "COMMIT",
+  "ROLLBACK",
+  "SAVEPOINT",
+  "RELEASE",
+  "PREPARE TRANSACTION",
+  "COMMIT PREPARED",
+  "ROLLBACK PREPARED"
+])
+export const isControl = (tag: string): boolean => CONTROL_TAGS.has(tag)
+
+/** Whether a statement may be sent again now, and how its copy replaces it (operations' `timed`). */
+export interface Retry {
+  readonly allowed: () => boolean
+  readonly swap: (next: Request & { abandoned: boolean }) => void
+}
