@@ -59,9 +59,20 @@ for version in $EFFECT_VERSIONS; do
     npx tsc --noEmit
     npx vitest run
     ./node_modules/.bin/node src/main.ts
-    out="$(npx effect-pg --csv "select 40 + 2 as answer" 2>/dev/null)"
+    # CSV lines end in CRLF (RFC 4180).
+    out="$(npx effect-pg --csv "select 40 + 2 as answer" 2>/dev/null | tr -d '\r')"
     echo "$out"
     [ "$(echo "$out" | tail -1)" = "42" ] || { echo "package-check: npx effect-pg printed: $out" >&2; exit 1; }
   )
 done
+
+# The oldest supported Node (22: no type stripping needed, dist is JavaScript) runs the installed bin.
+node22="$work/node22"
+mkdir -p "$node22"
+(cd "$node22" && npm install --no-audit --no-fund --loglevel=error node@22 </dev/null >/dev/null)
+app="$work/app-${EFFECT_VERSIONS##* }"
+out="$(cd "$app" && "$node22/node_modules/.bin/node" node_modules/effect-pg/dist/cli/main.js --csv "select version() like 'PostgreSQL%' as ok" 2>/dev/null | tr -d '\r')"
+echo "package-check: node $("$node22/node_modules/.bin/node" --version): $out" | tr '\n' ' '
+echo
+[ "$(echo "$out" | tail -1)" = "t" ] || { echo "package-check: the bin failed on Node 22" >&2; exit 1; }
 echo "package-check: ok"
