@@ -91,8 +91,7 @@ export class Core {
     this.wire = wire
     this.hooks = hooks
     this.guard = new TransactionGuard(
-      (done) =>
-        new SimpleQuery(ROLLBACK, (outcome) => done("_tag" in outcome ? [] : tagsOf(outcome.results)), false),
+      () => new SimpleQuery(ROLLBACK, () => {}, false),
       (request) => this.insertNext(request as Request)
     )
     this.context = {
@@ -399,9 +398,6 @@ const ROLLBACK = (() => {
   const frames = encodeQuery("ROLLBACK")
   return frames instanceof Uint8Array ? frames : new Uint8Array(0)
 })()
-
-const tagsOf = (results: ReadonlyArray<{ readonly command: { readonly tag: string } | undefined }>) =>
-  results.flatMap((r) => (r.command === undefined ? [] : [r.command.tag]))
 
 const protocolError = (message: string): PgConnectionFailure =>
   new PgProtocolError({ reason: "UnexpectedMessage", message })

@@ -14,11 +14,17 @@
  *   transaction lasts form a *group*. Their outcomes are held back.
  * - A ROLLBACK is put in front of everything not yet written, so the transaction ends right after
  *   the statements already on the wire.
- * - The request whose ReadyForQuery brings the status back to "I" decides the group's fate by its
- *   command tag: COMMIT → the group committed, each member gets its own outcome; ROLLBACK (ours,
- *   or the server's answer to a COMMIT of an aborted transaction) → each member that succeeded
- *   fails with `PgTransactionError` (`LeftOpen` for the opener, `RolledBackByPool` behind it), with
- *   no effect; anything else → `OutcomeUnknown` (it may have taken effect).
+ * - A request whose command tags end the transaction (the first COMMIT or ROLLBACK among them:
+ *   one request may end a transaction and open the next, as COMMIT AND CHAIN or `commit; begin`
+ *   do) decides the group's fate: COMMIT → the group committed, each member gets its own
+ *   outcome; ROLLBACK (ours, or the server's answer to a COMMIT of an aborted transaction) → each
+ *   member that succeeded fails with `PgTransactionError` (`LeftOpen` for the opener,
+ *   `RolledBackByPool` behind it), with no effect; anything else (PREPARE TRANSACTION) →
+ *   `OutcomeUnknown` (it may have taken effect). If that request leaves the connection in a
+ *   transaction again, it is the opener of the next group, which the ROLLBACK already queued ends.
+ * - An opener that committed something before it opened the transaction (a simple query
+ *   `insert …; commit; begin`, or COMMIT AND CHAIN, which committed the group before it) fails
+ *   with `LeftOpen` and `mayHaveRun`: it did take effect in part.
  * - If the connection ends while a group is open: with no user request written after the group,
  *   nothing could have committed it, so the server rolled it back (its members fail as rolled back);
  *   otherwise the fate is unknown.
@@ -46,29 +52,45 @@ interface Member {
   readonly request: Guarded
   readonly opener: boolean
   readonly status: string
+  /** An opener that committed something before it opened the transaction. */
+  readonly committedBefore: boolean
 }
 
-const fateOf = (tags: ReadonlyArray<string>): Fate => {
-  let fate: Fate = "unknown"
-  for (const tag of tags) {
-    if (tag === "COMMIT") fate = "committed"
-    else if (tag === "ROLLBACK") fate = "rolled-back"
+/**
+ * The first end of a transaction among a request's command tags (where it is, and the fate it
+ * gives the transaction it ends), or `undefined` when none of them ends one.
+ */
+const endOf = (tags: ReadonlyArray<string>): { readonly at: number; readonly fate: Fate } | undefined => {
+  for (let at = 0; at < tags.length; at++) {
+    const tag = tags[at]
+    if (tag === "COMMIT") return { at, fate: "committed" }
+    if (tag === "ROLLBACK") return { at, fate: "rolled-back" }
+    if (tag === "PREPARE TRANSACTION") return { at, fate: "unknown" }
   }
-  return fate
+  return undefined
 }
 
-const rolledBack = (opener: boolean) =>
-  opener
+const tagsOf = (request: Guarded): ReadonlyArray<string> => request.commandTags?.() ?? []
+
+const rolledBack = (member: Member) =>
+  member.committedBefore
     ? new PgTransactionError({
         reason: "LeftOpen",
+        mayHaveRun: true,
         message:
-          "this one-shot statement left its shared pool connection inside a transaction block; the pool rolled it back, so it had no effect (open transactions with withTransaction or on a borrowed connection)"
+          "this one-shot statement committed a transaction (part of its own work, or the transaction it ended) and then left its shared pool connection inside a new transaction block; the pool rolled the new one back, but what was committed stays committed (open transactions with withTransaction or on a borrowed connection)"
       })
-    : new PgTransactionError({
-        reason: "RolledBackByPool",
-        message:
-          "this statement was pipelined on a shared pool connection behind another caller's statement that opened a transaction block; it ran inside that transaction, which the pool rolled back, so it had no effect and may be retried"
-      })
+    : member.opener
+      ? new PgTransactionError({
+          reason: "LeftOpen",
+          message:
+            "this one-shot statement left its shared pool connection inside a transaction block; the pool rolled it back, so it had no effect (open transactions with withTransaction or on a borrowed connection)"
+        })
+      : new PgTransactionError({
+          reason: "RolledBackByPool",
+          message:
+            "this statement was pipelined on a shared pool connection behind another caller's statement that opened a transaction block; it ran inside that transaction, which the pool rolled back, so it had no effect and may be retried"
+        })
 
 const unknown = () =>
   new PgTransactionError({
@@ -84,15 +106,12 @@ export class TransactionGuard {
   /** The ROLLBACK we queued for the open group, if it has not answered yet. */
   private rollback: Guarded | undefined
 
-  /** Makes the ROLLBACK request (a simple query whose completion calls `done`). */
-  private readonly makeRollback: (done: (tags: ReadonlyArray<string>) => void) => Guarded
+  /** Makes the ROLLBACK request (a simple query; the guard reads its answer in `onReady`). */
+  private readonly makeRollback: () => Guarded
   /** Puts a request in front of every request not yet written. */
   private readonly insertNext: (request: Guarded) => void
 
-  constructor(
-    makeRollback: (done: (tags: ReadonlyArray<string>) => void) => Guarded,
-    insertNext: (request: Guarded) => void
-  ) {
+  constructor(makeRollback: () => Guarded, insertNext: (request: Guarded) => void) {
     this.makeRollback = makeRollback
     this.insertNext = insertNext
   }
@@ -115,19 +134,35 @@ export class TransactionGuard {
     const group = this.group
     if (group === undefined) {
       if (!this.enabled || before !== "I" || after === "I") return false
-      this.group = [{ request: head, opener: true, status: after }]
-      const rollback = this.makeRollback((tags) => this.resolve(fateOf(tags)))
+      // What it ran before a COMMIT of its own committed (`insert …; commit; begin`).
+      const end = endOf(tagsOf(head))
+      const committedBefore = end !== undefined && end.fate !== "rolled-back" && end.at > 0
+      this.group = [{ request: head, opener: true, status: after, committedBefore }]
+      const rollback = this.makeRollback()
       this.rollback = rollback
       this.insertNext(rollback)
       return true
     }
-    if (after !== "I") {
-      group.push({ request: head, opener: false, status: after })
+    const end = endOf(tagsOf(head))
+    if (end === undefined) {
+      if (after === "I") {
+        // Back outside a transaction without a COMMIT or ROLLBACK the client saw: unknown.
+        this.settle("unknown")
+        return false
+      }
+      group.push({ request: head, opener: false, status: after, committedBefore: false })
       return true
     }
-    // The head ended the transaction: its own outcome is its own; the group's follows its tags.
-    this.resolve(fateOf(head.commandTags?.() ?? []))
-    return false
+    // The head ended the group's transaction: its own outcome is its own.
+    this.settle(end.fate)
+    if (after === "I") {
+      this.rollback = undefined
+      return false
+    }
+    // It opened the next one (COMMIT AND CHAIN, `commit; begin`): the ROLLBACK already queued,
+    // which is behind it, ends that one.
+    this.group = [{ request: head, opener: true, status: after, committedBefore: end.fate !== "rolled-back" }]
+    return true
   }
 
   /** The connection ended with the group open; `writtenBehind`: user requests were on the wire after it. */
@@ -136,14 +171,19 @@ export class TransactionGuard {
   }
 
   private resolve(fate: Fate): void {
+    this.rollback = undefined
+    this.settle(fate)
+  }
+
+  /** Ends the open group with `fate` (the queued ROLLBACK, if any, is left as it is). */
+  private settle(fate: Fate): void {
     const group = this.group
     this.group = undefined
-    this.rollback = undefined
     if (group === undefined) return
     for (const member of group) {
       const request = member.request
       if (fate === "committed" || request.hasError?.() === true) request.onReady(member.status)
-      else request.onFail(fate === "rolled-back" ? rolledBack(member.opener) : unknown(), true)
+      else request.onFail(fate === "rolled-back" ? rolledBack(member) : unknown(), true)
     }
   }
 }
