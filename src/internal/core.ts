@@ -92,7 +92,17 @@ export class Core {
     this.hooks = hooks
     this.guard = new TransactionGuard(
       () => new SimpleQuery(ROLLBACK, () => {}, false),
-      (request) => this.insertNext(request as Request)
+      (request) => this.insertNext(request as Request),
+      () =>
+        this.fail(
+          new PgConnectionError({
+            phase: "io",
+            mayHaveReachedServer: true,
+            message:
+              "the server refused the ROLLBACK of a transaction block a one-shot statement left open on a shared pool connection"
+          }),
+          false
+        )
     )
     this.context = {
       send: (frames) => this.wire.send(frames),
@@ -337,18 +347,12 @@ export class Core {
     const closed = this.closedError()
     const inOrder = error._tag === "PgServerError"
     const behind = inOrder ? closed : PgClosedError.afterSend(error)
-    this.guard.onConnectionEnd(!inOrder && this.userRequestWritten(requests, written))
+    this.guard.onConnectionEnd(inOrder ? [] : requests.slice(0, written))
     requests.forEach((request, i) => {
       const sent = i < written
       request.onFail(sent ? (i === 0 && headIsCulprit ? error : behind) : closed, sent)
       this.settled(request)
     })
-  }
-
-  /** Whether one of the first `written` requests is a caller's (not the guard's ROLLBACK). */
-  private userRequestWritten(requests: ReadonlyArray<Request>, written: number): boolean {
-    for (let i = 0; i < written; i++) if (!this.guard.owns(requests[i])) return true
-    return false
   }
 
   private onSocketGone(error: Error | undefined): void {
@@ -374,7 +378,7 @@ export class Core {
     // committed; what was not written never will.
     const closed = new PgClosedError({ message: "the connection was closed before the statement was sent" })
     const behind = PgClosedError.afterSend(undefined)
-    this.guard.onConnectionEnd(this.userRequestWritten(requests, written))
+    this.guard.onConnectionEnd(requests.slice(0, written))
     requests.forEach((request, i) => {
       request.onFail(i < written ? behind : closed, i < written)
       this.settled(request)

@@ -25,9 +25,12 @@
  * - An opener that committed something before it opened the transaction (a simple query
  *   `insert …; commit; begin`, or COMMIT AND CHAIN, which committed the group before it) fails
  *   with `LeftOpen` and `mayHaveRun`: it did take effect in part.
- * - If the connection ends while a group is open: with no user request written after the group,
- *   nothing could have committed it, so the server rolled it back (its members fail as rolled back);
- *   otherwise the fate is unknown.
+ * - The ROLLBACK itself can fail (a cancel meant for the statement before it lands on it: 57014,
+ *   and the transaction stays open, aborted). Then another ROLLBACK goes in front of everything
+ *   not yet written; after MAX_ROLLBACKS failures in a row the connection is given up.
+ * - If the connection ends while a group is open: with no user request written ahead of the
+ *   ROLLBACK, nothing could have committed the transaction, so the server rolled it back (its
+ *   members fail as rolled back); otherwise the fate is unknown.
  *
  * Only active while `enabled` (the pool sets it while the connection carries one-shot statements; a
  * borrower's own BEGIN … COMMIT pipeline is none of its business). No Effect, no I/O.
@@ -100,20 +103,29 @@ const unknown = () =>
       "this statement ran inside a transaction block opened by another statement on a shared pool connection, and the client could not learn how that transaction ended; it may or may not have taken effect"
   })
 
+/** How many times in a row the guard's ROLLBACK may fail before the connection is given up. */
+export const MAX_ROLLBACKS = 3
+
 export class TransactionGuard {
   enabled = false
   private group: Array<Member> | undefined
   /** The ROLLBACK we queued for the open group, if it has not answered yet. */
   private rollback: Guarded | undefined
+  /** Every ROLLBACK the guard made (one still queued after its group ended is not a user's). */
+  private readonly mine = new WeakSet<Guarded>()
+  private failedRollbacks = 0
 
   /** Makes the ROLLBACK request (a simple query; the guard reads its answer in `onReady`). */
   private readonly makeRollback: () => Guarded
   /** Puts a request in front of every request not yet written. */
   private readonly insertNext: (request: Guarded) => void
+  /** Fails the connection (the ROLLBACK kept failing). */
+  private readonly giveUp: () => void
 
-  constructor(makeRollback: () => Guarded, insertNext: (request: Guarded) => void) {
+  constructor(makeRollback: () => Guarded, insertNext: (request: Guarded) => void, giveUp: () => void) {
     this.makeRollback = makeRollback
     this.insertNext = insertNext
+    this.giveUp = giveUp
   }
 
   /** True while a group's outcome is held back. */
@@ -121,9 +133,26 @@ export class TransactionGuard {
     return this.group !== undefined
   }
 
-  /** Whether `request` is the guard's own ROLLBACK. */
-  owns(request: unknown): boolean {
-    return request === this.rollback
+  /** Queues a ROLLBACK for the open group in front of everything not yet written. */
+  private queueRollback(): void {
+    const rollback = this.makeRollback()
+    this.mine.add(rollback)
+    this.rollback = rollback
+    this.insertNext(rollback)
+  }
+
+  /** The answer to the group's ROLLBACK. */
+  private onRollback(after: string, tags: ReadonlyArray<string>): boolean {
+    if (after === "I") {
+      this.failedRollbacks = 0
+      this.resolve(endOf(tags)?.fate ?? "unknown")
+    } else if (++this.failedRollbacks < MAX_ROLLBACKS) {
+      this.queueRollback()
+    } else {
+      this.failedRollbacks = 0
+      this.giveUp()
+    }
+    return true
   }
 
   /**
@@ -132,15 +161,14 @@ export class TransactionGuard {
    */
   onReady(head: Guarded, before: string, after: string): boolean {
     const group = this.group
+    if (group !== undefined && head === this.rollback) return this.onRollback(after, tagsOf(head))
     if (group === undefined) {
       if (!this.enabled || before !== "I" || after === "I") return false
       // What it ran before a COMMIT of its own committed (`insert …; commit; begin`).
       const end = endOf(tagsOf(head))
       const committedBefore = end !== undefined && end.fate !== "rolled-back" && end.at > 0
       this.group = [{ request: head, opener: true, status: after, committedBefore }]
-      const rollback = this.makeRollback()
-      this.rollback = rollback
-      this.insertNext(rollback)
+      this.queueRollback()
       return true
     }
     const end = endOf(tagsOf(head))
@@ -165,9 +193,16 @@ export class TransactionGuard {
     return true
   }
 
-  /** The connection ended with the group open; `writtenBehind`: user requests were on the wire after it. */
-  onConnectionEnd(writtenBehind: boolean): void {
-    if (this.group !== undefined) this.resolve(writtenBehind ? "unknown" : "rolled-back")
+  /**
+   * The connection ended. `written`: the requests still queued that had been written, in order
+   * (none after a FATAL: the server ran nothing more). Only a user's request ahead of the ROLLBACK
+   * can have committed the open group; behind it, the transaction was over.
+   */
+  onConnectionEnd(written: ReadonlyArray<Guarded>): void {
+    if (this.group === undefined) return
+    const at = this.rollback === undefined ? -1 : written.indexOf(this.rollback)
+    const ahead = at < 0 ? written : written.slice(0, at)
+    this.resolve(ahead.some((request) => !this.mine.has(request)) ? "unknown" : "rolled-back")
   }
 
   private resolve(fate: Fate): void {
