@@ -77,6 +77,12 @@ export interface CoreHooks {
 export class Core {
   status: State.Status = State.Open
   transactionStatus = "I"
+  /**
+   * The transaction status the request whose ReadyForQuery came last started in (the status
+   * before that ReadyForQuery): with `transactionStatus`, it tells a statement that ran outside
+   * a transaction block ("I" → "I") from a COMMIT that failed and so ended one ("T" → "I").
+   */
+  startStatus = "I"
   private readonly queue: Array<Request> = []
   /** How many requests at the front of the queue have been written. */
   private written = 0
@@ -291,6 +297,7 @@ export class Core {
       case "ReadyForQuery": {
         const before = this.transactionStatus
         this.transactionStatus = message.status
+        this.startStatus = before
         const head = this.queue[0]
         if (head === undefined || this.written === 0) return this.fail(this.unexpected(message._tag))
         this.queue.shift()

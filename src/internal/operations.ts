@@ -318,11 +318,16 @@ export const makeOperations = (
       return request
     }
 
-    /** A 57014 that a cancel meant for the statement before it caused, outside a transaction block. */
+    /**
+     * A 57014 that a cancel meant for the statement before it caused, to a statement that started
+     * and ended outside a transaction block (a COMMIT hit while it commits ends outside one, its
+     * transaction rolled back: sent again, it would answer COMMIT for nothing).
+     */
     const collateral = (request: { readonly cancelRisk: boolean }, error: PgExpertError): boolean =>
       request.cancelRisk &&
       error._tag === "PgServerError" &&
       error.code === Sqlstate.QUERY_CANCELED &&
+      core.startStatus === "I" &&
       core.transactionStatus === "I"
 
     const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
