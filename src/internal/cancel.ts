@@ -26,10 +26,11 @@
 import { Deferred, Duration, Effect, Schedule, type Scope } from "effect"
 import type { Session } from "../Auth.ts"
 import { configError, type PgConfigError } from "../config/ConfigError.ts"
-import { PgConnectionError, PgProtocolError } from "../Errors.ts"
+import { PgConnectionError, type PgExpertError, PgProtocolError } from "../Errors.ts"
 import type { PgSocketService, SocketOptions } from "../PgSocket.ts"
 import { encodeCancelRequest, encodeQuery } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
+import * as Sqlstate from "../Sqlstate.ts"
 import type { Core, Request } from "./core.ts"
 import { SimpleQuery } from "./requests.ts"
 
@@ -70,6 +71,23 @@ export const sendCancel = (
       )
     })
   )
+
+/**
+ * A 57014 that a cancel meant for the statement before `request` caused (`cancelRisk`), to a
+ * statement that started and ended outside a transaction block, so it had no effect and may be
+ * sent again. (A COMMIT hit while it commits ends outside one too, its transaction rolled back:
+ * sent again, it would answer COMMIT for nothing.)
+ */
+export const collateralCancel = (
+  core: Pick<Core, "startStatus" | "transactionStatus">,
+  request: { readonly cancelRisk: boolean },
+  error: PgExpertError
+): boolean =>
+  request.cancelRisk &&
+  error._tag === "PgServerError" &&
+  error.code === Sqlstate.QUERY_CANCELED &&
+  core.startStatus === "I" &&
+  core.transactionStatus === "I"
 
 const EMPTY_QUERY = (() => {
   const frames = encodeQuery("")

@@ -7,7 +7,8 @@
  * - a request already written gets a CancelRequest (sent in the background as soon as it is the
  *   statement running on the server; cancel.ts) and the caller waits at most `TIMEOUT_SLACK`
  *   more for its outcome: its own result if it finished first (it did complete, so the caller
- *   gets it), `PgTimeoutError` with outcome `cancelled` when the server answers 57014, its own
+ *   gets it), `PgTimeoutError` with outcome `cancelled` when the server answers 57014 (`unknown`
+ *   when a COMMIT among its statements had committed part of it), its own
  *   error when it failed otherwise, and `PgTimeoutError` with outcome `unknown`
  *   (`mayHaveRun`) when nothing arrived in time: the request then drains in the background, and
  *   the connection fails if the cancelled statement does not finish within CANCEL_SETTLE_LIMIT.
@@ -90,9 +91,10 @@ export class Deadline {
 
   /**
    * What the caller gets for an outcome that arrived after the timeout expired: its result, its
-   * own error, or the timeout error when the cancel is what ended it.
+   * own error, or the timeout error when the cancel is what ended it: `cancelled`, or `unknown`
+   * when a statement of it committed before (`committedPart`: a simple query's COMMIT).
    */
-  outcome<A>(outcome: A | PgExpertError): A | PgExpertError {
+  outcome<A>(outcome: A | PgExpertError, committedPart = false): A | PgExpertError {
     if (!this.expired) return outcome
     if (
       typeof outcome === "object" &&
@@ -101,7 +103,7 @@ export class Deadline {
       outcome._tag === "PgServerError" &&
       outcome.code === Sqlstate.QUERY_CANCELED
     ) {
-      return this.error("cancelled", outcome)
+      return this.error(committedPart ? "unknown" : "cancelled", outcome)
     }
     return outcome
   }
@@ -116,7 +118,9 @@ export class Deadline {
         ? "it was still queued and was never sent"
         : outcome === "cancelled"
           ? "it was cancelled on the server and did not take effect"
-          : `its outcome did not arrive within ${TIMEOUT_SLACK_MILLIS} ms more${this.state.cancelSent ? " (a cancel was sent)" : ""}; it may or may not have run`
+          : serverError !== undefined
+            ? "it was cancelled on the server after a COMMIT in it, so what ran before that COMMIT stays committed"
+            : `its outcome did not arrive within ${TIMEOUT_SLACK_MILLIS} ms more${this.state.cancelSent ? " (a cancel was sent)" : ""}; it may or may not have run`
     return new PgTimeoutError({
       message: `${this.what} did not finish within ${this.millis} ms: ${what}`,
       timeoutMillis: this.millis,

@@ -21,13 +21,13 @@ import { TERMINATE, writeQuery } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { Writer } from "../protocol/Writer.ts"
 import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
-import * as Sqlstate from "../Sqlstate.ts"
-import { type CancelTarget, makeLiveness, sendCancel } from "./cancel.ts"
+import { type CancelTarget, collateralCancel, makeLiveness, sendCancel } from "./cancel.ts"
 import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
 import { Core, type Request } from "./core.ts"
 import { Deadline, timeoutMillis } from "./deadline.ts"
 import { Listeners, type Notification } from "./notifications.ts"
 import {
+  committedPart,
   ExtendedQuery,
   isControl,
   isCopyStatement,
@@ -233,7 +233,8 @@ export const makeOperations = (
           resume(isError(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome))
         }
         const submitted = submit(
-          (outcome) => finish(deadline === undefined ? outcome : deadline.outcome(outcome)),
+          (outcome) =>
+            finish(deadline === undefined ? outcome : deadline.outcome(outcome, committedPart(current))),
           {
             allowed: () => !done && deadline?.expired !== true,
             swap: (next) => {
@@ -318,17 +319,8 @@ export const makeOperations = (
       return request
     }
 
-    /**
-     * A 57014 that a cancel meant for the statement before it caused, to a statement that started
-     * and ended outside a transaction block (a COMMIT hit while it commits ends outside one, its
-     * transaction rolled back: sent again, it would answer COMMIT for nothing).
-     */
-    const collateral = (request: { readonly cancelRisk: boolean }, error: PgExpertError): boolean =>
-      request.cancelRisk &&
-      error._tag === "PgServerError" &&
-      error.code === Sqlstate.QUERY_CANCELED &&
-      core.startStatus === "I" &&
-      core.transactionStatus === "I"
+    const collateral = (request: { readonly cancelRisk: boolean }, error: PgExpertError) =>
+      collateralCancel(core, request, error)
 
     const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
       Effect.flatMap(query(sql, params, options), (result) =>

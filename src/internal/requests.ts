@@ -413,3 +413,7 @@ export interface Retry {
   readonly allowed: () => boolean
   readonly swap: (next: Request & { abandoned: boolean }) => void
 }
+
+/** Whether a statement of `request` committed (a simple query's COMMIT before the one that failed). */
+export const committedPart = (request: { commandTags?(): ReadonlyArray<string> }): boolean =>
+  request.commandTags?.().some((tag) => tag === "COMMIT" || tag === "COMMIT PREPARED") === true

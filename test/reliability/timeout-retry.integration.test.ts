@@ -9,6 +9,10 @@
  * callers get PgTimeoutError(cancelled), and no pg_sleep(30) of that connection is active right
  * after, so a quick statement behind them answers at once.
  *
+ * A simple query whose timeout cancels it after one of its statements committed (`insert …;
+ * commit; select pg_sleep(5)`) is not `cancelled` with nothing kept: its INSERT is in the table,
+ * so the caller must hear that it may have run.
+ *
  * And a call that fails at once (a closed connection) arms no timer: 50 calls with a one-hour
  * timeout leave no 50 timers keeping the process alive for an hour.
  */
@@ -64,6 +68,23 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
           assert.strictEqual(describe(outcome), "PgClosedError(reached=undefined) mayHaveRun=false")
         }
         assert.isBelow(timers() - before, 50, "no timer per failed call")
+      })
+    )
+
+    it.effect("a simple query cancelled after its own COMMIT says it may have run", () =>
+      Effect.gen(function* () {
+        const server = yield* PgTestServer
+        const conn = yield* Expert.connect(server.url)
+        yield* conn.query("create table timeout_partial (id text)")
+        const exit = yield* Effect.exit(
+          conn.simpleQuery("insert into timeout_partial values ('p1'); commit; select pg_sleep(5)", {
+            timeout: "300 millis"
+          })
+        )
+        const rows = (yield* conn.query("select id from timeout_partial")).rows
+        console.log(`partly committed: ${describe(outcomeOf(exit))}; rows ${JSON.stringify(rows)}`)
+        assert.deepStrictEqual(rows, [["p1"]], "the INSERT before the COMMIT stays")
+        assert.strictEqual(describe(outcomeOf(exit)), "PgTimeoutError(unknown) mayHaveRun=true")
       })
     )
   }
