@@ -27,8 +27,9 @@
  * one-shot statement's room on a shared connection is given back exactly once.
  */
 import { Duration, Effect, Scope, Stream } from "effect"
-import type { PgExpertError } from "../Errors.ts"
-import type { ConnectionApi, ExpertConnection, Param } from "../internal/operations.ts"
+import { type PgExpertError, PgTimeoutError } from "../Errors.ts"
+import { timeoutMillis } from "../internal/deadline.ts"
+import type { ConnectionApi, ExpertConnection, OperationOptions, Param } from "../internal/operations.ts"
 import { opensTransaction } from "../lexer/Leading.ts"
 import type { CommandComplete, QueryResult, SimpleQueryResult } from "../Result.ts"
 import type { PgPoolExpertError } from "./errors.ts"
@@ -48,7 +49,7 @@ import {
   type TransactionOptions,
   type TransactionState
 } from "./transaction.ts"
-import type { PoolCore, PoolStats, Restore, Slot } from "./types.ts"
+import type { AroundWait, PoolCore, PoolStats, Restore, Slot } from "./types.ts"
 
 /** The one-statement operations a pool offers, with the same signatures as a connection's. */
 type PoolOperations<E> = Pick<
@@ -147,6 +148,39 @@ const mayBegin = (sql: string, simple: boolean): boolean =>
   simple ? /\b(?:begin|start)\b/i.test(sql) : opensTransaction(sql)
 const simpleOpens = (result: SimpleQueryResult) => result.results.some((r) => isBegin(r.command))
 
+/**
+ * A statement's `timeout` bounds the whole call, the wait for a connection included: the wait
+ * gets the timeout (`PgTimeoutError` "not-sent" when it runs out: nothing was sent), and the
+ * statement what is left of it. `undefined` without a usable timeout (a bad one fails in the
+ * connection's operation, as PgConfigError).
+ */
+const boundedBy = (options: OperationOptions | undefined) => {
+  const millis = timeoutMillis(options?.timeout)
+  if (typeof millis !== "number") return undefined
+  const started = Date.now()
+  return {
+    wait: <A, E, R>(wait: Effect.Effect<A, E, R>): Effect.Effect<A, E | PgTimeoutError, R> =>
+      Effect.timeoutOrElse(wait, {
+        duration: Duration.millis(millis),
+        orElse: () =>
+          Effect.fail(
+            new PgTimeoutError({
+              message: `the query did not finish within ${millis} ms: no pool connection was free in that time, and it was never sent`,
+              timeoutMillis: millis,
+              cancelSent: false,
+              outcome: "not-sent",
+              mayHaveReachedServer: false
+            })
+          )
+      }),
+    /** The options with what is left of the timeout. */
+    rest: (): OperationOptions => ({
+      ...options,
+      timeout: Duration.millis(Math.max(0, millis - (Date.now() - started)))
+    })
+  }
+}
+
 export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): PoolApi<E, C> => {
   const { core, current, trace } = shared
   const views = new WeakMap<ExpertConnection, C>()
@@ -174,20 +208,23 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
       ).pipe(Effect.map(([, slot]) => slot))
     )
 
-  const acquire = (restore: Restore): Effect.Effect<Slot, PgPoolExpertError> =>
-    Effect.withFiber((fiber) =>
-      tracingActive(fiber) ? acquireSpan(core.acquire(restore)) : core.acquire(restore)
-    )
+  /** Waits for a connection (`around` wraps the wait: a statement's timeout). */
+  const acquire = (restore: Restore, around?: AroundWait): Effect.Effect<Slot, PgPoolExpertError> =>
+    Effect.withFiber((fiber) => {
+      const wait = around === undefined ? core.acquire(restore) : around(core.acquire(restore))
+      return tracingActive(fiber) ? acquireSpan(wait) : wait
+    })
 
   /** Runs `f` on the current transaction's connection, or on a borrowed one. */
   const borrow = <A, E2, R>(
-    f: (connection: ExpertConnection) => Effect.Effect<A, E2, R>
+    f: (connection: ExpertConnection) => Effect.Effect<A, E2, R>,
+    around?: AroundWait
   ): Effect.Effect<A, E2 | PgPoolExpertError, R> =>
     Effect.flatMap(Effect.service(current), (tx) =>
       tx !== undefined
         ? f(tx.connection)
         : Effect.uninterruptibleMask((restore) =>
-            Effect.flatMap(acquire(restore), (slot) =>
+            Effect.flatMap(acquire(restore, around), (slot) =>
               Effect.onExit(restore(f(slot.connection)), (exit) => core.release(slot, exit))
             )
           )
@@ -220,24 +257,36 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
 
   /**
    * One statement: on the current transaction's connection, else on a shared connection
-   * (core.oneShot). Its span is a leaf, made only when a tracer can see it.
+   * (core.oneShot). Its span is a leaf, made only when a tracer can see it. `options.timeout`
+   * covers the wait for a connection too (`boundedBy`).
    */
   const statement = <A>(
     name: string,
     sql: string,
     params: ReadonlyArray<Param> | undefined,
-    f: (connection: ExpertConnection) => Effect.Effect<A, PgExpertError>,
+    f: (connection: ExpertConnection, options?: OperationOptions) => Effect.Effect<A, PgExpertError>,
     opens?: (result: A) => boolean,
-    rows?: (result: A) => number
+    rows?: (result: A) => number,
+    options?: OperationOptions
   ): Effect.Effect<A, E> =>
     Effect.withFiber((fiber) => {
       const tx = fiber.getRef(current)
       if (tx !== undefined) {
-        return leaf(fiber, trace, name, mapped(f(tx.connection), sql, params), sql, params, rows)
+        return leaf(fiber, trace, name, mapped(f(tx.connection, options), sql, params), sql, params, rows)
       }
-      if (!tracingActive(fiber)) return mapped(core.oneShot(f, undefined, opens), sql, params)
-      const run = mapped(core.oneShot(f, acquireSpan, opens), sql, params)
-      return leaf(fiber, trace, name, run, sql, params, rows)
+      const bound = boundedBy(options)
+      const run = bound === undefined ? f : (c: ExpertConnection) => f(c, bound.rest())
+      if (!tracingActive(fiber)) return mapped(core.oneShot(run, bound?.wait, opens), sql, params)
+      const around: AroundWait = bound === undefined ? acquireSpan : (wait) => acquireSpan(bound.wait(wait))
+      return leaf(
+        fiber,
+        trace,
+        name,
+        mapped(core.oneShot(run, around, opens), sql, params),
+        sql,
+        params,
+        rows
+      )
     }) as Effect.Effect<A, E>
 
   /** One operation on a borrowed connection (COPY IN: it runs the caller's source). */
@@ -245,9 +294,14 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
     name: string,
     sql: string,
     params: ReadonlyArray<Param> | undefined,
-    f: (connection: ExpertConnection) => Effect.Effect<A, E2, R>
+    f: (connection: ExpertConnection, options?: OperationOptions) => Effect.Effect<A, E2, R>,
+    options?: OperationOptions
   ): Effect.Effect<A, E | Exclude<E2, PgPoolExpertError>, R> =>
-    traced(trace, name, mapped(borrow(f), sql, params), sql, params)
+    Effect.suspend(() => {
+      const bound = boundedBy(options)
+      const run = borrow((c) => f(c, bound === undefined ? options : bound.rest()), bound?.wait)
+      return traced(trace, name, mapped(run, sql, params), sql, params)
+    })
 
   const held = <A, E2>(
     name: string,
@@ -290,18 +344,24 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
     connection: Effect.mapError(Effect.map(scoped, viewOf), view.mapError()),
     withTransaction,
     inTransaction: Effect.map(Effect.service(current), (tx) => tx !== undefined),
-    query: (sql, params, options) =>
-      mayBegin(sql, false)
-        ? one("pg.query", sql, params, (c) => c.query(sql, params, options))
-        : statement("pg.query", sql, params, (c) => c.query(sql, params, options), queryOpens, rowCount),
-    queryExpectNoData: (sql, params, options) =>
-      mayBegin(sql, false)
-        ? one("pg.query", sql, params, (c) => c.queryExpectNoData(sql, params, options))
-        : statement("pg.query", sql, params, (c) => c.queryExpectNoData(sql, params, options), isBegin),
-    simpleQuery: (sql, options) =>
-      mayBegin(sql, true)
-        ? one("pg.simpleQuery", sql, undefined, (c) => c.simpleQuery(sql, options))
-        : statement("pg.simpleQuery", sql, undefined, (c) => c.simpleQuery(sql, options), simpleOpens),
+    query: (sql, params, options) => {
+      const run = (c: ExpertConnection, rest?: OperationOptions) => c.query(sql, params, rest)
+      return mayBegin(sql, false)
+        ? one("pg.query", sql, params, run, options)
+        : statement("pg.query", sql, params, run, queryOpens, rowCount, options)
+    },
+    queryExpectNoData: (sql, params, options) => {
+      const run = (c: ExpertConnection, rest?: OperationOptions) => c.queryExpectNoData(sql, params, rest)
+      return mayBegin(sql, false)
+        ? one("pg.query", sql, params, run, options)
+        : statement("pg.query", sql, params, run, isBegin, undefined, options)
+    },
+    simpleQuery: (sql, options) => {
+      const run = (c: ExpertConnection, rest?: OperationOptions) => c.simpleQuery(sql, rest)
+      return mayBegin(sql, true)
+        ? one("pg.simpleQuery", sql, undefined, run, options)
+        : statement("pg.simpleQuery", sql, undefined, run, simpleOpens, undefined, options)
+    },
     stream: (sql, params) => held("pg.stream", sql, params, (c) => c.stream(sql, params)),
     streamWithColumns: (sql, params) => {
       const map = view.mapError(sql, params)
