@@ -148,8 +148,12 @@ export const makeLiveness = (core: Core, session: Session, cancelTarget: CancelT
 
   /**
    * The caller went away: a request not yet written is withdrawn; the only one in flight is
-   * cancelled (and waited for); any other drains. (Cancelling a statement with others written
-   * behind it could hit one of them, so only a timeout does that: `cancelTimedOut`.)
+   * cancelled (and waited for); any other drains — except on a shared pool connection (the
+   * transaction guard is on), where it is cancelled in the background once it runs, as a
+   * timed-out one is: every neighbour there is a one-shot statement, sent again if a cancel meant
+   * for another hits it, and a statement nobody waits for must not hold the connection. (Elsewhere
+   * a cancel with others written behind could hit a stream or a transaction's statement, so only a
+   * timeout does that: `cancelTimedOut`.)
    */
   const interrupt = (
     request: Request & { abandoned: boolean },
@@ -160,8 +164,10 @@ export const makeLiveness = (core: Core, session: Session, cancelTarget: CancelT
       if (core.withdraw(request)) return Effect.void
       const running = interrupting.get(request)
       if (running !== undefined) return Deferred.await(running)
-      if (cancelTarget === undefined || !core.isSoleInFlight(request)) return Effect.void
-      return cancelRunning(request, state)
+      if (cancelTarget === undefined) return Effect.void
+      if (core.isSoleInFlight(request)) return cancelRunning(request, state)
+      if (core.guard.enabled) Effect.runFork(cancelTimedOut(request, state ?? { cancelSent: false }))
+      return Effect.void
     })
 
   /**

@@ -71,7 +71,8 @@ type Run = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
 
 const poolClosed = () => new PgClosedError({ message: "the pool is closed" })
 
-const timedOut = (cause: Cause.Cause<unknown>): boolean => {
+const abandoned = (cause: Cause.Cause<unknown>): boolean => {
+  if (Cause.hasInterrupts(cause)) return true
   const error = Cause.findErrorOption(cause)
   return (
     error._tag === "Some" &&
@@ -551,9 +552,9 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
       const failed = Exit.isFailure(exit)
       if (failed) {
         slot.dirty = true
-        // A timed-out statement may still hold the connection (its cancel is on its way): no new
-        // statement queues behind it; the slot is checked and offered again once drained.
-        if (timedOut(exit.cause)) slot.sealed = true
+        // Timed out or interrupted, it may still hold the connection (its cancel is on its way): no
+        // new statement queues behind it; the slot is checked and offered again once drained.
+        if (abandoned(exit.cause)) slot.sealed = true
       } else if (opensTransaction?.(exit.value)) slot.sealed = true
       if (slot.inFlight > 0) {
         if (!failed) {
