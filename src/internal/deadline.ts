@@ -47,6 +47,22 @@ const invalid = (input: unknown): PgConfigError =>
     { key: "timeout" }
   )
 
+/** Node's timers take at most this many milliseconds (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
+/** A timer for any delay (chained when longer than a timer can hold). */
+const after = (millis: number, f: () => void): { readonly clear: () => void } => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const arm = (left: number) => {
+    timer =
+      left > MAX_TIMER_MILLIS
+        ? setTimeout(() => arm(left - MAX_TIMER_MILLIS), MAX_TIMER_MILLIS)
+        : setTimeout(f, left)
+  }
+  arm(millis)
+  return { clear: () => clearTimeout(timer) }
+}
+
 /** What the deadline asks of its request. */
 export interface DeadlineActions {
   /** Removes the request if it was not written yet; true when it was removed. */
@@ -64,28 +80,28 @@ export class Deadline {
   expired = false
   /** Set by cancel.ts once the CancelRequest was delivered. */
   readonly state = { cancelSent: false }
-  private timer: ReturnType<typeof setTimeout> | undefined
+  private timer: { readonly clear: () => void } | undefined
   private readonly millis: number
   private readonly what: string
 
   constructor(millis: number, what: string, actions: DeadlineActions) {
     this.millis = millis
     this.what = what
-    this.timer = setTimeout(() => {
+    this.timer = after(millis, () => {
       this.expired = true
       if (actions.withdraw()) return actions.fail(this.error("not-sent"))
       actions.cancel()
-      this.timer = setTimeout(() => {
+      this.timer = after(TIMEOUT_SLACK_MILLIS, () => {
         this.timer = undefined
         actions.abandon()
         actions.fail(this.error("unknown"))
-      }, TIMEOUT_SLACK_MILLIS)
-    }, millis)
+      })
+    })
   }
 
   /** The request's outcome arrived: stop the timers. */
   clear(): void {
-    clearTimeout(this.timer)
+    this.timer?.clear()
     this.timer = undefined
   }
 
