@@ -50,9 +50,10 @@ const invalid = (input: unknown): PgConfigError =>
 /** Node's timers take at most this many milliseconds (about 24.8 days); a longer one fires at once. */
 const MAX_TIMER_MILLIS = 2 ** 31 - 1
 
-/** A timer for any delay (chained when longer than a timer can hold). */
-const after = (millis: number, f: () => void): { readonly clear: () => void } => {
+/** A timer for any delay: chained when longer than a timer can hold; never for Infinity. */
+export const after = (millis: number, f: () => void): { readonly clear: () => void } => {
   let timer: ReturnType<typeof setTimeout> | undefined
+  if (millis === Number.POSITIVE_INFINITY) return { clear: () => {} }
   const arm = (left: number) => {
     timer =
       left > MAX_TIMER_MILLIS

@@ -33,7 +33,7 @@
  *   themselves); one past its lifetime takes no new statements and is retired when drained.
  *
  * It does NOT trace, map errors, or know about transactions (pool/api.ts, pool/transaction.ts).
- * It runs on real timers (setTimeout for deadlines, the Clock for timestamps and maintenance).
+ * It runs on real timers (deadline.ts `after`, any length), the Clock for timestamps and maintenance.
  *
  * Invariants: `total = creating + |slots|` where `slots` counts idle, busy, shared and closing
  * ones; `total ≤ max` at all times; a slot is in `idle` iff its state is "idle" and in `shared`
@@ -47,6 +47,7 @@ import type { PgConfigError } from "../config/ConfigError.ts"
 import { resolve } from "../config/Resolve.ts"
 import { PgClosedError } from "../Errors.ts"
 import { connectResolved } from "../internal/connect.ts"
+import { after } from "../internal/deadline.ts"
 import { type ExpertConnection, setShared } from "../internal/operations.ts"
 import { type CheckDeps, returnVerdict, vetVerdict } from "./checks.ts"
 import { type PgPoolExpertError, PgPoolTimeoutError } from "./errors.ts"
@@ -62,7 +63,7 @@ interface Waiter {
   readonly ticket: number
   readonly deferred: Deferred.Deferred<Slot, PgPoolExpertError>
   node: WaitNode<Waiter> | undefined
-  timer: ReturnType<typeof setTimeout> | undefined
+  timer: { readonly clear: () => void } | undefined
   /** The slot handed over (for a statement: with its room counted), until the fiber takes it. */
   slot: Slot | undefined
 }
@@ -139,7 +140,7 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
 
     /** Completes a waiter's wait. Call it last: resuming may run the waiter's code at once. */
     const handOver = (waiter: Waiter, slot: Slot): void => {
-      clearTimeout(waiter.timer)
+      waiter.timer?.clear()
       waiter.slot = slot
       Deferred.doneUnsafe(waiter.deferred, Effect.succeed(slot))
     }
@@ -281,7 +282,7 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
           : statements
       const waiter = line.shift()
       if (waiter === undefined) return
-      clearTimeout(waiter.timer)
+      waiter.timer?.clear()
       publish()
       Deferred.doneUnsafe(waiter.deferred, error)
     }
@@ -372,13 +373,13 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
       Effect.suspend(() => {
         const fiber = runWork(Effect.exit(effect))
         return Effect.callback<boolean>((resume) => {
-          const timer = setTimeout(() => resume(Effect.succeed(false)), settings.checkTimeoutMillis)
+          const timer = after(settings.checkTimeoutMillis, () => resume(Effect.succeed(false)))
           const remove = fiber.addObserver((exit) => {
-            clearTimeout(timer)
+            timer.clear()
             resume(Effect.succeed(Exit.isSuccess(exit) && Exit.isSuccess(exit.value)))
           })
           return Effect.sync(() => {
-            clearTimeout(timer)
+            timer.clear()
             remove()
           })
         })
@@ -411,7 +412,7 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
 
     const cancel = (waiter: Waiter): Effect.Effect<void> =>
       Effect.suspend(() => {
-        clearTimeout(waiter.timer)
+        waiter.timer?.clear()
         if (waiter.node !== undefined && waiter.line.remove(waiter.node)) {
           publish()
           return Effect.void
@@ -448,13 +449,13 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
           slot: undefined
         }
         waiter.node = front ? line.pushFront(waiter) : line.pushBack(waiter)
-        waiter.timer = setTimeout(() => {
+        waiter.timer = after(remaining, () => {
           const count = waiting()
           if (waiter.node === undefined || !line.remove(waiter.node)) return
           recorder.timedOut()
           publish()
           Deferred.doneUnsafe(waiter.deferred, Effect.fail(timeoutError(count)))
-        }, remaining)
+        })
         publish()
         fill()
         return Effect.onInterrupt(restore(Deferred.await(waiter.deferred)), () => cancel(waiter))
@@ -617,7 +618,7 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
     const shutdown = Effect.gen(function* () {
       closed = true
       for (const waiter of [...borrowers.drain(), ...statements.drain()]) {
-        clearTimeout(waiter.timer)
+        waiter.timer?.clear()
         Deferred.doneUnsafe(waiter.deferred, Effect.fail(poolClosed()))
       }
       publish()
@@ -625,9 +626,9 @@ export const makeCore = (settings: PoolSettings): Effect.Effect<PoolCore, PgConf
       for (const slot of idle.slice()) retire(slot, "shutdown")
       if (inUse > 0) {
         yield* Effect.callback<void>((resume) => {
-          const timer = setTimeout(() => resume(Effect.void), settings.shutdownTimeoutMillis)
+          const timer = after(settings.shutdownTimeoutMillis, () => resume(Effect.void))
           onDrained = () => {
-            clearTimeout(timer)
+            timer.clear()
             resume(Effect.void)
           }
         })
