@@ -39,7 +39,9 @@ const writeRows = async (path: string) => {
 }
 
 const program = Effect.gen(function* () {
-  const url = process.env.PG_URL ?? (yield* Testing.start({ version: 18, tls: false, backend: "local" })).url
+  const url =
+    process.env.PG_URL ??
+    (yield* Testing.PgTestServer.start({ version: 18, tls: false, backend: "local" })).url
   const fs = yield* FileSystem.FileSystem
   const dir = yield* Effect.acquireRelease(
     Effect.promise(() => mkdtemp(join(tmpdir(), "effect-pg-copy-bench-"))),

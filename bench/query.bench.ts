@@ -14,7 +14,9 @@ import * as Testing from "../src/testing/index.ts"
 const median = (xs: Array<number>) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const program = Effect.gen(function* () {
-  const url = process.env.PG_URL ?? (yield* Testing.start({ version: 18, tls: false, backend: "local" })).url
+  const url =
+    process.env.PG_URL ??
+    (yield* Testing.PgTestServer.start({ version: 18, tls: false, backend: "local" })).url
   const conn = yield* Expert.connect(url)
   const runs = 5
   const seq: Array<number> = []

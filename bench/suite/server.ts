@@ -65,7 +65,7 @@ const plain = (url: string): string => {
 /** Starts (or finds) the server and prepares the shared inputs, for the lifetime of the scope. */
 export const prepareServer = Effect.gen(function* () {
   const external = (process.env.PG_URL ?? "") !== ""
-  const server = yield* Testing.start(
+  const server = yield* Testing.PgTestServer.start(
     external
       ? { backend: "external", env: { EFFECT_PG_TEST_URL: process.env.PG_URL } }
       : { version: 18, tls: false, backend: "local", settings: { log_connections: false } }

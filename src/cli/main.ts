@@ -65,7 +65,7 @@ const run = (plan: Plan, steps: ReadonlyArray<Step>): Effect.Effect<number, PgEr
   return Effect.scoped(
     Effect.gen(function* () {
       const server = yield* Effect.mapError(
-        Testing.start({ tls: false }),
+        Testing.PgTestServer.start({ tls: false }),
         (error) => new CliError({ message: `cannot start an embedded PostgreSQL: ${describe(error)}` })
       )
       terminal.stderr(`effect-pg: embedded PostgreSQL ${server.versionString ?? ""} at ${server.url}\n`)

@@ -40,7 +40,8 @@ import {
   type Setup,
   urlWithDatabase
 } from "./Databases.ts"
-import { PgTestServer, type PgTestServerOptions } from "./PgTestServer.ts"
+import type { PgTestServerOptions } from "./PgTestServer.ts"
+import * as PgTestServer from "./PgTestServer.ts"
 import { fromUnknown, type PgTestServerError } from "./PgTestServerError.ts"
 import type { PgTestServerInfo } from "./ServerInfo.ts"
 
@@ -91,9 +92,9 @@ export class PgTestDatabase extends Context.Service<PgTestDatabase, PgTestDataba
 
 const makeTemplate = <E, R>(
   setup: Setup<E, R> | undefined
-): Effect.Effect<PgTestTemplateInfo, PgTestServerError | E, PgTestServer | R | Scope.Scope> =>
+): Effect.Effect<PgTestTemplateInfo, PgTestServerError | E, PgTestServer.PgTestServer | R | Scope.Scope> =>
   Effect.gen(function* () {
-    const server = yield* PgTestServer
+    const server = yield* PgTestServer.PgTestServer
     const admin = yield* makeAdmin(server)
     const template = yield* createTemplate(admin, server, setup)
     const fresh = Effect.gen(function* () {
@@ -112,13 +113,13 @@ const makeTemplate = <E, R>(
 /** Creates the template (running `setup` into it) on the server in context; dropped with the Layer. */
 export const layerTemplateFromServer = <E = never, R = never>(
   options?: PgTestTemplateOptions<E, R>
-): Layer.Layer<PgTestTemplate, PgTestServerError | E, PgTestServer | R> =>
+): Layer.Layer<PgTestTemplate, PgTestServerError | E, PgTestServer.PgTestServer | R> =>
   Layer.effect(PgTestTemplate, makeTemplate(options?.setup))
 
 /** One line for a block of tests: starts a server (`server` options) and makes the template on it. */
 export const layerTemplate = <E = never, R = never>(
   options?: PgTestTemplateOptions<E, R> & { readonly server?: PgTestServerOptions | undefined }
-): Layer.Layer<PgTestServer | PgTestTemplate, PgTestServerError | E, R> =>
+): Layer.Layer<PgTestServer.PgTestServer | PgTestTemplate, PgTestServerError | E, R> =>
   Layer.provideMerge(layerTemplateFromServer(options), PgTestServer.layer(options?.server))
 
 /** A fresh database cloned from the template in context, dropped when the scope closes. */
@@ -160,5 +161,8 @@ export const layer = (
 export const layerWithServer = <E = never, R = never>(
   options?: PgTestTemplateOptions<E, R> &
     PgTestDatabaseOptions & { readonly server?: PgTestServerOptions | undefined }
-): Layer.Layer<PgTestServer | PgTestTemplate | PgTestDatabaseServices, PgTestServerError | E, R> =>
-  Layer.provideMerge(layer(options), layerTemplate(options))
+): Layer.Layer<
+  PgTestServer.PgTestServer | PgTestTemplate | PgTestDatabaseServices,
+  PgTestServerError | E,
+  R
+> => Layer.provideMerge(layer(options), layerTemplate(options))

@@ -157,12 +157,12 @@ export const start: (
 
 /**
  * The server as a service, for `layer(PgTestServer.layer())(...)` in @effect/vitest: one server
- * shared by the tests of a block, stopped after the last one.
+ * shared by the tests of a block, stopped after the last one (`yield* PgTestServer.PgTestServer`).
  */
 export class PgTestServer extends Context.Service<PgTestServer, PgTestServerInfo>()(
   "effect-pg/testing/PgTestServer"
-) {
-  static readonly start = start
-  static readonly layer = (options?: PgTestServerOptions): Layer.Layer<PgTestServer, PgTestServerError> =>
-    Layer.effect(PgTestServer, start(options))
-}
+) {}
+
+/** A server for the lifetime of the Layer (see {@link start}). */
+export const layer = (options?: PgTestServerOptions): Layer.Layer<PgTestServer, PgTestServerError> =>
+  Layer.effect(PgTestServer, start(options))

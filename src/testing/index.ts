@@ -1,7 +1,7 @@
 /**
  * `effect-pg/testing`: throwaway PostgreSQL servers for test suites.
  *
- * Does: re-export the public surface: `PgTestServer` (service, `start`, `layer`), the
+ * Does: re-export the public surface: the `PgTestServer` namespace (service `PgTestServer.PgTestServer`, `start`, `layer`), the
  * `PgTestDatabase` namespace (decision 012: services `PgTestDatabase.PgTestDatabase` and
  * `PgTestDatabase.PgTestTemplate`, constructors `layer`, `layerTemplate`, `layerWithServer`...:
  * a template database per server, a cloned database per test, with a Pool and a Connection on
@@ -15,7 +15,8 @@ export { embeddedPostgresVersions, type PgMajorVersion } from "./Binaries.ts"
 export type { SettingValue } from "./ClusterConfig.ts"
 export { externalUrlVariable } from "./External.ts"
 export * as PgTestDatabase from "./PgTestDatabase.ts"
-export { PgTestServer, type PgTestServerOptions, start } from "./PgTestServer.ts"
+export type { PgTestServerOptions } from "./PgTestServer.ts"
+export * as PgTestServer from "./PgTestServer.ts"
 export { PgTestServerError, PgTestServerErrorReason } from "./PgTestServerError.ts"
 export { makeProxy, type PgTestProxy, type PgTestProxyStats } from "./Proxy.ts"
 export type {

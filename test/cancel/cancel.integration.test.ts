@@ -14,7 +14,7 @@ import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { makeProxy, PgTestServer, type PgTestServerInfo } from "../../src/testing/index.ts"
 
 const connect = Effect.gen(function* () {
-  const server = yield* PgTestServer
+  const server = yield* PgTestServer.PgTestServer
   return yield* Expert.connect(server.url)
 })
 
@@ -200,7 +200,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       () =>
         Effect.gen(function* () {
           const observer = yield* connect
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           // Plain close: the Terminate waits behind the statement, so the backend keeps sleeping.
           const plain = yield* Effect.scoped(
             Effect.gen(function* () {
@@ -235,7 +235,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       "a timeout against a server that stopped answering still returns, and fails the connection",
       () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const proxy = yield* makeProxy(server)
           const conn = yield* Expert.connect(viaProxy(server, proxy.port))
           yield* usable(conn)
@@ -264,7 +264,7 @@ layer(PgTestServer.layer({ version: 18, tls: true }), { timeout: 120_000, exclud
   (it) => {
     const cancelThroughProxy = (sslmode: "require" | "disable") =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const observer = yield* connect
         const proxy = yield* makeProxy(server)
         const conn = yield* Expert.connect(viaProxy(server, proxy.port, `?sslmode=${sslmode}`))

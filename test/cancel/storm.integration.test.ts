@@ -143,7 +143,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       "1,000 operations on one connection, each interrupted at a random point: every answer stays exact",
       () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const conn = yield* Expert.connect(server.url)
           const seed = Number(process.env.STORM_SEED ?? Date.now() % 1_000_000)
           console.log(`interrupt storm seed: ${seed} (replay with STORM_SEED=${seed})`)

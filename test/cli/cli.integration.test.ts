@@ -31,7 +31,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
   (it) => {
     it.effect("--url=URL and --url URL connect to that server (not an embedded one)", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         for (const args of [[`--url=${url}`], ["--url", url]]) {
           const r = yield* runCli([...args, "select 41 + 1 as answer"])
           assert.strictEqual(r.stderr, "")
@@ -43,7 +43,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("usage errors exit 2 with the usage on stderr and run nothing", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const cases: ReadonlyArray<readonly [ReadonlyArray<string>, RegExp]> = [
           [["--bogus", `--url=${url}`, "create table usage_ran ()"], /Unknown option '--bogus'/],
           [[`--url=${url}`, "create table usage_ran ()", "--url"], /argument missing/],
@@ -85,7 +85,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("tables line up CJK and emoji by display width; NULL is an empty cell", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const r = yield* runCli([
           `--url=${url}`,
           "select * from (values ('日本語', 1, null), ('👍🏽 ok', 22, 'x'), ('e\u0301', 333, '한국')) as t(name, n, note)"
@@ -109,7 +109,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("-f runs two files in order; a command shows its tag", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const a = file("a.sql", "create table f_order (n int);\ninsert into f_order values (1), (2);\n")
         const b = file(
           "b.sql",
@@ -125,7 +125,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("SQL from stdin: with no input, and as -f - among other inputs", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const implicit = yield* runCli([`--url=${url}`, "--csv"], {
           stdin: "select 'from stdin' as s;\nselect 2 as n"
         })
@@ -143,7 +143,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("--csv and --json: exact output, NULL empty / null, commands print nothing", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const sql = [
           "create temp table fmt (id int, t text, n text)",
           "insert into fmt values (1, 'plain', null), (2, 'a,b \"q\"', ''), (3, E'two\\nlines', '日本')",
@@ -174,7 +174,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       "a failing statement: exit 1, the server's message on stderr, earlier output kept, the rest not run",
       () =>
         Effect.gen(function* () {
-          const { url } = yield* PgTestServer
+          const { url } = yield* PgTestServer.PgTestServer
           const script = file(
             "fail.sql",
             "create table stop_here (n int);\nselect 'before' as s;\n\nselect * from no_such_table;\ninsert into stop_here values (1);\n"
@@ -200,7 +200,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("--single-transaction commits all or nothing", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const failed = yield* runCli([
           `--url=${url}`,
           "-1",
@@ -226,7 +226,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("notices go to stderr, results to stdout", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const r = yield* runCli([
           `--url=${url}`,
           "do $$ begin raise notice 'hello %', 42; end $$; select 1 as one"
@@ -239,7 +239,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("input errors exit 1 before connecting: a missing file, a psql meta-command", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const missing = yield* runCli([
           `--url=${url}`,
           "create table input_ran ()",
@@ -270,7 +270,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("PG_URL, DATABASE_URL and the PG* variables choose the server; --url wins", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const sql = "select current_database() as db"
         for (const env of [
           { PG_URL: server.url },
@@ -296,7 +296,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("SIGINT during a statement: exit 130, the statement stops, the backend goes away", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const tag = `sigint_${process.pid}`
         const running = `select count(*)::int from pg_stat_activity where query like '%${tag}%' and query not like '%pg_stat_activity%'`
         const started = Date.now()

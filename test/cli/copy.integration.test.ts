@@ -42,7 +42,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
   (it) => {
     it.effect("--copy-in of a generated 10k-row file, --copy-out back: the same bytes", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         fs.writeFileSync(at("in.tsv"), generated)
         const load = yield* runCli([
           `--url=${url}`,
@@ -89,7 +89,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("CSV with a header and binary round trips through files; stdin as the source", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         const csv = yield* runCli([
           `--url=${url}`,
           "--copy-out",
@@ -158,7 +158,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("a bad row: exit 1, the server's message with the COPY line, the table unchanged", () =>
       Effect.gen(function* () {
-        const { url } = yield* PgTestServer
+        const { url } = yield* PgTestServer.PgTestServer
         fs.writeFileSync(at("bad.tsv"), "1\tok\n2\tok\nthree\tbad\n4\tok\n")
         const r = yield* runCli([
           `--url=${url}`,

@@ -70,7 +70,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
       "dist/cli/main.js starts through its shebang without type stripping and runs a query",
       () =>
         Effect.gen(function* () {
-          const { url } = yield* PgTestServer
+          const { url } = yield* PgTestServer.PgTestServer
           build()
           assert.match(fs.readFileSync(main, "utf8"), /^#!\/usr\/bin\/env node\n/)
           const env = {

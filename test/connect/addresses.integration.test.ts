@@ -27,7 +27,7 @@ layer(
 
   it.effect("IPv6 literal in a URL (brackets) and in key=value", () =>
     Effect.gen(function* () {
-      const pg = yield* PgTestServer
+      const pg = yield* PgTestServer.PgTestServer
       assert.strictEqual(yield* serverAddr(`postgres://postgres@[::1]:${pg.port}/postgres`), "::1")
       assert.strictEqual(yield* serverAddr(`host=::1 port=${pg.port} user=postgres dbname=postgres`), "::1")
     })
@@ -35,7 +35,7 @@ layer(
 
   it.effect("IPv4 literal and a DNS name", () =>
     Effect.gen(function* () {
-      const pg = yield* PgTestServer
+      const pg = yield* PgTestServer.PgTestServer
       assert.strictEqual(yield* serverAddr(`postgres://postgres@127.0.0.1:${pg.port}/postgres`), "127.0.0.1")
       const viaName = yield* serverAddr(`postgres://postgres@localhost:${pg.port}/postgres`)
       assert.include(["127.0.0.1", "::1"], viaName)

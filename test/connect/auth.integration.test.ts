@@ -61,7 +61,7 @@ for (const version of [18, 15] as const) {
         for (const method of methods) {
           it.effect(`${method.role} over ${via}`, () =>
             Effect.gen(function* () {
-              const pg = local(yield* PgTestServer)
+              const pg = local(yield* PgTestServer.PgTestServer)
               const role = pg.roles[method.role]
               const { connection, session } = yield* connectRecorded(inputFor(pg, role, via))
               assert.strictEqual(session.method, method.session)
@@ -80,7 +80,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("cert: the client certificate authenticates over TLS", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const tls = pg.tls!
           const { connection, session } = yield* connectRecorded(
             tcp(pg, pg.roles.cert, {
@@ -98,7 +98,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("cert: without a client certificate the server refuses (28000)", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const error = yield* Effect.flip(
             connect(tcp(pg, pg.roles.cert, { sslmode: "verify-full", sslrootcert: pg.tls!.caFile }))
           )
@@ -112,7 +112,7 @@ for (const version of [18, 15] as const) {
       for (const method of ["password", "md5", "scram"] as const) {
         it.effect(`${method}: a wrong password is rejected with 28P01 and never shown`, () =>
           Effect.gen(function* () {
-            const pg = local(yield* PgTestServer)
+            const pg = local(yield* PgTestServer.PgTestServer)
             const secret = `wrong-${method}-Zq81x`
             const role = { user: pg.roles[method].user, password: secret }
             const error = yield* Effect.flip(connect(tcp(pg, role)))
@@ -128,7 +128,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("the password Effect runs once per connect, and not at all for trust", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           for (const method of ["password", "md5", "scram"] as const) {
             const role = pg.roles[method]
             const { counter, effect } = countingPassword(role.password!)
@@ -145,7 +145,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("require_auth refuses a method before reading the password", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const cases: ReadonlyArray<readonly [MethodName, string]> = [
             ["md5", "scram-sha-256"],
             ["md5", "!md5"],
@@ -174,7 +174,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("require_auth allows the methods it lists", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const cases: ReadonlyArray<readonly [MethodName, string]> = [
             ["md5", "md5"],
             ["md5", "!scram-sha-256"],
@@ -194,7 +194,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("channel_binding=require without TLS fails before any password is read", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           for (const via of ["tcp", "unix"] as const) {
             const { counter, effect } = countingPassword(pg.roles.scram.password!)
             const base = via === "tcp" ? tcp(pg, pg.roles.scram) : unix(pg, pg.roles.scram)
@@ -211,7 +211,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("channel_binding=require with TLS uses SCRAM-SHA-256-PLUS", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const tls = { sslmode: "require", channelBinding: "require" } as const
           for (const role of [pg.roles.scram, pg.roles.sslOnly]) {
             const { connection, session } = yield* connectRecorded(tcp(pg, role, tls))
@@ -232,7 +232,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("channel_binding=require refuses methods that cannot bind, even over TLS", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           for (const method of ["trust", "password", "md5"] as const) {
             const role = pg.roles[method]
             const { counter, effect } = countingPassword(role.password ?? "unused")
@@ -249,7 +249,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("a password given as a plain Redacted is never shown in a connection's error", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const secret = "s3cret-in-config-Qp"
           const error = yield* Effect.flip(
             connect(tcp(pg, pg.roles.scram, { password: Redacted.make(secret), requireAuth: "md5" }))
@@ -260,7 +260,7 @@ for (const version of [18, 15] as const) {
       )
       it.effect("a failing password Effect fails the connect with PgConfigError (PasswordSource)", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const error = yield* Effect.flip(
             connect(tcp(pg, pg.roles.scram, { password: Effect.fail(new Error("token service down")) }))
           )
@@ -271,7 +271,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("with no password given, the password file is used (TCP and Unix socket)", () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const dir = mkdtempSync(join(tmpdir(), "effect-pg-pgpass-"))
           yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
           const passfile = join(dir, "pgpass")

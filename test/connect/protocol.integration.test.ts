@@ -18,7 +18,7 @@ for (const version of [18, 17, 15] as const) {
   layer(PgTestServer.layer({ version, env: {} }), { excludeTestServices: true })(`PG${version}`, (it) => {
     it.effect("maxProtocolVersion 3.0: a 4-byte cancel key", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const connection = yield* connect(tcp(pg, superuser, { maxProtocolVersion: "3.0" }))
         assert.strictEqual(connection.protocolMinor, 0)
         assert.strictEqual(connection.secretKey.length, 4)
@@ -32,7 +32,7 @@ for (const version of [18, 17, 15] as const) {
         : "3.2 (the default, 3.2, latest) is negotiated down to 3.0, and the session works",
       () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           for (const maxProtocolVersion of [undefined, "3.2", "latest"] as const) {
             const connection = yield* connect(
               tcp(pg, superuser, maxProtocolVersion === undefined ? {} : { maxProtocolVersion })
@@ -52,7 +52,7 @@ for (const version of [18, 17, 15] as const) {
       version >= 18 ? "minProtocolVersion 3.2 is satisfied" : "minProtocolVersion 3.2 fails clearly",
       () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const attempt = connect(tcp(pg, superuser, { minProtocolVersion: "3.2" }))
           if (version >= 18) {
             const connection = yield* attempt
@@ -70,7 +70,7 @@ for (const version of [18, 17, 15] as const) {
 
     it.effect(version >= 17 ? "direct TLS works" : "direct TLS is refused, without a hang", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const direct = tcp(pg, superuser, { sslmode: "require", sslnegotiation: "direct" })
         if (version >= 17) {
           const { connection, transport } = yield* connectRecorded(direct)

@@ -32,7 +32,7 @@ layer(PgTestServer.layer({ version: 18, env: {}, tls: false, settings: { log_dis
    * ro_user: sessions are read-only (default_transaction_read_only, reported at startup).
    */
   const setup = Effect.gen(function* () {
-    const pg = local(yield* PgTestServer)
+    const pg = local(yield* PgTestServer.PgTestServer)
     yield* withConnection(tcp(pg, { user: "postgres" }), (admin) =>
       admin.simpleQuery(
         "drop role if exists close_user; " +

@@ -52,7 +52,7 @@ layer(
   for (const [sslmode, encrypted] of expected) {
     it.effect(`sslmode=${sslmode} ${encrypted ? "encrypts" : "stays in plaintext"}`, () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const connection = yield* connect(tcp(pg, superuser, { sslmode, sslrootcert: pg.tls!.caFile }))
         const state = yield* sslInUse(connection)
         assert.strictEqual(state.ssl, encrypted)
@@ -63,7 +63,7 @@ layer(
 
   it.effect("verify-ca and verify-full need a root certificate file (no silent downgrade)", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       for (const sslmode of ["verify-ca", "verify-full"] as const) {
         const error = yield* Effect.flip(
           connect(tcp(pg, superuser, { sslmode, sslrootcert: `${pg.dataDir}/../no-such-root.crt` }))
@@ -78,7 +78,7 @@ layer(
     "a certificate not signed by the given root is refused by verify-ca, verify-full and require",
     () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         // The client certificate is a leaf, not the CA that signed the server's certificate.
         for (const sslmode of ["require", "verify-ca", "verify-full"] as const) {
           const error = yield* Effect.flip(
@@ -101,7 +101,7 @@ layer(
 
   it.effect("verify-full checks the host name; verify-ca does not", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const caFile = pg.tls!.caFile
       // Dial 127.0.0.1 but verify against a name the certificate (SAN localhost, 127.0.0.1, ::1) lacks.
       const wrong = { host: "wrong.example", hostaddr: "127.0.0.1", sslrootcert: caFile }
@@ -124,7 +124,7 @@ layer(
 
   it.effect("TLS never applies to the Unix socket, whatever sslmode says (libpq)", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       for (const sslmode of ["require", "verify-full"] as const) {
         const connection = yield* connect(unix(pg, superuser, { sslmode, sslrootcert: pg.tls!.caFile }))
         assert.isFalse((yield* sslInUse(connection)).ssl, sslmode)
@@ -134,7 +134,7 @@ layer(
 
   it.effect("ssl_min_protocol_version and ssl_max_protocol_version bound the TLS version", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const cases: ReadonlyArray<readonly [Partial<ConnectConfigInput>, string]> = [
         [{ sslMaxProtocolVersion: "TLSv1.2" }, "TLSv1.2"],
         [{ sslMinProtocolVersion: "TLSv1.3" }, "TLSv1.3"],
@@ -151,7 +151,7 @@ layer(
     "sslcertmode=require is refused: Node cannot tell whether the server asked for a certificate",
     () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const error = yield* Effect.flip(
           connect(tcp(pg, superuser, { sslmode: "require", sslcertmode: "require" }))
         )
@@ -167,7 +167,7 @@ layer(
 
   it.effect("allow retries with TLS when the server refuses plaintext", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const connection = yield* connect(tcp(pg, pg.roles.sslOnly, { sslmode: "allow" }))
       assert.isTrue((yield* sslInUse(connection)).ssl)
       const refused = yield* Effect.flip(connect(tcp(pg, pg.roles.sslOnly, { sslmode: "disable" })))
@@ -177,7 +177,7 @@ layer(
 
   it.effect("prefer retries in plaintext when the server refuses TLS", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const admin = yield* connect(tcp(pg, superuser))
       yield* admin.query("create role plain_only login")
       const connection = yield* connect(tcp(pg, { user: "plain_only" }, { sslmode: "prefer" }))
@@ -194,7 +194,7 @@ layer(PgTestServer.layer({ version: 18, env: {}, tls: false }), { excludeTestSer
     for (const sslmode of ["disable", "allow", "prefer"] as const) {
       it.effect(`sslmode=${sslmode} connects in plaintext`, () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           const connection = yield* connect(tcp(pg, superuser, { sslmode }))
           assert.isFalse((yield* sslInUse(connection)).ssl)
         })
@@ -203,7 +203,7 @@ layer(PgTestServer.layer({ version: 18, env: {}, tls: false }), { excludeTestSer
     for (const sslmode of ["require", "verify-ca", "verify-full"] as const) {
       it.effect(`sslmode=${sslmode} fails: the server does not support SSL`, () =>
         Effect.gen(function* () {
-          const pg = local(yield* PgTestServer)
+          const pg = local(yield* PgTestServer.PgTestServer)
           // Any file will do as the root: the server refuses before a certificate is seen.
           const error = yield* Effect.flip(connect(tcp(pg, superuser, { sslmode, sslrootcert: pg.logFile })))
           const seen = failure(error)
@@ -214,7 +214,7 @@ layer(PgTestServer.layer({ version: 18, env: {}, tls: false }), { excludeTestSer
     }
     it.effect("sslnegotiation=direct fails without a hang against a server without TLS", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const error = yield* Effect.flip(
           connect(tcp(pg, superuser, { sslmode: "require", sslnegotiation: "direct" }))
         )

@@ -280,7 +280,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
         assert.strictEqual(yield* count(conn, "aborted"), 1)
         yield* usable(conn)
         // The server got a CopyFail (a CopyDone would have stored rows 1 to 3), carrying the reason.
-        const log = yield* backendLog(yield* PgTestServer, conn.processId, (lines) =>
+        const log = yield* backendLog(yield* PgTestServer.PgTestServer, conn.processId, (lines) =>
           lines.includes("COPY from stdin failed")
         )
         assert.match(log, /COPY from stdin failed: COPY source failed/)

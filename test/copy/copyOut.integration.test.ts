@@ -232,7 +232,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
           // Closing the stream cancelled the COPY (the server logged the cancel for that backend)
           // rather than reading the rest of the 1 GB, and the connection is usable.
           yield* bounded("after the stalled copy", 10, usable(conn))
-          const log = yield* backendLog(yield* PgTestServer, conn.processId, (lines) =>
+          const log = yield* backendLog(yield* PgTestServer.PgTestServer, conn.processId, (lines) =>
             lines.includes("canceling statement due to user request")
           )
           assert.include(log, "canceling statement due to user request")

@@ -13,7 +13,7 @@ import * as Expert from "../../src/Expert.ts"
 import { PgTestServer, type PgTestServerInfo } from "../../src/testing/index.ts"
 
 export const connect = Effect.gen(function* () {
-  const server = yield* PgTestServer
+  const server = yield* PgTestServer.PgTestServer
   return yield* Expert.connect(server.url)
 })
 

@@ -90,7 +90,7 @@ const against = (
   })(`opensTransaction against PostgreSQL ${version}`, (it) => {
     it.effect(title, () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const conn = yield* Expert.connect(server.url)
         const outcomes = yield* Effect.forEach(statements, (sql) =>
           Effect.map(serverBegins(conn, sql), (began) => ({

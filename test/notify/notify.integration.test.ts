@@ -14,7 +14,7 @@ import type { ExpertConnection, Notification } from "../../src/internal/operatio
 import { makeProxy, PgTestServer } from "../../src/testing/index.ts"
 
 const connect = Effect.gen(function* () {
-  const server = yield* PgTestServer
+  const server = yield* PgTestServer.PgTestServer
   return yield* Expert.connect(server.url)
 })
 
@@ -261,7 +261,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("the stream fails when the connection dies, and listen then fails at once", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const listener = yield* connect
         const r = yield* listen(listener, "doomed")
         yield* server.terminateBackend!(listener.processId)
@@ -279,7 +279,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       "the heartbeat fails the connection when the server stops answering",
       () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const proxy = yield* makeProxy(server)
           const conn = yield* Expert.connect(
             `postgres://${server.user}@127.0.0.1:${proxy.port}/${server.database}`
@@ -323,7 +323,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       "without a heartbeat, a stalled server leaves the connection open (what the heartbeat is for)",
       () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const proxy = yield* makeProxy(server)
           const conn = yield* Expert.connect(
             `postgres://${server.user}@127.0.0.1:${proxy.port}/${server.database}`

@@ -13,7 +13,7 @@ import { type ExpertConnection, setShared } from "../../src/internal/operations.
 import { PgTestServer } from "../../src/testing/index.ts"
 
 const shared = Effect.gen(function* () {
-  const server = yield* PgTestServer
+  const server = yield* PgTestServer.PgTestServer
   const conn = yield* Expert.connect(server.url)
   setShared(conn, true)
   return conn
@@ -100,7 +100,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("the backend is killed with the group open: rolled back, nothing may have run", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const conn = yield* shared
         const monitor = yield* Expert.connect(server.url)
         yield* monitor.query("create table if not exists g4 (a int)")

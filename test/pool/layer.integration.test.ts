@@ -17,7 +17,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 })("Pool layers and shutdown (PG18)", (it) => {
   it.effect("Pool.layer provides both views of one pool", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const both = yield* Layer.build(
         PoolM.layer({ connect: connectInput(server, appName("layer")), max: 2 })
       )
@@ -33,7 +33,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("layerConfig reads the connection and the pool options from the ConfigProvider", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const provider = ConfigProvider.fromUnknown({
         db: {
           url: server.url,
@@ -78,7 +78,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
     "closing the pool fails waiters, closes idle connections and, after shutdownTimeout, borrowed ones",
     () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const app = appName("shutdown")
         const watcher = yield* monitor(server)
         const scope = yield* Scope.make()

@@ -19,7 +19,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 })("Pool lifecycle (PG18)", (it) => {
   it.effect("idle connections above min are closed after idleTimeout", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const app = appName("pool_idle")
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, app),
@@ -48,7 +48,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("connections are replaced after maxLifetime", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const app = appName("pool_lifetime")
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, app),
@@ -70,7 +70,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a connection borrowed past its lifetime is retired when it comes back", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, appName("pool_lifetime_busy")),
         max: 1,
@@ -88,7 +88,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("without a reset a SET survives the borrow; DISCARD ALL and an Effect reset undo it", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const setting = (pool: PoolM.NormalPool) =>
         Effect.map(pool.query("show statement_timeout"), ({ rows }) => rows[0]![0])
       const dirty = (pool: PoolM.NormalPool) => pool.query("set statement_timeout = '123s'")
@@ -127,7 +127,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a failing reset retires the connection", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, appName("pool_badreset")),
         max: 1,
@@ -141,7 +141,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a transaction left open by a borrower is rolled back when the connection comes back", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool, expert } = yield* PoolM.make({
         connect: connectInput(server, appName("pool_opentx")),
         max: 1
@@ -158,7 +158,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a connection that stops answering fails its health check and is replaced", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const proxy = yield* makeProxy({ host: server.host, port: server.port })
       const name = appName("pool_health")
       const { pool } = yield* PoolM.make({
@@ -191,7 +191,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("connections cut under the pool are replaced", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const proxy = yield* makeProxy({ host: server.host, port: server.port })
       const { pool } = yield* PoolM.make({
         connect: {

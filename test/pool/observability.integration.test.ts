@@ -29,7 +29,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   it.effect("a query has a client span with database attributes and an acquire span inside it", () => {
     const { spans, tracer } = recorder()
     return Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("obs")), name: "obs-spans" })
       yield* pool.query("select $1::int as answer", ["42"])
       const [query] = named(spans, "pg.query")
@@ -62,7 +62,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   it.effect("statements are truncated and parameters recorded only when asked", () => {
     const { spans, tracer } = recorder()
     return Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, appName("obs")),
         statementMaxLength: 10,
@@ -78,7 +78,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   it.effect("statements put straight on a shared connection skip the acquire span but keep their own", () => {
     const { spans, tracer } = recorder()
     return Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("obs")), min: 1, max: 1 })
       yield* eventually(
         "the connection is open",
@@ -115,7 +115,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   it.effect("borrowed connections, streams and transactions are traced", () => {
     const { spans, tracer } = recorder()
     return Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("obs")) })
       yield* pool.withConnection((c) => c.query("select 1"))
       assert.strictEqual(named(spans, "pg.query").length, 1)
@@ -140,7 +140,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("gauges show used, idle and waiting; counters and the wait histogram add up", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const name = appName("obs_metrics")
       const metrics = PoolM.poolMetrics(name)
       const gauge = (m: typeof metrics.used) => Effect.map(Metric.value(m), (s) => s.value)

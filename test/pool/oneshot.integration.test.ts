@@ -23,7 +23,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
     "1,000 concurrent statements never exceed max backends and pipeline within the per-connection limit",
     () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const app = appName("oneshot_max")
         const { pool } = yield* PoolM.make({
           connect: connectInput(server, app),
@@ -80,7 +80,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("below max, concurrent statements get connections of their own before they pipeline", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("oneshot_grow")), max: 4 })
       const pids = yield* Effect.forEach(
         range(4),
@@ -94,7 +94,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("maxInFlightPerConnection 1 sends one statement per connection at a time", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, appName("oneshot_one")),
         max: 2,
@@ -115,7 +115,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a failing statement does not poison the statements next to it nor retire the connection", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const name = appName("oneshot_fail")
       const { pool } = yield* PoolM.make({ connect: connectInput(server, name), name, max: 1 })
       const outcomes = yield* Effect.forEach(
@@ -148,7 +148,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a timed-out or interrupted statement leaves the shared connection usable", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const app = appName("oneshot_interrupt")
       const { pool } = yield* PoolM.make({ connect: connectInput(server, app), name: app, max: 1 })
       const pid = (yield* pool.query("select pg_backend_pid()")).rows[0]![0]
@@ -180,7 +180,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a BEGIN sent as a statement pulls no other statement into its transaction", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool, expert } = yield* PoolM.make({
         connect: connectInput(server, appName("oneshot_begin")),
         max: 1
@@ -206,7 +206,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a transaction gets a connection of its own while statements keep flowing", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, appName("oneshot_tx")),
         max: 2,
@@ -259,7 +259,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a borrower waiting behind shared connections gets one within one connection's pipeline", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, appName("oneshot_borrow")),
         max: 1,
@@ -301,7 +301,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
     "a shared connection past its lifetime takes no new statements and is replaced once drained",
     () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const name = appName("oneshot_lifetime")
         const { pool } = yield* PoolM.make({
           connect: connectInput(server, name),
@@ -336,7 +336,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a backend killed under shared statements fails only its statements and is replaced", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       if (server.source !== "local")
         return yield* Effect.die('this test needs a server started here (backend: "local")')
       const app = appName("oneshot_kill")

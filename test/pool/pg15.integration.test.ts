@@ -15,7 +15,7 @@ layer(PgTestServer.layer({ version: 15, tls: false, backend: "local" }), {
 })("Pool (PG15)", (it) => {
   it.effect("throttles 300 borrowers to max, serves waiters in order, and resets on release", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const app = appName("pool15")
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, app),
@@ -70,7 +70,7 @@ layer(PgTestServer.layer({ version: 15, tls: false, backend: "local" }), {
 
   it.effect("replaces a terminated connection", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       if (server.source !== "local")
         return yield* Effect.die('this test needs a server started here (backend: "local")')
       const app = appName("pool15_term")
@@ -97,7 +97,7 @@ layer(PgTestServer.layer({ version: 15, tls: false, backend: "local" }), {
 
   it.effect("transaction options and COMMIT answered with ROLLBACK", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("pool15_tx")), max: 2 })
       const { rows } = yield* pool.withTransaction(
         (tx) =>

@@ -15,7 +15,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 })("Pool (PG18)", (it) => {
   it.effect("never holds more than max connections under 1,000 concurrent borrowers", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const app = appName("pool_max")
       const { pool } = yield* PoolM.make({ connect: connectInput(server, app), max: 5 })
       const watcher = yield* monitor(server)
@@ -65,7 +65,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("waiters are served in FIFO order", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("pool_fifo")), max: 1 })
       const gate = yield* Deferred.make<void>()
       const holder = yield* Effect.forkChild(pool.withConnection(() => Deferred.await(gate)))
@@ -94,7 +94,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a borrower that waits longer than acquireTimeout fails with PgPoolTimeoutError", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool, expert } = yield* PoolM.make({
         connect: connectInput(server, appName("pool_timeout")),
         min: 1,
@@ -134,7 +134,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("terminated connections, idle or busy, are replaced", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       if (server.source !== "local")
         return yield* Effect.die('this test needs a server started here (backend: "local")')
       const app = appName("pool_terminate")
@@ -199,7 +199,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("interrupting borrowers at random never leaks a connection", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const app = appName("pool_interrupt")
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, app),
@@ -256,7 +256,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("an interrupted long query does not keep the pool's only connection", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const app = appName("pool_cancel")
       const { pool } = yield* PoolM.make({ connect: connectInput(server, app), max: 1 })
       const watcher = yield* monitor(server)
@@ -279,7 +279,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("a connection left busy by a failed borrower is retired, not lent while it drains", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const app = appName("pool_busy")
       const { pool } = yield* PoolM.make({
         connect: connectInput(server, app),
@@ -314,7 +314,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("COPY, LISTEN and NOTIFY through the pool", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("pool_copy")), max: 2 })
       yield* pool.simpleQuery("drop table if exists pool_copy; create table pool_copy (a int, b text)")
       const done = yield* pool.copyInRows(

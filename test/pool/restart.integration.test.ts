@@ -16,7 +16,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 })("Pool and server restart (PG18)", (it) => {
   it.effect("the pool recovers from a restart under load and leaks nothing", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       if (server.source !== "local")
         return yield* Effect.die('this test needs a server started here (backend: "local")')
       const app = appName("pool_restart")

@@ -21,7 +21,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 })("Pool transactions (PG18)", (it) => {
   const setup = (table: string) =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const pools = yield* PoolM.make({ connect: connectInput(server, appName("pool_tx")), max: 3 })
       yield* pools.pool.simpleQuery(
         `drop table if exists ${table}; create table ${table} (x int primary key)`
@@ -68,7 +68,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   it.effect("the pool's operations inside use run on the transaction's connection", () =>
     Effect.gen(function* () {
       const { pool } = yield* setup("tx_join")
-      const outside = yield* Expert.connect((yield* PgTestServer).url)
+      const outside = yield* Expert.connect((yield* PgTestServer.PgTestServer).url)
       const seen = yield* pool.withTransaction((tx) =>
         Effect.gen(function* () {
           assert.isTrue(yield* pool.inTransaction)

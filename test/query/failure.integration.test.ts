@@ -14,14 +14,14 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 })("server failure (PG18)", (it) => {
   const terminate = (pid: number) =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       if (server.source !== "local") return yield* Effect.die("needs a local server")
       yield* server.terminateBackend(pid)
     })
 
   it.effect("terminating an idle backend fails the connection with 57P01", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const conn = yield* Expert.connect(server.url)
       const statuses = yield* Effect.forkChild(Stream.runCollect(Stream.take(conn.statusChanges, 3)))
       yield* Effect.sleep("20 millis")
@@ -47,7 +47,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
     "terminating a backend mid-query fails that query with 57P01 and the queued ones with 08003",
     () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const conn = yield* Expert.connect(server.url)
         const running = yield* Effect.forkChild(Effect.flip(conn.query("select pg_sleep(10)")))
         const queued = yield* Effect.forkChild(Effect.flip(conn.query("select 2")))
@@ -66,7 +66,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("closing while a statement runs stays graceful; the statement fails with PgClosedError", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const conn = yield* Expert.connect(server.url)
       const running = yield* Effect.forkChild(Effect.flip(conn.query("select pg_sleep(0.3)")))
       yield* Effect.sleep("50 millis")
@@ -80,7 +80,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
 
   it.effect("graceful close: Closing then ClosedGracefully, later calls fail with 08003", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const conn = yield* Expert.connect(server.url)
       yield* conn.close
       assert.strictEqual((yield* conn.status)._tag, "ClosedGracefully")

@@ -17,7 +17,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 300_000, exclu
       "a slow consumer of 10M rows keeps memory flat and the server waits in ClientWrite",
       () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const conn = yield* Expert.connect(server.url)
           const observer = yield* Expert.connect(server.url)
           const total = 10_000_000

@@ -14,7 +14,7 @@ for (const version of [18, 15] as const) {
     `queries (PG${version})`,
     (it) => {
       const connect = Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         return yield* Expert.connect(server.url)
       })
 
@@ -133,7 +133,7 @@ for (const version of [18, 15] as const) {
 
       it.effect("a syntax error's normal message includes the query", () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const conn = yield* Connection.connect(server.url)
           const e = yield* Effect.flip(conn.query("select * fron pg_class where relname = $1", ["x"]))
           assert.strictEqual(e._tag, "PgError")
@@ -254,7 +254,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
   (it) => {
     it.effect("two sessions deadlock: one gets 40P01, both connections survive", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const a = yield* Expert.connect(server.url)
         const b = yield* Expert.connect(server.url)
         yield* a.query("create table dl (id int primary key, v int)")

@@ -14,7 +14,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
   (it) => {
     const connect = (statementCacheSize?: number) =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         return yield* Expert.connect(
           statementCacheSize === undefined ? server.url : { url: server.url, statementCacheSize }
         )

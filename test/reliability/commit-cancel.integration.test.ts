@@ -23,7 +23,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
   (it) => {
     it.effect("40 rounds: every COMMIT reported committed did commit", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const watcher = yield* monitor(server)
         yield* watcher.simpleQuery(`
           create table commit_cancel (id text);

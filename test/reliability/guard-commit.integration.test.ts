@@ -30,7 +30,7 @@ let tables = 0
 /** Sends `steps` pipelined on a fresh shared connection and audits every report against the table. */
 const run = (title: string, steps: (table: string) => ReadonlyArray<Step>) =>
   Effect.gen(function* () {
-    const server = yield* PgTestServer
+    const server = yield* PgTestServer.PgTestServer
     const watcher = yield* Expert.connect(server.url)
     const table = `guard_commit_${tables++}`
     yield* watcher.query(`create table ${table} (id text)`)

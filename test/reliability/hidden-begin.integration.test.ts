@@ -39,7 +39,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
   (it) => {
     const run = (sql: string, protocol: "query" | "simpleQuery") =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const app = appName("hidden_begin")
         const { pool, expert } = yield* PoolM.make({ connect: connectInput(server, app), max: 1 })
         const watcher = yield* monitor(server)
@@ -99,7 +99,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         `a lone one-shot query(${JSON.stringify(sql)}) leaves no pooled connection in a transaction`,
         () =>
           Effect.gen(function* () {
-            const server = yield* PgTestServer
+            const server = yield* PgTestServer.PgTestServer
             const app = appName("hidden_begin_alone")
             const { pool } = yield* PoolM.make({ connect: connectInput(server, app), max: 2 })
             const watcher = yield* monitor(server)

@@ -26,7 +26,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
     for (const copy of COPIES) {
       it.effect(`query(${JSON.stringify(copy)}) among 10 pipelined queries fails alone`, () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const conn = yield* Expert.connect(server.url)
           yield* conn.query("create table if not exists hidden_copy (x text)")
           const tokens = range(10).map((i) => `tok${i}_${Math.floor(Math.random() * 1e9)}`)

@@ -20,7 +20,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
   (it) => {
     it.effect("Effect.timeout around pg_sleep(30) with neighbours: the sleep stops, nothing waits 30 s", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const app = appName("pool_interrupt")
         const { pool } = yield* PoolM.make({ connect: connectInput(server, app), max: 1 })
         const watcher = yield* monitor(server)

@@ -23,7 +23,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         `max ${max}: the timed-out pg_sleep(30) stops, and statements after it are not held 30 s`,
         () =>
           Effect.gen(function* () {
-            const server = yield* PgTestServer
+            const server = yield* PgTestServer.PgTestServer
             const app = appName("pool_timeout")
             const { pool } = yield* PoolM.make({ connect: connectInput(server, app), max })
             const watcher = yield* monitor(server)

@@ -21,7 +21,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
         `pool.query(${JSON.stringify(sql)}) with every connection lent: not-sent within the timeout`,
         () =>
           Effect.gen(function* () {
-            const server = yield* PgTestServer
+            const server = yield* PgTestServer.PgTestServer
             const { pool } = yield* PoolM.make({
               connect: connectInput(server, appName("pool_wait")),
               max: 1

@@ -26,7 +26,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
   (it) => {
     it.effect("control: 300 completed distinct statements leave at most the cache size prepared", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const conn = yield* Expert.connect({ url: server.url, statementCacheSize: CACHE })
         for (const i of range(300)) {
           const { rows } = yield* conn.query(`select $1::int + ${i}`, ["1"])
@@ -43,7 +43,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       "300 distinct statements, each abandoned (stream take(1), interrupted query): at most 21 prepared",
       () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const conn = yield* Expert.connect({ url: server.url, statementCacheSize: CACHE })
           // Half: a stream of 100,000 rows of which the consumer takes one, then goes away.
           for (const i of range(150)) {

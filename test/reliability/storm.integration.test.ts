@@ -43,7 +43,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       "a pool under mixed load, kills and cuts: nothing lost, duplicated, torn or misreported",
       () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const seed = Number(process.env.RELIABILITY_STORM_SEED ?? Date.now() % 1_000_000)
           console.log(`reliability storm seed: ${seed} (replay with RELIABILITY_STORM_SEED=${seed})`)
           const rnd = rngFrom(seed)

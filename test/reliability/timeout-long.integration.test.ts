@@ -15,7 +15,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
   (it) => {
     it.effect("30 days, 10^12 ms and Infinity do not fire at once", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const conn = yield* Expert.connect(server.url)
         const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("timeout_long")), max: 1 })
         for (const timeout of ["30 days", 1e12, Number.POSITIVE_INFINITY] as const) {

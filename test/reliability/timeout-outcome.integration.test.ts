@@ -32,7 +32,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
   (it) => {
     const check = (title: string, table: string, writes: ReadonlyArray<Write>) =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const watcher = yield* monitor(server)
         const result = audit(writes, yield* countsById(watcher, table))
         console.log(summary(title, result))
@@ -46,7 +46,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       })
 
     const makeTable = Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const watcher = yield* monitor(server)
       const table = `timeout_edge_${tables++}`
       yield* watcher.query(`create table ${table} (id text)`)
@@ -55,7 +55,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("60 INSERTs of ~50 ms with a 45-54 ms timeout, one at a time on one connection", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const table = yield* makeTable
         const conn = yield* Expert.connect(server.url)
         const writes: Array<Write> = []
@@ -77,7 +77,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("60 INSERTs of ~50 ms with a 45-54 ms timeout, three at a time through a pool (max 2)", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const table = yield* makeTable
         const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("timeout_edge")), max: 2 })
         const writes = yield* Effect.forEach(

@@ -27,7 +27,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
   (it) => {
     it.effect("two timed-out sleeps pipelined: both cancelled, neither runs on", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const app = appName("timeout_retry")
         const conn = yield* Expert.connect({ url: server.url, applicationName: app })
         const watcher = yield* monitor(server)
@@ -58,7 +58,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
 
     it.effect("a call on a closed connection with a timeout fails at once and arms no timer", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const conn = yield* Expert.connect(server.url)
         yield* conn.close
         const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length
@@ -73,7 +73,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
 
     it.effect("a simple query cancelled after its own COMMIT says it may have run", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const conn = yield* Expert.connect(server.url)
         yield* conn.query("create table timeout_partial (id text)")
         const exit = yield* Effect.exit(

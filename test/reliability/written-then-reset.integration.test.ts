@@ -63,7 +63,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       `an INSERT behind a stalled stream commits; then ${reset}: its error says it may have run`,
       () =>
         Effect.gen(function* () {
-          const server = yield* PgTestServer
+          const server = yield* PgTestServer.PgTestServer
           const watcher = yield* monitor(server)
           const table = `written_${tables++}`
           yield* watcher.query(`create table ${table} (id text)`)
@@ -105,7 +105,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         `an INSERT behind a ${head} waiting on a lock commits while the proxy stalls; then ${reset}`,
         () =>
           Effect.gen(function* () {
-            const server = yield* PgTestServer
+            const server = yield* PgTestServer.PgTestServer
             const watcher = yield* monitor(server)
             const locker = yield* monitor(server)
             const table = `written_${tables++}`

@@ -12,7 +12,7 @@ import { PgTestServer } from "../../src/testing/index.ts"
 import { appName, connectInput, eventually } from "../pool/support.ts"
 
 const poolLayer = Layer.unwrap(
-  Effect.map(Effect.service(PgTestServer), (server) =>
+  Effect.map(Effect.service(PgTestServer.PgTestServer), (server) =>
     PoolM.layer({ connect: connectInput(server, appName("session")), max: 10 })
   )
 )
@@ -27,7 +27,7 @@ const rowCount = (table: string, where = "true") =>
     )
   )
 
-const basics = (it: Vitest.MethodsNonLive<PoolM.Pool | PoolM.ExpertPool | PgTestServer>) => {
+const basics = (it: Vitest.MethodsNonLive<PoolM.Pool | PoolM.ExpertPool | PgTestServer.PgTestServer>) => {
   it.effect("generate, get, set and clear", () =>
     Effect.gen(function* () {
       const sessions = yield* store("sessions_basic")

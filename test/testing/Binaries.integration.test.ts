@@ -4,7 +4,8 @@ import { dirname, join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { defaultMajor, installCommand, platformPackage, resolveBinaries } from "../../src/testing/Binaries.ts"
-import { embeddedPostgresVersions, PgTestServerError, start } from "../../src/testing/index.ts"
+import { embeddedPostgresVersions, PgTestServerError } from "../../src/testing/index.ts"
+import { start } from "../../src/testing/PgTestServer.ts"
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   readonly devDependencies?: Readonly<Record<string, string>>

@@ -24,7 +24,7 @@ const delay = (ms: number) => Effect.promise(() => new Promise((resolve) => setT
 layer(PgTestServer.layer({ env: {} }))("fault helpers", (it) => {
   it.effect("terminateBackend ends that session with FATAL 57P01", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const victim = yield* session({ port: pg.port })
       const bystander = yield* session({ port: pg.port })
       assert.isDefined(victim.backendPid)
@@ -40,7 +40,7 @@ layer(PgTestServer.layer({ env: {} }))("fault helpers", (it) => {
 
   it.effect("terminateBackend refuses pids that are not backends of this server", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       for (const pid of [process.pid, 1, yield* pg.pid, -5]) {
         const error = yield* Effect.flip(pg.terminateBackend(pid))
         assert.strictEqual(error.reason, "Signal")
@@ -50,7 +50,7 @@ layer(PgTestServer.layer({ env: {} }))("fault helpers", (it) => {
 
   it.effect("cancelBackend cancels the running query with 57014 and the session survives", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const victim = yield* session({ port: pg.port })
       const running = Effect.promise(() => victim.session.query("select pg_sleep(30)"))
       const frames = yield* Effect.all(
@@ -69,7 +69,7 @@ layer(PgTestServer.layer({ env: {} }))("fault helpers", (it) => {
   for (const mode of ["fast", "immediate"] as const) {
     it.effect(`restart (${mode}) disconnects clients and comes back on the same port`, () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const before = yield* pg.pid
         const client = yield* session({ port: pg.port })
         const mark = (yield* pg.readLog).length
@@ -100,7 +100,7 @@ layer(PgTestServer.layer({ env: {} }))("fault helpers", (it) => {
 
   it.effect("proxy forwards, counts, stalls and resumes", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const proxy = yield* makeProxy(pg)
       const client = yield* session({ port: proxy.port })
       assert.isTrue(client.ready)
@@ -131,7 +131,7 @@ layer(PgTestServer.layer({ env: {} }))("fault helpers", (it) => {
 
   it.effect("proxy corrupts or replaces the next bytes from the server", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const proxy = yield* makeProxy(pg)
       const client = yield* session({ port: proxy.port })
       yield* proxy.corruptNext(1)
@@ -149,7 +149,7 @@ layer(PgTestServer.layer({ env: {} }))("fault helpers", (it) => {
 
   it.effect("proxy cuts every connection and keeps accepting new ones; TLS passes through", () =>
     Effect.gen(function* () {
-      const pg = local(yield* PgTestServer)
+      const pg = local(yield* PgTestServer.PgTestServer)
       const proxy = yield* makeProxy(pg)
       const a = yield* session({ port: proxy.port })
       const b = yield* session({ port: proxy.port })

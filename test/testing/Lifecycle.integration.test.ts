@@ -17,7 +17,7 @@ import {
   writeDataFile
 } from "../../src/testing/Cluster.ts"
 import { postgresqlConf } from "../../src/testing/ClusterConfig.ts"
-import { start } from "../../src/testing/index.ts"
+import { start } from "../../src/testing/PgTestServer.ts"
 import { resolveRunAs } from "../../src/testing/Process.ts"
 
 /** Processes whose parent is this process, with their command lines ("" for zombies). */

@@ -4,7 +4,7 @@ import { join } from "node:path"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { dockerEngineHint, externalFromEnv, externalUrlVariable } from "../../src/testing/External.ts"
-import { PgTestServer, start } from "../../src/testing/index.ts"
+import { PgTestServer } from "../../src/testing/index.ts"
 
 const libpqEnv = {
   PG_URL: "postgres://u:p@prod.example:5432/app",
@@ -89,7 +89,7 @@ describe("start with overrides", () => {
   it.effect("starts nothing when EFFECT_PG_TEST_URL is set", () =>
     Effect.gen(function* () {
       const tmp = mkdtempSync(join(tmpdir(), "pgt-over-"))
-      const pg = yield* start({
+      const pg = yield* PgTestServer.start({
         env: { EFFECT_PG_TEST_URL: "postgres://u:p@example.invalid:1/x" },
         tmpDir: tmp
       })
@@ -105,7 +105,7 @@ describe("start with overrides", () => {
   it.effect("backend external without EFFECT_PG_TEST_URL is an error, even with PG_URL and PGHOST set", () =>
     Effect.gen(function* () {
       for (const env of [{}, libpqEnv]) {
-        const error = yield* Effect.flip(start({ backend: "external", env }))
+        const error = yield* Effect.flip(PgTestServer.start({ backend: "external", env }))
         assert.strictEqual(error.reason, "InvalidOptions")
         assert.include(error.message, "EFFECT_PG_TEST_URL=postgres://")
       }
@@ -115,7 +115,7 @@ describe("start with overrides", () => {
   it.effect("backend container without testcontainers installed fails fast with reason Container", () =>
     Effect.gen(function* () {
       const t0 = performance.now()
-      const error = yield* Effect.flip(start({ backend: "container", env: {} }))
+      const error = yield* Effect.flip(PgTestServer.start({ backend: "container", env: {} }))
       assert.strictEqual(error.reason, "Container")
       assert.include(error.message, "@testcontainers/postgresql")
       assert.isBelow(performance.now() - t0, 2_000)
@@ -132,7 +132,7 @@ describe("start with overrides", () => {
         { runAs: "bad user" }
       ]
       for (const options of bad) {
-        const error = yield* Effect.flip(start({ env: {}, ...options }))
+        const error = yield* Effect.flip(PgTestServer.start({ env: {}, ...options }))
         assert.strictEqual(error.reason, "InvalidOptions", JSON.stringify(options))
       }
     })
@@ -144,7 +144,7 @@ layer(PgTestServer.layer({ env: { EFFECT_PG_TEST_URL: "postgres://ci@db.internal
   (it) => {
     it.effect("provides the external settings as the service", () =>
       Effect.gen(function* () {
-        const pg = yield* PgTestServer
+        const pg = yield* PgTestServer.PgTestServer
         assert.deepStrictEqual(
           [pg.source, pg.host, pg.port, pg.user, pg.database],
           ["external", "db.internal", 6000, "ci", "ci"]

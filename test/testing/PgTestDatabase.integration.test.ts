@@ -28,7 +28,7 @@ const setup = (connection: NormalConnection) =>
 
 /** The names of the databases of `server` that start with effect_pg_, from a separate connection. */
 const testDatabases = Effect.gen(function* () {
-  const server = yield* PgTestServer
+  const server = yield* PgTestServer.PgTestServer
   const watcher = yield* Expert.connect(server.url)
   const { rows } = yield* watcher.query(
     "select datname, datistemplate, datallowconn from pg_database where datname like 'effect_pg_%' order by 1"
@@ -50,7 +50,7 @@ layer(PgTestDatabase.layerTemplate({ server: { version: 18, tls: false, env: {} 
       assert.match(template.name, /^effect_pg_tpl_\d+_[0-9a-f]{8}_\d+$/)
       const databases = yield* testDatabases
       assert.deepStrictEqual(databases, [{ name: template.name, template: true, allowConn: false }])
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       const refused = yield* Effect.flip(
         Expert.connect(`${server.url.replace(/\/postgres$/, "")}/${template.name}`)
       )
@@ -161,7 +161,7 @@ layer(PgTestDatabase.layerWithServer({ server: { version: 14, tls: false, env: {
 })("PgTestDatabase.layerWithServer (PG14)", (it) => {
   it.effect("provides the server, a cloned database, a Pool and a Connection in one line", () =>
     Effect.gen(function* () {
-      const server = yield* PgTestServer
+      const server = yield* PgTestServer.PgTestServer
       assert.strictEqual(server.version, 14)
       const database = yield* PgTestDatabase.PgTestDatabase
       const connection = yield* Connection
@@ -194,12 +194,12 @@ describe("PgTestDatabase on a server named by EFFECT_PG_TEST_URL", () => {
           setup
         })
         const seen = yield* Effect.gen(function* () {
-          assert.strictEqual((yield* PgTestServer).source, "external")
+          assert.strictEqual((yield* PgTestServer.PgTestServer).source, "external")
           return yield* rowsOf("select current_database(), (select count(*) from item)")
         }).pipe(Effect.provide(external))
         assert.match(seen[0]![0]!, /^effect_pg_db_/)
         assert.strictEqual(seen[0]![1], "1")
-        const left = yield* testDatabases.pipe(Effect.provideService(PgTestServer, local))
+        const left = yield* testDatabases.pipe(Effect.provideService(PgTestServer.PgTestServer, local))
         assert.deepStrictEqual(left, [])
       }).pipe(Effect.scoped),
     { timeout: 120_000 }

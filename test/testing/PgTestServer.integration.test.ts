@@ -2,12 +2,7 @@ import { execFileSync } from "node:child_process"
 import { readFileSync, statSync } from "node:fs"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
-import {
-  type PgTestLocalServer,
-  PgTestServer,
-  type PgTestServerInfo,
-  start
-} from "../../src/testing/index.ts"
+import { type PgTestLocalServer, PgTestServer, type PgTestServerInfo } from "../../src/testing/index.ts"
 import { connectAndStartup, type Session, type StartupResult, sslRequest } from "./probe.ts"
 
 const local = (info: PgTestServerInfo): PgTestLocalServer => {
@@ -41,7 +36,7 @@ for (const version of [18, 15] as const) {
   layer(PgTestServer.layer({ version, env: {} }))(`PG${version} cluster`, (it) => {
     it.effect("is the requested version, as the server itself reports it", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         assert.strictEqual(pg.version, version)
         const result = yield* probe(pg, { user: "postgres" })
         assert.isTrue(result.ready)
@@ -58,7 +53,7 @@ for (const version of [18, 15] as const) {
 
     it.effect("accepts connections on the unix socket", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const result = yield* probe(pg, { user: "postgres" }, { socket: true })
         assert.isTrue(result.ready)
       })
@@ -66,7 +61,7 @@ for (const version of [18, 15] as const) {
 
     it.effect("applies the harness settings", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const result = yield* probe(pg, { user: "postgres" })
         const frames = yield* query(
           result.session,
@@ -91,7 +86,7 @@ for (const version of [18, 15] as const) {
 
     it.effect("has one role per authentication method, visible in the log", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const { roles } = pg
         const mark = (yield* pg.readLog).length
 
@@ -124,7 +119,7 @@ for (const version of [18, 15] as const) {
 
     it.effect("serves TLS with the exposed CA, and cert / ssl-only roles", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const tls = pg.tls!
         const { roles } = pg
         const answer = yield* Effect.promise(() => sslRequest({ port: pg.port }))
@@ -157,7 +152,7 @@ for (const version of [18, 15] as const) {
 
     it.effect("exposes the TLS files with the right modes", () =>
       Effect.gen(function* () {
-        const pg = local(yield* PgTestServer)
+        const pg = local(yield* PgTestServer.PgTestServer)
         const tls = pg.tls!
         const key = statSync(tls.keyFile)
         assert.strictEqual(key.mode & 0o777, 0o600)
@@ -182,7 +177,10 @@ describe("other versions and options", () => {
     () =>
       Effect.gen(function* () {
         const servers = yield* Effect.all(
-          [start({ version: 14, env: {}, tls: false }), start({ version: 17, env: {}, tls: false })],
+          [
+            PgTestServer.start({ version: 14, env: {}, tls: false }),
+            PgTestServer.start({ version: 17, env: {}, tls: false })
+          ],
           { concurrency: 2 }
         )
         for (const [info, expected] of [
@@ -201,7 +199,7 @@ describe("other versions and options", () => {
 
   it.live("tls: false answers N to SSLRequest and exposes no TLS material", () =>
     Effect.gen(function* () {
-      const pg = local(yield* start({ env: {}, tls: false }))
+      const pg = local(yield* PgTestServer.start({ env: {}, tls: false }))
       assert.isUndefined(pg.tls)
       const answer = yield* Effect.promise(() => sslRequest({ port: pg.port }))
       answer.socket.destroy()
@@ -214,7 +212,7 @@ describe("other versions and options", () => {
   it.live("settings and hba options reach the server", () =>
     Effect.gen(function* () {
       const pg = local(
-        yield* start({
+        yield* PgTestServer.start({
           env: {},
           tls: { keyType: "rsa" },
           settings: { application_name: "it's quoted", work_mem: "8MB", log_disconnections: true },
@@ -254,7 +252,7 @@ describe("the environment cannot redirect a throwaway server", () => {
             backend: "local" as const
           }
         ]) {
-          const pg = local(yield* start({ version: 18, tls: false, ...options }))
+          const pg = local(yield* PgTestServer.start({ version: 18, tls: false, ...options }))
           assert.strictEqual(pg.host, "127.0.0.1")
           const result = yield* probe(pg, { user: "postgres" })
           assert.isTrue(result.ready)

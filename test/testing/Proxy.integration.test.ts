@@ -183,7 +183,7 @@ layer(PgTestServer.layer({ tls: false }), { timeout: 120_000, excludeTestService
   (it) => {
     it.effect("cancel returns once the server processed it; 57014 at once, every time", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const observer = yield* Expert.connect(server.url)
         const proxy = yield* makeProxy(server)
         // The cancel target is where the connection was made: the proxy.
@@ -211,7 +211,7 @@ layer(PgTestServer.layer({ tls: false }), { timeout: 120_000, excludeTestService
 
     it.effect("cancel does not return while the request is still on its way to the server", () =>
       Effect.gen(function* () {
-        const server = yield* PgTestServer
+        const server = yield* PgTestServer.PgTestServer
         const observer = yield* Expert.connect(server.url)
         // client → near → far → server; stalling `far` holds the cancel before the server.
         const far = yield* makeProxy(server)
