@@ -13,7 +13,7 @@
  *
  * It does NOT dial or authenticate (internal/connect.ts).
  */
-import { Channel, Deferred, type Duration, Effect, PubSub, Scope, Stream } from "effect"
+import { Deferred, type Duration, Effect, PubSub, type Scope, Stream } from "effect"
 import type { Session } from "../Auth.ts"
 import type { Wire } from "../Codec.ts"
 import { PgConnectionError, type PgExpertError, PgProtocolError } from "../Errors.ts"
@@ -35,9 +35,9 @@ import {
   type Retry,
   SimpleQuery
 } from "./requests.ts"
-import { RowStream } from "./rowStream.ts"
 import type { Status } from "./state.ts"
 import { Statements } from "./statements.ts"
+import { makeStreams } from "./streams.ts"
 
 /**
  * Per-operation options. `timeout`: a bound on the call (deadline.ts). When it expires, a
@@ -334,45 +334,7 @@ export const makeOperations = (
           : Effect.succeed(result.command)
       )
 
-    const openStream = (sql: string, params: ReadonlyArray<Param>, scope: Scope.Scope) =>
-      Effect.suspend(() => {
-        const encoded = statements.encode(writer, sql, params)
-        if (isError(encoded)) return Effect.fail(encoded)
-        const rowStream = new RowStream(encoded.frames, isCopyStatement(sql), wire, {
-          preset: encoded.preset,
-          onSettle: (outcome, parsed) => {
-            statements.settle(encoded, outcome, parsed, core.transactionStatus)
-            if (outcome !== undefined && !isError(outcome)) statements.observe(outcome.command.tag)
-          }
-        })
-        core.submit(rowStream.request)
-        return Effect.as(Scope.addFinalizer(scope, abandonStream(rowStream)), rowStream)
-      })
-
-    const abandonStream = (rowStream: RowStream) =>
-      Effect.suspend(() => {
-        if (!rowStream.request.abandoned && rowStream.finished) return Effect.void
-        rowStream.abandon()
-        return interrupt(rowStream.request)
-      })
-
-    const stream = (sql: string, params: ReadonlyArray<Param> = []): Stream.Stream<Row, PgExpertError> =>
-      Stream.fromChannel(
-        Channel.fromTransform((_, scope) => Effect.map(openStream(sql, params, scope), (s) => s.pull))
-      )
-
-    const streamWithColumns = (sql: string, params: ReadonlyArray<Param> = []) =>
-      Effect.gen(function* () {
-        const scope = yield* Effect.scope
-        const rowStream = yield* openStream(sql, params, scope)
-        const columns = yield* rowStream.awaitColumns
-        const rows: Stream.Stream<Row, PgExpertError> = Stream.fromChannel(
-          Channel.fromTransform((_, inner) =>
-            Effect.as(Scope.addFinalizer(inner, abandonStream(rowStream)), rowStream.pull)
-          )
-        )
-        return { columns, rows }
-      })
+    const { stream, streamWithColumns } = makeStreams({ core, wire, statements, writer, interrupt })
 
     const simpleQuery = (sql: string, options?: OperationOptions) =>
       timed<SimpleQueryResult>(options, "the query", (complete, retry) =>

@@ -8,7 +8,11 @@
  * (and discarding) until ReadyForQuery, and the socket is resumed. `awaitColumns` gives the
  * column metadata as soon as RowDescription/NoData arrives (before any row).
  *
- * It does NOT encode the query or cancel it on the server (operations do, on abandon).
+ * A request that failed before any row reached the consumer may be sent again once (`Resend`: a
+ * stale cached statement, a cancel meant for the statement before it); the stream then follows the
+ * new request.
+ *
+ * It does NOT encode the query or cancel it on the server (streams.ts does, on abandon).
  */
 import { type Cause, Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
@@ -22,43 +26,77 @@ type Outcome = ExtendedOutcome | PgExpertError
 
 const isError = (o: Outcome): o is PgExpertError => "_tag" in o
 
+/** One encoding of the stream's statement: what its request sends, and its cache upkeep. */
+export interface Attempt {
+  readonly frames: Uint8Array
+  readonly preset?: ReadonlyArray<Column> | undefined
+  /** Called when the request ends, even after the consumer left (statement cache upkeep). */
+  readonly onSettle?: SettleHook
+}
+
+/**
+ * A failed request may be sent again, once and only before any row reached the consumer: `resend`
+ * gives the new attempt (a stale cached statement, a cancel meant for the statement before it),
+ * or `undefined`; `submit` queues it.
+ */
+export interface Resend {
+  readonly resend: (request: ExtendedQuery, error: PgExpertError) => Attempt | undefined
+  readonly submit: (request: ExtendedQuery) => void
+}
+
 export class RowStream {
-  readonly request: ExtendedQuery
+  /** The request now carrying the stream (a new one once it was sent again). */
+  request: ExtendedQuery
   private readonly backlog: Backlog<Row>
   private outcome: Outcome | undefined
   private columns: ReadonlyArray<Column> | undefined
   private columnsWaiter: ((effect: Effect.Effect<ReadonlyArray<Column>, PgExpertError>) => void) | undefined
+  private readonly exclusive: boolean
+  private readonly again: Resend | undefined
+  /** Rows reached the backlog, or it was sent again already: no (more) resending. */
+  private committed = false
 
-  constructor(
-    frames: Uint8Array,
-    exclusive: boolean,
-    wire: Wire,
-    options?: {
-      readonly preset?: ReadonlyArray<Column> | undefined
-      /** Called when the request ends, even after the consumer left (statement cache upkeep). */
-      readonly onSettle?: SettleHook
-    },
-    highWater = 16
-  ) {
+  constructor(attempt: Attempt, exclusive: boolean, wire: Wire, again?: Resend, highWater = 16) {
     this.backlog = new Backlog<Row>(wire, highWater)
-    this.request = new ExtendedQuery(
-      frames,
+    this.exclusive = exclusive
+    this.again = again
+    this.request = this.makeRequest(attempt)
+  }
+
+  private makeRequest(attempt: Attempt): ExtendedQuery {
+    return new ExtendedQuery(
+      attempt.frames,
       {
         onColumns: (columns) => {
           this.columns = columns
           this.wakeColumns()
         },
-        onRows: (rows) => this.backlog.push(rows),
+        onRows: (rows) => {
+          if (rows.length > 0) this.committed = true
+          this.backlog.push(rows)
+        },
         onDone: (outcome) => {
+          if (isError(outcome) && this.resend(outcome)) return
           this.outcome = outcome
           this.backlog.finish(isError(outcome) ? outcome : undefined)
           this.wakeColumns()
         }
       },
-      exclusive,
-      options?.preset,
-      options?.onSettle
+      this.exclusive,
+      attempt.preset,
+      attempt.onSettle
     )
+  }
+
+  /** Sends the statement again when allowed; true when it did. */
+  private resend(error: PgExpertError): boolean {
+    if (this.committed || this.again === undefined) return false
+    this.committed = true
+    const next = this.again.resend(this.request, error)
+    if (next === undefined) return false
+    this.request = this.makeRequest(next)
+    this.again.submit(this.request)
+    return true
   }
 
   /** True once the request's outcome arrived. */

@@ -1,0 +1,104 @@
+/**
+ * Row streams over one connection (`stream`, `streamWithColumns`): each opens a RowStream
+ * (rowStream.ts) for one extended query, whose rows are pulled with backpressure, and abandons it
+ * when the consumer leaves early (the scope closes): the request drains, or is cancelled when it
+ * is the only one in flight (cancel.ts `interrupt`).
+ *
+ * A stream that failed before any row reached its consumer is sent again once, like a query, when
+ * nothing of it ran: its cached statement was stale, or a cancel meant for the statement before it
+ * hit it outside a transaction block (cancel.ts `collateralCancel`) — a neighbour's timeout must not
+ * fail it.
+ *
+ * It does NOT know the other operations (operations.ts builds it and hands it what it needs).
+ */
+import { Channel, Effect, Scope, Stream } from "effect"
+import type { Wire } from "../Codec.ts"
+import type { PgExpertError } from "../Errors.ts"
+import type { Writer } from "../protocol/Writer.ts"
+import type { Column, Row } from "../Result.ts"
+import { collateralCancel } from "./cancel.ts"
+import type { Core, Request } from "./core.ts"
+import { type ExtendedQuery, isCopyStatement } from "./requests.ts"
+import { type Attempt, RowStream } from "./rowStream.ts"
+import type { Param, Statements } from "./statements.ts"
+
+export interface StreamDeps {
+  readonly core: Core
+  readonly wire: Wire
+  readonly statements: Statements
+  readonly writer: Writer
+  readonly interrupt: (request: Request & { abandoned: boolean }) => Effect.Effect<void>
+}
+
+const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !== null && "_tag" in u
+
+export const makeStreams = ({ core, wire, statements, writer, interrupt }: StreamDeps) => {
+  /** One encoding of the statement; `stale` is set when its cached statement turned out stale. */
+  const attempt = (sql: string, params: ReadonlyArray<Param>) => {
+    const encoded = statements.encode(writer, sql, params)
+    if (isError(encoded)) return encoded
+    const state = { stale: false }
+    const next: Attempt = {
+      frames: encoded.frames,
+      preset: encoded.preset,
+      onSettle: (outcome, parsed) => {
+        state.stale = statements.settle(encoded, outcome, parsed, core.transactionStatus)
+        if (outcome !== undefined && !isError(outcome)) statements.observe(outcome.command.tag)
+      }
+    }
+    return { next, state }
+  }
+
+  const openStream = (sql: string, params: ReadonlyArray<Param>, scope: Scope.Scope) =>
+    Effect.suspend(() => {
+      const first = attempt(sql, params)
+      if (isError(first)) return Effect.fail(first)
+      let state = first.state
+      const rowStream = new RowStream(first.next, isCopyStatement(sql), wire, {
+        resend: (request: ExtendedQuery, error) => {
+          if (!state.stale && !collateralCancel(core, request, error)) return undefined
+          const again = attempt(sql, params)
+          if (isError(again)) return undefined
+          state = again.state
+          return again.next
+        },
+        submit: (request) => core.submit(request)
+      })
+      core.submit(rowStream.request)
+      return Effect.as(Scope.addFinalizer(scope, abandonStream(rowStream)), rowStream)
+    })
+
+  const abandonStream = (rowStream: RowStream) =>
+    Effect.suspend(() => {
+      if (!rowStream.request.abandoned && rowStream.finished) return Effect.void
+      rowStream.abandon()
+      return interrupt(rowStream.request)
+    })
+
+  const stream = (sql: string, params: ReadonlyArray<Param> = []): Stream.Stream<Row, PgExpertError> =>
+    Stream.fromChannel(
+      Channel.fromTransform((_, scope) => Effect.map(openStream(sql, params, scope), (s) => s.pull))
+    )
+
+  const streamWithColumns = (
+    sql: string,
+    params: ReadonlyArray<Param> = []
+  ): Effect.Effect<
+    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, PgExpertError> },
+    PgExpertError,
+    Scope.Scope
+  > =>
+    Effect.gen(function* () {
+      const scope = yield* Effect.scope
+      const rowStream = yield* openStream(sql, params, scope)
+      const columns = yield* rowStream.awaitColumns
+      const rows: Stream.Stream<Row, PgExpertError> = Stream.fromChannel(
+        Channel.fromTransform((_, inner) =>
+          Effect.as(Scope.addFinalizer(inner, abandonStream(rowStream)), rowStream.pull)
+        )
+      )
+      return { columns, rows }
+    })
+
+  return { stream, streamWithColumns }
+}
