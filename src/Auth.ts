@@ -40,6 +40,7 @@ import {
 import type { Wire } from "./Codec.ts"
 import type { PgConfigError } from "./config/ConfigError.ts"
 import type { RequireAuth } from "./config/RequireAuth.ts"
+import { makeInbox } from "./connection/inbox.ts"
 import {
   PgAuthError,
   type PgAuthErrorReason,
@@ -48,7 +49,6 @@ import {
   PgServerError,
   PgProtocolError as ProtocolErr
 } from "./Errors.ts"
-import { makeInbox } from "./internal/inbox.ts"
 import type { BackendMessage } from "./protocol/Backend.ts"
 import {
   encodeGSSResponse,
@@ -246,7 +246,7 @@ export const startup = (wire: Wire, input: StartupInput): Effect.Effect<Session,
         }
         case "AuthenticationSASL": {
           yield* allow("sasl", "scram-sha-256")
-          const tls = wire.transport.peerCertificate
+          const tls = wire.peerCertificate
           const selection = selectScramMechanism({
             serverMechanisms: message.mechanisms,
             channelBinding: input.channelBinding,

@@ -5,7 +5,7 @@
  * and `decodeBackend`), and the messages of that read are handed to the listener as one batch:
  * no Effect is allocated per message. Frames of one request are written with one `write`.
  *
- * It does NOT know which message belongs to which request (internal/core.ts does), nor run the
+ * It does NOT know which message belongs to which request (engine/Engine.ts does), nor run the
  * startup dialogue (Auth). A framing or decoding error is reported once, after the messages
  * that preceded it; the framer is poisoned afterwards, so nothing after a bad byte is trusted.
  *
@@ -16,47 +16,14 @@
  */
 import { Context } from "effect"
 import { PgProtocolError } from "./Errors.ts"
+import type { Wire, WireListener } from "./engine/Wire.ts"
 import type { Transport } from "./PgSocket.ts"
 import type { BackendMessage } from "./protocol/Backend.ts"
 import { decodeBackend } from "./protocol/Backend.ts"
 import { Framer } from "./protocol/Framer.ts"
 import { ProtocolError } from "./protocol/ProtocolError.ts"
 
-export interface WireListener {
-  readonly onMessages: (messages: ReadonlyArray<BackendMessage>) => void
-  readonly onError: (error: PgProtocolError) => void
-  /** The transport closed; `error` is undefined for a clean EOF. */
-  readonly onClose: (error: Error | undefined) => void
-  /**
-   * Another listener takes the Wire: return the messages received but not consumed, in order;
-   * they are delivered to the new listener. This listener gets nothing more.
-   */
-  readonly release?: () => ReadonlyArray<BackendMessage>
-  /**
-   * Optional fast path for DataRow ('D'): the raw body instead of a decoded message, so no
-   * message object, column array or column views are allocated per row. Called in order with
-   * `onMessages` (pending messages are delivered first).
-   */
-  readonly onDataRow?: (body: Uint8Array) => void
-  /** All messages of one socket read were delivered. */
-  readonly onReadEnd?: () => void
-}
-
-/** A message-level view of one Transport. */
-export interface Wire {
-  readonly transport: Transport
-  /** Writes encoded frames (one request = one call = one socket write). */
-  readonly send: (frames: Uint8Array) => void
-  /**
-   * Sets who receives messages from now on. The first call starts reading; a later call hands
-   * over the previous listener's unconsumed messages, then an error or close that already happened.
-   */
-  readonly listen: (listener: WireListener) => void
-  readonly pause: () => void
-  readonly resume: () => void
-  readonly end: () => void
-  readonly destroy: () => void
-}
+export type { Wire, WireListener } from "./engine/Wire.ts"
 
 export interface WireOptions {
   /** Largest backend message accepted; bigger ones fail with a PgProtocolError (MessageTooLarge). */
@@ -122,10 +89,11 @@ export const makeWire = (transport: Transport, options?: WireOptions): Wire => {
   }
 
   return {
-    transport,
-    send: (frames) => {
-      transport.write(frames)
-    },
+    tls: transport.tls,
+    peerCertificate: transport.peerCertificate,
+    send: (frames) => transport.write(frames),
+    onDrain: transport.onDrain,
+    closed: transport.closed,
     listen: (next) => {
       const previous = listener
       listener = next

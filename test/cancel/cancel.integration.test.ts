@@ -9,8 +9,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Duration, Effect, Fiber, Stream } from "effect"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { makeProxy, PgTestServer, type PgTestServerInfo } from "../../src/testing/index.ts"
 
 const connect = Effect.gen(function* () {

@@ -12,8 +12,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Stream } from "effect"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 
 /** mulberry32: a small seeded PRNG, good enough to pick interrupt points. */

@@ -10,8 +10,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { assertFailedWith, expectTag } from "../support/ConnectionAssertions.ts"
 import * as Fake from "../support/FakeServer.ts"
 

@@ -14,8 +14,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
+import { setShared } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import { setShared } from "../../src/internal/operations.ts"
 import * as Fake from "../support/FakeServer.ts"
 
 /** The answer to one extended query that returns no rows. */

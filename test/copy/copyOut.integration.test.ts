@@ -7,7 +7,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 import { backendLog, binaryCopy, bounded, collectBytes, connect, nastyValues, utf8 } from "./support.ts"
 

@@ -9,8 +9,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Cause, Effect, Fiber, type Scope, Stream } from "effect"
+import type { ExpertConnection, Notification } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection, Notification } from "../../src/internal/operations.ts"
 import { makeProxy, PgTestServer } from "../../src/testing/index.ts"
 
 const connect = Effect.gen(function* () {

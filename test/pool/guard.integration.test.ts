@@ -1,5 +1,5 @@
 /**
- * The transaction guard of shared pool connections (internal/guard.ts), against a real server: a
+ * The transaction guard of shared pool connections (engine/guard.ts), against a real server: a
  * statement that leaves the connection in a transaction block, with other callers' statements
  * pipelined behind it. The pool's lexer routes every BEGIN it can see to a borrowed connection, so
  * these tests turn the guard on directly on one connection and send BEGIN themselves: the guard
@@ -7,9 +7,9 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
+import { type ExpertConnection, setShared } from "../../src/connection/operations.ts"
 import { mayHaveRun } from "../../src/Errors.ts"
 import * as Expert from "../../src/Expert.ts"
-import { type ExpertConnection, setShared } from "../../src/internal/operations.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 
 const shared = Effect.gen(function* () {

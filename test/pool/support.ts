@@ -5,8 +5,8 @@
  */
 import { Effect, type Scope } from "effect"
 import type { ConnectConfigInput } from "../../src/config/ConnectConfig.ts"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 import type { PgTestServerInfo } from "../../src/testing/index.ts"
 
 let counter = 0

@@ -5,8 +5,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Stream } from "effect"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 
 layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, excludeTestServices: true })(

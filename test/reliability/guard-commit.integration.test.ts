@@ -1,5 +1,5 @@
 /**
- * The transaction guard (internal/guard.ts) when a COMMIT is not the end of the story: a statement
+ * The transaction guard (engine/guard.ts) when a COMMIT is not the end of the story: a statement
  * that commits the transaction and opens the next one (COMMIT AND CHAIN, or a simple query
  * `commit; begin`), and a simple query that commits its own work before it opens a transaction.
  * The guard holds back the outcomes of the statements that ran inside a transaction opened on a
@@ -13,8 +13,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { type ExpertConnection, setShared } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import { type ExpertConnection, setShared } from "../../src/internal/operations.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 import { audit, countsById, describe, outcomeOf, summary, type Write } from "./support.ts"
 

@@ -9,8 +9,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 import { range } from "./support.ts"
 

@@ -8,8 +8,8 @@
  * `PgError.mayHaveRun` getter for the normal API. A defect (a die) is never an acceptable report.
  */
 import { Cause, Effect, Exit } from "effect"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import { isPgError, mayHaveRun } from "../../src/Errors.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 
 export { appName, backendPids, connectInput, eventually, monitor } from "../pool/support.ts"
 

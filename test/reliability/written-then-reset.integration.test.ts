@@ -17,8 +17,8 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { makeProxy, PgTestServer, type PgTestServerInfo } from "../../src/testing/index.ts"
 import { describe, eventually, monitor, outcomeOf } from "./support.ts"
 

@@ -10,8 +10,8 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect, Fiber, type Scope } from "effect"
+import type { ExpertConnection } from "../../src/connection/operations.ts"
 import * as Expert from "../../src/Expert.ts"
-import type { ExpertConnection } from "../../src/internal/operations.ts"
 import { makeProxy, type PgTestProxy, PgTestServer } from "../../src/testing/index.ts"
 import { eventually } from "../pool/support.ts"
 

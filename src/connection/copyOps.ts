@@ -16,12 +16,12 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Wire } from "../Codec.ts"
 import { CopyTextError, CopyTextParser, encodeRows, quoteIdentifier } from "../copy/CopyText.ts"
 import { type PgExpertError, PgProtocolError } from "../Errors.ts"
+import type { Engine, Request } from "../engine/Engine.ts"
 import { encodeQuery } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { CommandComplete } from "../Result.ts"
 import { Backlog } from "./backlog.ts"
 import { CopyInRequest, CopyOutRequest } from "./copy.ts"
-import type { Core, Request } from "./core.ts"
 
 /** postgres_async's feed result for the pull form of COPY IN. */
 export type CopyFeed =
@@ -65,7 +65,7 @@ const describeCause = (cause: Cause.Cause<unknown>): string =>
  */
 export type Interrupt = (request: Request & { abandoned: boolean }) => Effect.Effect<void>
 
-export const makeCopyOps = (core: Core, wire: Wire, interrupt: Interrupt) => {
+export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
   const copyIn = <E, R>(
     sql: string,
     source: Stream.Stream<Uint8Array, E, R>

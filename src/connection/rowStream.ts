@@ -1,5 +1,5 @@
 /**
- * A pulled row stream over one ExtendedQuery, with pushback to the socket (internal/backlog.ts).
+ * A pulled row stream over one ExtendedQuery, with pushback to the socket (connection/backlog.ts).
  *
  * Rows arrive in batches, one per socket read, and wait in a Backlog: when the consumer falls
  * behind, the socket is paused, so the server's sends block (postgres_async's pushback). The

@@ -11,19 +11,19 @@
  * option is such an interrupt, reported as PgTimeoutError. COPY is in copyOps.ts, LISTEN in
  * notifications.ts.
  *
- * It does NOT dial or authenticate (internal/connect.ts).
+ * It does NOT dial or authenticate (connection/connect.ts).
  */
 import { Deferred, type Duration, Effect, PubSub, type Scope, Stream } from "effect"
 import type { Session } from "../Auth.ts"
-import type { Wire } from "../Codec.ts"
 import { PgConnectionError, type PgExpertError, PgProtocolError } from "../Errors.ts"
+import type { Engine, Request } from "../engine/Engine.ts"
+import type { Status } from "../engine/state.ts"
 import { TERMINATE, writeQuery } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { Writer } from "../protocol/Writer.ts"
 import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
 import { type CancelTarget, collateralCancel, makeLiveness, sendCancel } from "./cancel.ts"
 import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
-import { Core, type Request } from "./core.ts"
 import { Deadline, timeoutMillis } from "./deadline.ts"
 import { Listeners, type Notification } from "./notifications.ts"
 import {
@@ -35,7 +35,6 @@ import {
   type Retry,
   SimpleQuery
 } from "./requests.ts"
-import type { Status } from "./state.ts"
 import { Statements } from "./statements.ts"
 import { makeStreams } from "./streams.ts"
 
@@ -158,7 +157,7 @@ const versionNumber = (version: string): number => {
     : major * 10000 + Number(m[2] ?? 0) * 100 + Number(m[3] ?? 0)
 }
 
-const engines = new WeakMap<ExpertConnection, Core>()
+const engines = new WeakMap<ExpertConnection, Engine>()
 
 /**
  * The pool's switch for the transaction guard (guard.ts) of a connection: on while it carries
@@ -171,7 +170,7 @@ export const setShared = (connection: ExpertConnection, shared: boolean): void =
 
 /** Builds the operations over an authenticated Wire. The scope owns the connection. */
 export const makeOperations = (
-  wire: Wire,
+  core: Engine,
   session: Session,
   cancelTarget?: CancelTarget,
   options?: { readonly statementCacheSize?: number | undefined }
@@ -185,7 +184,8 @@ export const makeOperations = (
     const statements = new Statements(options?.statementCacheSize ?? 100)
     const listeners = new Listeners((sql) => simpleQuery(sql))
 
-    const core = new Core(wire, {
+    const wire = core.wire
+    core.setHooks({
       onNotice: (notice) => {
         PubSub.publishUnsafe(noticeHub, notice)
       },

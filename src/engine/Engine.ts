@@ -15,6 +15,7 @@
  */
 
 import type { Wire } from "../Codec.ts"
+import { SimpleQuery } from "../connection/requests.ts"
 import {
   PgClosedError,
   PgConnectionError,
@@ -28,7 +29,6 @@ import { encodeQuery } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Notice } from "../Result.ts"
 import { TransactionGuard } from "./guard.ts"
-import { SimpleQuery } from "./requests.ts"
 import * as State from "./state.ts"
 
 /** What a request may do to the connection while it runs. */
@@ -45,6 +45,12 @@ export interface Request {
   readonly exclusive: boolean
   /** A message for this request (not Notice/ParameterStatus/Notification/ReadyForQuery). */
   onMessage(message: BackendMessage, context: RequestContext): void
+  /**
+   * A ReadyForQuery for this request (before `onReady`): true when it ends the request, false
+   * when it answers one of the request's earlier Syncs (a multi-Sync command). Without it, every
+   * ReadyForQuery ends the request.
+   */
+  onReadyForQuery?(message: BackendMessage, context: RequestContext): boolean
   /** ReadyForQuery arrived: the request is over. */
   onReady(transactionStatus: string): void
   /**
@@ -74,7 +80,14 @@ export interface CoreHooks {
   readonly onStatus: (status: State.Status) => void
 }
 
-export class Core {
+const NO_HOOKS: CoreHooks = {
+  onNotice: () => {},
+  onNotification: () => {},
+  onParameter: () => {},
+  onStatus: () => {}
+}
+
+export class Engine {
   status: State.Status = State.Open
   transactionStatus = "I"
   /**
@@ -89,13 +102,15 @@ export class Core {
   private readonly context: RequestContext
 
   readonly wire: Wire
-  private readonly hooks: CoreHooks
+  private hooks: CoreHooks = NO_HOOKS
+  /** Run-time parameters the server reported (ParameterStatus), kept current from the startup on. */
+  readonly parameters = new Map<string, string>()
   /** The pool's safety net for shared connections (guard.ts); off unless the pool turns it on. */
   readonly guard: TransactionGuard
 
-  constructor(wire: Wire, hooks: CoreHooks) {
+  constructor(wire: Wire, hooks?: CoreHooks) {
     this.wire = wire
-    this.hooks = hooks
+    if (hooks !== undefined) this.hooks = hooks
     this.guard = new TransactionGuard(
       () => new SimpleQuery(ROLLBACK, () => {}, false),
       (request) => this.insertNext(request as Request),
@@ -116,7 +131,7 @@ export class Core {
     }
     // What the Wire hands over during `listen` (messages that came behind the startup's
     // ReadyForQuery, or the socket's loss) waits until this constructor has returned: the hooks
-    // may refer to the Core through the owner's variable. It runs at the next microtask, or
+    // may refer to the Engine through the owner's variable. It runs at the next microtask, or
     // before the first submit/close, so it is always handled before any request.
     let early: Array<() => void> | undefined = []
     this.drainEarly = () => {
@@ -151,6 +166,11 @@ export class Core {
 
   private readonly drainEarly: () => void
 
+  /** Who hears notices, notifications, parameters and status changes from now on. */
+  setHooks(hooks: CoreHooks): void {
+    this.hooks = hooks
+  }
+
   private onMessages(messages: ReadonlyArray<BackendMessage>): void {
     for (let i = 0; i < messages.length; i++) this.onMessage(messages[i]!)
   }
@@ -175,6 +195,16 @@ export class Core {
     }
     this.queue.push(request)
     this.flush()
+  }
+
+  /**
+   * Feeds a running command something from its caller (run.ts `input`). False when `run` is not
+   * the request the server runs now (queued, finished, or the connection is gone).
+   */
+  input<I>(run: Request & { input(value: I, context: RequestContext): void }, value: I): boolean {
+    if (this.status._tag !== "Open" || !this.isRunning(run)) return false
+    run.input(value, this.context)
+    return true
   }
 
   /** Puts `request` in front of every request not yet written (the guard's ROLLBACK). */
@@ -289,6 +319,7 @@ export class Core {
         return
       }
       case "ParameterStatus":
+        this.parameters.set(message.name, message.value)
         this.hooks.onParameter(message.name, message.value)
         return
       case "NotificationResponse":
@@ -300,6 +331,8 @@ export class Core {
         this.startStatus = before
         const head = this.queue[0]
         if (head === undefined || this.written === 0) return this.fail(this.unexpected(message._tag))
+        if (head.onReadyForQuery !== undefined && !head.onReadyForQuery(message, this.context)) return
+        if (this.status._tag !== "Open") return
         this.queue.shift()
         this.written--
         const broken = head.readyProblem?.()

@@ -27,11 +27,11 @@ import { Deferred, Duration, Effect, Schedule, type Scope } from "effect"
 import type { Session } from "../Auth.ts"
 import { configError, type PgConfigError } from "../config/ConfigError.ts"
 import { PgConnectionError, type PgExpertError, PgProtocolError } from "../Errors.ts"
+import type { Engine, Request } from "../engine/Engine.ts"
 import type { PgSocketService, SocketOptions } from "../PgSocket.ts"
 import { encodeCancelRequest, encodeQuery } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import * as Sqlstate from "../Sqlstate.ts"
-import type { Core, Request } from "./core.ts"
 import { SimpleQuery } from "./requests.ts"
 
 export interface CancelTarget {
@@ -79,7 +79,7 @@ export const sendCancel = (
  * sent again, it would answer COMMIT for nothing.)
  */
 export const collateralCancel = (
-  core: Pick<Core, "startStatus" | "transactionStatus">,
+  core: Pick<Engine, "startStatus" | "transactionStatus">,
   request: { readonly cancelRisk: boolean },
   error: PgExpertError
 ): boolean =>
@@ -95,7 +95,7 @@ const EMPTY_QUERY = (() => {
 })()
 
 /** `interrupt`, `beat` (one empty query) and `heartbeat` for one connection. */
-export const makeLiveness = (core: Core, session: Session, cancelTarget: CancelTarget | undefined) => {
+export const makeLiveness = (core: Engine, session: Session, cancelTarget: CancelTarget | undefined) => {
   const interrupting = new Map<Request, Deferred.Deferred<void>>()
 
   /**

@@ -29,12 +29,12 @@
 import { Effect } from "effect"
 import type { Wire } from "../Codec.ts"
 import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
+import type { Request, RequestContext } from "../engine/Engine.ts"
 import type { BackendMessage } from "../protocol/Backend.ts"
 import { COPY_DONE, encodeCopyDataHeader, encodeCopyFail } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { CommandComplete, Notice } from "../Result.ts"
 import { parseCommandTag } from "../Result.ts"
-import type { Request, RequestContext } from "./core.ts"
 
 type Outcome = CommandComplete | PgExpertError
 
@@ -238,11 +238,11 @@ export class CopyInRequest implements Request {
       if (this.closed || chunk.length === 0) return Effect.void
       const header = encodeCopyDataHeader(chunk.length)
       if (header instanceof ProtocolError) return Effect.fail(PgProtocolError.fromCodec(header))
-      const transport = this.wire.transport
-      transport.write(header)
-      if (transport.write(chunk) || transport.closed()) return Effect.void
+      const wire = this.wire
+      wire.send(header)
+      if (wire.send(chunk) || wire.closed()) return Effect.void
       return Effect.callback<void>((resume) => {
-        transport.onDrain(() => resume(Effect.void))
+        wire.onDrain(() => resume(Effect.void))
       })
     })
   }

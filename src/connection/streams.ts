@@ -14,16 +14,16 @@
 import { Channel, Effect, Scope, Stream } from "effect"
 import type { Wire } from "../Codec.ts"
 import type { PgExpertError } from "../Errors.ts"
+import type { Engine, Request } from "../engine/Engine.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import type { Column, Row } from "../Result.ts"
 import { collateralCancel } from "./cancel.ts"
-import type { Core, Request } from "./core.ts"
 import { type ExtendedQuery, isCopyStatement } from "./requests.ts"
 import { type Attempt, RowStream } from "./rowStream.ts"
 import type { Param, Statements } from "./statements.ts"
 
 export interface StreamDeps {
-  readonly core: Core
+  readonly core: Engine
   readonly wire: Wire
   readonly statements: Statements
   readonly writer: Writer

@@ -25,6 +25,7 @@ import { passwordFor } from "../config/Password.ts"
 import { resolve } from "../config/Resolve.ts"
 import { resolvePolicy, sniName, type TlsPolicy } from "../config/Tls.ts"
 import { PgConnectionError, type PgExpertError } from "../Errors.ts"
+import { Engine } from "../engine/Engine.ts"
 import { ErrorBeforeTls, PgSocket, type SocketOptions, type TlsRequest } from "../PgSocket.ts"
 import { type ExpertConnection, makeOperations } from "./operations.ts"
 
@@ -202,10 +203,10 @@ const attempt = (
     // The cancel connection goes where the session went, encrypted iff the session is (libpq).
     const cancelOptions: SocketOptions = {
       ...socketOptions,
-      tls: { ...tls, use: wire.transport.tls ? "must" : "none" }
+      tls: { ...tls, use: wire.tls ? "must" : "none" }
     }
     const connection = yield* makeOperations(
-      wire,
+      new Engine(wire),
       session,
       { socket, options: cancelOptions },
       { statementCacheSize: config.statementCacheSize }

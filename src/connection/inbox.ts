@@ -6,7 +6,7 @@
  * When the engine takes the Wire over, the messages not yet taken are handed to it (`release`),
  * so a message that came in the same read as the startup's ReadyForQuery is not lost.
  *
- * It does NOT route messages to requests (internal/core.ts does that once the session is up).
+ * It does NOT route messages to requests (engine/Engine.ts does that once the session is up).
  */
 import { Effect } from "effect"
 import type { Wire } from "../Codec.ts"

@@ -1,5 +1,5 @@
 /**
- * The per-flow state machines run by the connection engine (internal/core.ts): an extended
+ * The per-flow state machines run by the connection engine (engine/Engine.ts): an extended
  * query whose rows are collected or streamed, and a simple (multi-statement) query.
  *
  * Wire transcripts (see the Frontend/Backend Protocol chapter, "Extended Query"):
@@ -17,6 +17,7 @@
  * No Effect here: completion is a plain callback.
  */
 import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
+import type { Request, RequestContext } from "../engine/Engine.ts"
 import { isCopy } from "../lexer/Leading.ts"
 import type { BackendMessage, FieldDescription } from "../protocol/Backend.ts"
 import { DataRowScanner } from "../protocol/DataRowScanner.ts"
@@ -25,7 +26,6 @@ import { ProtocolError } from "../protocol/ProtocolError.ts"
 import { decodeText, decodeUtf8 } from "../protocol/Reader.ts"
 import type { Column, CommandComplete, Notice, Row, StatementResult } from "../Result.ts"
 import { parseCommandTag } from "../Result.ts"
-import type { Request, RequestContext } from "./core.ts"
 
 export type RequestError = PgExpertError
 
