@@ -8,13 +8,13 @@
 import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import type { ConnectInput } from "./config/ConnectConfig.ts"
 import { PgConfig } from "./config/Layer.ts"
+import { connectResolved } from "./connection/connect.ts"
+import type { ConnectionApi, ExpertConnection, Param } from "./connection/operations.ts"
 import { type ErrorContext, isPgExpertError, type MessageLimits, PgError } from "./Errors.ts"
 import { connect as connectExpert } from "./Expert.ts"
-import { connectResolved } from "./internal/connect.ts"
-import type { ConnectionApi, ExpertConnection, Param } from "./internal/operations.ts"
 
-export type { ConnectionApi, Param } from "./internal/operations.ts"
-export type { Status } from "./internal/state.ts"
+export type { ConnectionApi, Param } from "./connection/operations.ts"
+export type { Status } from "./engine/state.ts"
 
 /** A connection of the normal API. */
 export type NormalConnection = ConnectionApi<PgError>

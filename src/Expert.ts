@@ -8,12 +8,12 @@
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { ConnectInput } from "./config/ConnectConfig.ts"
 import { PgConfig } from "./config/Layer.ts"
+import { type ConnectError, connect as connectInternal, connectResolved } from "./connection/connect.ts"
+import type { ConnectionApi, ExpertConnection as ExpertConnectionShape } from "./connection/operations.ts"
 import type { PgExpertError } from "./Errors.ts"
-import { type ConnectError, connect as connectInternal, connectResolved } from "./internal/connect.ts"
-import type { ConnectionApi, ExpertConnection as ExpertConnectionShape } from "./internal/operations.ts"
 
-export type { ConnectError } from "./internal/connect.ts"
-export type { ConnectionApi, Param } from "./internal/operations.ts"
+export type { ConnectError } from "./connection/connect.ts"
+export type { ConnectionApi, Param } from "./connection/operations.ts"
 
 /** The Expert connection service: the operations with `PgExpertError` in the error channel. */
 export class ExpertConnection extends Context.Service<ExpertConnection, ConnectionApi<PgExpertError>>()(

@@ -27,9 +27,9 @@
  * one-shot statement's room on a shared connection is given back exactly once.
  */
 import { Duration, Effect, Scope, Stream } from "effect"
+import { timeoutMillis } from "../connection/deadline.ts"
+import type { ConnectionApi, ExpertConnection, OperationOptions, Param } from "../connection/operations.ts"
 import { type PgExpertError, PgTimeoutError } from "../Errors.ts"
-import { timeoutMillis } from "../internal/deadline.ts"
-import type { ConnectionApi, ExpertConnection, OperationOptions, Param } from "../internal/operations.ts"
 import { opensTransaction } from "../lexer/Leading.ts"
 import type { CommandComplete, QueryResult, SimpleQueryResult } from "../Result.ts"
 import type { PgPoolExpertError } from "./errors.ts"
@@ -142,7 +142,7 @@ const queryOpens = (result: QueryResult) => isBegin(result.command)
  * would, and the return checks roll the transaction back. One statement (extended protocol): its
  * leading keywords, read as PostgreSQL's scanner reads them (lexer/Leading.ts). Several (simple
  * protocol): any BEGIN or START word anywhere, erring on the safe side. What slips past both is
- * caught by the transaction guard of the shared connection (internal/guard.ts).
+ * caught by the transaction guard of the shared connection (engine/guard.ts).
  */
 const mayBegin = (sql: string, simple: boolean): boolean =>
   simple ? /\b(?:begin|start)\b/i.test(sql) : opensTransaction(sql)

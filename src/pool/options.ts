@@ -13,7 +13,7 @@
 import { Config, Duration, Effect, Option } from "effect"
 import { configError, type PgConfigError } from "../config/ConfigError.ts"
 import type { ConnectInput } from "../config/ConnectConfig.ts"
-import type { ExpertConnection } from "../internal/operations.ts"
+import type { ExpertConnection } from "../connection/operations.ts"
 
 /**
  * What to do to a connection when a borrower gives it back, after any open transaction was rolled

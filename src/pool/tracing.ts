@@ -30,7 +30,7 @@
  */
 import { Effect, type Fiber, Stream, Tracer } from "effect"
 import type { SpanOptions } from "effect/Tracer"
-import type { ConnectionApi, Param } from "../internal/operations.ts"
+import type { ConnectionApi, Param } from "../connection/operations.ts"
 import { firstKeyword } from "../lexer/Leading.ts"
 
 export interface TraceSettings {

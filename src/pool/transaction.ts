@@ -19,7 +19,7 @@
  * savepoints on it would interleave).
  */
 import { Context, Effect, Exit } from "effect"
-import type { ExpertConnection } from "../internal/operations.ts"
+import type { ExpertConnection } from "../connection/operations.ts"
 import { type PgPoolExpertError, PgTransactionError } from "./errors.ts"
 
 export type IsolationLevel = "read uncommitted" | "read committed" | "repeatable read" | "serializable"

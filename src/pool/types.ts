@@ -10,7 +10,7 @@
  */
 import type { Effect, Exit, Scope } from "effect"
 import type { ConnectConfig } from "../config/ConnectConfig.ts"
-import type { ExpertConnection } from "../internal/operations.ts"
+import type { ExpertConnection } from "../connection/operations.ts"
 import type { PgPoolExpertError } from "./errors.ts"
 import type { PoolSettings } from "./options.ts"
 
