@@ -15,8 +15,9 @@
  * Rules the engine enforces:
  * - A command ends (`Done`/`Fail`) only on a ReadyForQuery; a ReadyForQuery it does not end on
  *   answers one of its own earlier Syncs. Ending on any other message is a protocol error.
- * - Frames that do not end with Sync leave the server inside the command's exchange, so nothing
- *   is written behind such a command until it ends (it is exclusive, as is one that says so).
+ * - Frames that do not end with Sync (or a simple Query) leave the server inside the command's
+ *   exchange, so nothing is written behind such a command until it ends (it is exclusive, as is
+ *   one that says so).
  * - `SyncRequired` fails the command with its failure; the engine discards the command's
  *   messages up to the ReadyForQuery of its outstanding Syncs (`pendingSyncs`), or, with none
  *   outstanding, writes a Sync and discards up to its ReadyForQuery; then the next command runs.
@@ -149,7 +150,7 @@ export const serverError = (fields: ErrorFields): Failure => ({ _tag: "ServerErr
 export const protocol = (
   reason: string,
   message: string,
-  options?: { readonly mayHaveRun?: boolean; readonly messageType?: number }
+  options?: { readonly mayHaveRun?: boolean | undefined; readonly messageType?: number | undefined }
 ): Failure => ({ _tag: "Protocol", reason, message, ...options })
 
 /** A message this command does not expect in its current state: `Unexpected` naming both. */

@@ -29,6 +29,7 @@ import { Listeners, type Notification } from "./notifications.ts"
 import {
   committedPart,
   ExtendedQuery,
+  extendedArgs,
   isControl,
   isCopyStatement,
   mayContainCopy,
@@ -287,7 +288,7 @@ export const makeOperations = (
       let all: Array<Row> | undefined
       let stale = false
       const request: ExtendedQuery = new ExtendedQuery(
-        encoded.frames,
+        extendedArgs(encoded, isCopyStatement(sql)),
         {
           onRows: (rows) => {
             if (all === undefined) all = rows
@@ -309,8 +310,6 @@ export const makeOperations = (
             })
           }
         },
-        isCopyStatement(sql),
-        encoded.preset,
         (outcome, parsed) => {
           stale = statements.settle(encoded, outcome, parsed, core.transactionStatus)
         }

@@ -17,6 +17,7 @@
 import { type Cause, Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Wire } from "../Codec.ts"
+import type { ExtendedArgs } from "../commands/extended.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { Column, Row } from "../Result.ts"
 import { Backlog } from "./backlog.ts"
@@ -28,8 +29,8 @@ const isError = (o: Outcome): o is PgExpertError => "_tag" in o
 
 /** One encoding of the stream's statement: what its request sends, and its cache upkeep. */
 export interface Attempt {
-  readonly frames: Uint8Array
-  readonly preset?: ReadonlyArray<Column> | undefined
+  /** What the request sends and what its frames contain (commands/extended.ts). */
+  readonly args: ExtendedArgs
   /** Called when the request ends, even after the consumer left (statement cache upkeep). */
   readonly onSettle?: SettleHook
 }
@@ -51,21 +52,19 @@ export class RowStream {
   private outcome: Outcome | undefined
   private columns: ReadonlyArray<Column> | undefined
   private columnsWaiter: ((effect: Effect.Effect<ReadonlyArray<Column>, PgExpertError>) => void) | undefined
-  private readonly exclusive: boolean
   private readonly again: Resend | undefined
   /** Rows reached the backlog, or it was sent again already: no (more) resending. */
   private committed = false
 
-  constructor(attempt: Attempt, exclusive: boolean, wire: Wire, again?: Resend, highWater = 16) {
+  constructor(attempt: Attempt, wire: Wire, again?: Resend, highWater = 16) {
     this.backlog = new Backlog<Row>(wire, highWater)
-    this.exclusive = exclusive
     this.again = again
     this.request = this.makeRequest(attempt)
   }
 
   private makeRequest(attempt: Attempt): ExtendedQuery {
     return new ExtendedQuery(
-      attempt.frames,
+      attempt.args,
       {
         onColumns: (columns) => {
           this.columns = columns
@@ -82,8 +81,6 @@ export class RowStream {
           this.wakeColumns()
         }
       },
-      this.exclusive,
-      attempt.preset,
       attempt.onSettle
     )
   }

@@ -18,7 +18,7 @@ import type { Engine, Request } from "../engine/Engine.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import type { Column, Row } from "../Result.ts"
 import { collateralCancel } from "./cancel.ts"
-import { type ExtendedQuery, isCopyStatement } from "./requests.ts"
+import { type ExtendedQuery, extendedArgs, isCopyStatement } from "./requests.ts"
 import { type Attempt, RowStream } from "./rowStream.ts"
 import type { Param, Statements } from "./statements.ts"
 
@@ -39,8 +39,7 @@ export const makeStreams = ({ core, wire, statements, writer, interrupt }: Strea
     if (isError(encoded)) return encoded
     const state = { stale: false }
     const next: Attempt = {
-      frames: encoded.frames,
-      preset: encoded.preset,
+      args: extendedArgs(encoded, isCopyStatement(sql)),
       onSettle: (outcome, parsed) => {
         state.stale = statements.settle(encoded, outcome, parsed, core.transactionStatus)
         if (outcome !== undefined && !isError(outcome)) statements.observe(outcome.command.tag)
@@ -54,7 +53,7 @@ export const makeStreams = ({ core, wire, statements, writer, interrupt }: Strea
       const first = attempt(sql, params)
       if (isError(first)) return Effect.fail(first)
       let state = first.state
-      const rowStream = new RowStream(first.next, isCopyStatement(sql), wire, {
+      const rowStream = new RowStream(first.next, wire, {
         resend: (request: ExtendedQuery, error) => {
           if (!state.stale && !collateralCancel(core, request, error)) return undefined
           const again = attempt(sql, params)

@@ -15,7 +15,7 @@
  */
 
 import type { Wire } from "../Codec.ts"
-import { SimpleQuery } from "../connection/requests.ts"
+import { simpleQuery } from "../commands/simple.ts"
 import {
   PgClosedError,
   PgConnectionError,
@@ -29,6 +29,7 @@ import { encodeQuery } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Notice } from "../Result.ts"
 import { TransactionGuard } from "./guard.ts"
+import { CommandRun } from "./run.ts"
 import * as State from "./state.ts"
 
 /** What a request may do to the connection while it runs. */
@@ -112,7 +113,7 @@ export class Engine {
     this.wire = wire
     if (hooks !== undefined) this.hooks = hooks
     this.guard = new TransactionGuard(
-      () => new SimpleQuery(ROLLBACK, () => {}, false),
+      () => rollbackRun(),
       (request) => this.insertNext(request as Request),
       () =>
         this.fail(
@@ -437,6 +438,10 @@ export class Engine {
     this.hooks.onStatus(status)
   }
 }
+
+/** The guard's ROLLBACK, a simple query whose outcome the guard reads in its `onReady`. */
+const rollbackRun = () =>
+  new CommandRun(simpleQuery, simpleQuery.start({ frames: ROLLBACK }), { onDone: () => {} })
 
 const ROLLBACK = (() => {
   const frames = encodeQuery("ROLLBACK")

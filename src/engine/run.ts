@@ -47,19 +47,28 @@ export const toExpertError = (failure: Failure): PgServerError | PgProtocolError
           ...(failure.mayHaveRun === undefined ? {} : { mayHaveRun: failure.mayHaveRun })
         })
 
-const SYNC_LENGTH = 5
-
-/** Whether `frames` end with a Sync message ('S', length 4). */
-export const endsWithSync = (frames: Uint8Array): boolean => {
+/**
+ * Whether `frames` end with a message the server answers with ReadyForQuery and after which it
+ * waits for the next command: a Sync, or a simple Query. Frames that do not (a Flush-based
+ * exchange, a StartupMessage, anything not made of whole messages) keep the server inside the
+ * command's exchange.
+ */
+export const endsInStep = (frames: Uint8Array): boolean => {
   const n = frames.length
-  return (
-    n >= SYNC_LENGTH &&
-    frames[n - 5] === 0x53 &&
-    frames[n - 4] === 0 &&
-    frames[n - 3] === 0 &&
-    frames[n - 2] === 0 &&
-    frames[n - 1] === 4
-  )
+  // The common case: Sync ('S', length 4) last.
+  if (n >= 5 && frames[n - 5] === 0x53 && frames[n - 4] === 0 && frames[n - 3] === 0 && frames[n - 2] === 0) {
+    if (frames[n - 1] === 4) return true
+  }
+  let at = 0
+  let last = -1
+  while (at + 5 <= n) {
+    const length =
+      ((frames[at + 1]! << 24) | (frames[at + 2]! << 16) | (frames[at + 3]! << 8) | frames[at + 4]!) >>> 0
+    if (length < 4) return false
+    last = frames[at]!
+    at += 1 + length
+  }
+  return at === n && (last === 0x53 || last === 0x51)
 }
 
 export class CommandRun<A, S, R, P = never, I = never> implements Request {
@@ -90,7 +99,7 @@ export class CommandRun<A, S, R, P = never, I = never> implements Request {
     this.sink = sink
     this.state = start.state
     this.frames = start.frames
-    this.exclusive = start.exclusive === true || !endsWithSync(start.frames)
+    this.exclusive = start.exclusive === true || !endsInStep(start.frames)
   }
 
   /** The command's name (errors, spans). */

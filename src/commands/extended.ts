@@ -1,0 +1,212 @@
+/**
+ * The extended-query command: one statement sent as [Close(S)…] [Parse] Bind [Describe(P)]
+ * Execute Sync, its rows streamed as `Row` steps.
+ *
+ * Wire transcript (Frontend/Backend Protocol, "Extended Query"):
+ *   CloseComplete × closes, ParseComplete (when parsing), BindComplete,
+ *   RowDescription | NoData (when described; a cached statement's columns are given instead),
+ *   DataRow*, CommandComplete | EmptyQueryResponse | PortalSuspended, ReadyForQuery;
+ *   or ErrorResponse at any point before ReadyForQuery (also after CommandComplete: a deferred
+ *   constraint failing at the implicit COMMIT), then ReadyForQuery.
+ * Anything out of that order is `Unexpected` (the connection fails), including a DataRow whose
+ * column count differs from its RowDescription.
+ *
+ * A COPY reaching this flow is refused without desync: CopyInResponse is answered with CopyFail
+ * and Sync (the server ignored the first Sync in copy-in mode) and the statement did not take
+ * effect; CopyOutResponse's data is drained, and the statement ran.
+ *
+ * It does NOT encode the statement (the connection's statement cache does, and says what the
+ * frames contain) nor decode values beyond text.
+ */
+import type { BackendMessage } from "../protocol/Backend.ts"
+import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
+import type { ProtocolError } from "../protocol/ProtocolError.ts"
+import { decodeTextRow, scanTextRow, type TextRow } from "../protocol/TextRow.ts"
+import { type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
+import {
+  CONTINUE,
+  type Command,
+  done,
+  type Failure,
+  fail,
+  protocol,
+  result,
+  row,
+  type Start,
+  type Step,
+  unexpected,
+  unexpectedMessage
+} from "./Command.ts"
+import { onErrorOrCopy, rowProblem } from "./shared.ts"
+
+export interface ExtendedArgs {
+  /** The encoded exchange, ending with Sync. */
+  readonly frames: Uint8Array
+  /** How many Close messages the frames begin with (a CloseComplete each). */
+  readonly closes?: number | undefined
+  /** Whether the frames contain a Parse (ParseComplete expected). */
+  readonly parse: boolean
+  /** Columns known in advance (a cached statement): no Describe was sent. */
+  readonly preset?: ReadonlyArray<Column> | undefined
+  /** Nothing may be written behind it (a COPY statement: its Sync is ignored in copy-in mode). */
+  readonly exclusive?: boolean | undefined
+}
+
+export interface ExtendedResult {
+  readonly columns: ReadonlyArray<Column>
+  readonly command: CommandComplete
+}
+
+type Phase =
+  | "closes"
+  | "parse"
+  | "bind"
+  | "describe"
+  | "rows"
+  | "complete"
+  | "failed"
+  | "copy-in"
+  | "copy-out"
+
+export interface ExtendedState {
+  phase: Phase
+  closesLeft: number
+  readonly parse: boolean
+  readonly preset: ReadonlyArray<Column> | undefined
+  columns: ReadonlyArray<Column>
+  /** NoData: the statement returns no rows. */
+  noData: boolean
+  command: CommandComplete | undefined
+  failure: Failure | undefined
+  /** The server acknowledged the Parse (a named statement exists now). */
+  parsed: boolean
+}
+
+const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
+const SUSPENDED: CommandComplete = { tag: "", command: "SUSPENDED", rows: undefined }
+
+const COPY_FAIL_AND_SYNC = (() => {
+  const bytes = encodeCopyFail("COPY FROM STDIN is not supported by this operation")
+  const fail = bytes instanceof Uint8Array ? bytes : new Uint8Array(0)
+  const out = new Uint8Array(fail.length + SYNC.length)
+  out.set(fail)
+  out.set(SYNC, fail.length)
+  return out
+})()
+
+const NAME = "a query"
+
+const startPhase = (closes: number, parse: boolean): Phase =>
+  closes > 0 ? "closes" : parse ? "parse" : "bind"
+
+const onRow = (
+  state: ExtendedState,
+  value: TextRow | ProtocolError
+): Step<ExtendedResult, ReadonlyArray<Column>> => rowProblem(value, state.columns) ?? row(value as TextRow)
+
+const rowsAllowed = (state: ExtendedState) => state.phase === "rows" && !state.noData
+
+const onMessage = (
+  state: ExtendedState,
+  message: BackendMessage
+): Step<ExtendedResult, ReadonlyArray<Column>> => {
+  switch (message._tag) {
+    case "DataRow":
+      if (!rowsAllowed(state)) return unexpectedMessage(NAME, message, state.phase)
+      return onRow(state, decodeTextRow(message.columns))
+    case "CloseComplete":
+      if (state.phase !== "closes") return unexpectedMessage(NAME, message, state.phase)
+      if (--state.closesLeft === 0) state.phase = state.parse ? "parse" : "bind"
+      return CONTINUE
+    case "ParseComplete":
+      if (state.phase !== "parse") return unexpectedMessage(NAME, message, state.phase)
+      state.parsed = true
+      state.phase = "bind"
+      return CONTINUE
+    case "BindComplete":
+      if (state.phase !== "bind") return unexpectedMessage(NAME, message, state.phase)
+      if (state.preset === undefined) {
+        state.phase = "describe"
+        return CONTINUE
+      }
+      state.columns = state.preset
+      state.phase = "rows"
+      return result(state.columns)
+    case "RowDescription":
+      if (state.phase !== "describe") return unexpectedMessage(NAME, message, state.phase)
+      state.columns = message.fields
+      state.phase = "rows"
+      return result(state.columns)
+    case "NoData":
+      if (state.phase !== "describe") return unexpectedMessage(NAME, message, state.phase)
+      state.noData = true
+      state.phase = "rows"
+      return result(state.columns)
+    case "CommandComplete":
+    case "EmptyQueryResponse":
+    case "PortalSuspended":
+      return onComplete(state, message)
+    case "ReadyForQuery":
+      if (state.phase === "failed") return fail(state.failure!)
+      if (state.phase !== "complete") {
+        return unexpected(
+          protocol("UnexpectedMessage", "unexpected ReadyForQuery before CommandComplete during a query")
+        )
+      }
+      if (state.failure !== undefined) return fail(state.failure)
+      return done({ columns: state.columns, command: state.command! })
+    default:
+      return (
+        onErrorOrCopy(state, message, NAME, "rows", COPY_FAIL_AND_SYNC) ??
+        unexpectedMessage(NAME, message, state.phase)
+      )
+  }
+}
+
+const onComplete = (
+  state: ExtendedState,
+  message: BackendMessage & { _tag: "CommandComplete" | "EmptyQueryResponse" | "PortalSuspended" }
+): Step<ExtendedResult, ReadonlyArray<Column>> => {
+  // A COPY TO STDOUT that was drained ends with its CommandComplete.
+  const copyEnd = state.phase === "copy-out" && message._tag === "CommandComplete"
+  if (state.phase !== "rows" && !copyEnd) return unexpectedMessage(NAME, message, state.phase)
+  state.command =
+    message._tag === "CommandComplete"
+      ? parseCommandTag(message.tag)
+      : message._tag === "EmptyQueryResponse"
+        ? EMPTY_COMMAND
+        : SUSPENDED
+  state.phase = "complete"
+  return CONTINUE
+}
+
+/** The extended-query command (query, stream). */
+export const extendedQuery = {
+  name: "query",
+  start: (args: ExtendedArgs): Start<ExtendedState> => {
+    const closes = args.closes ?? 0
+    return {
+      frames: args.frames,
+      exclusive: args.exclusive,
+      state: {
+        phase: startPhase(closes, args.parse),
+        closesLeft: closes,
+        parse: args.parse,
+        preset: args.preset,
+        columns: [],
+        noData: false,
+        command: undefined,
+        failure: undefined,
+        parsed: false
+      }
+    }
+  },
+  onMessage,
+  onDataRow: (state, body) => {
+    if (!rowsAllowed(state)) {
+      return unexpected(protocol("UnexpectedMessage", `unexpected DataRow during a query (${state.phase})`))
+    }
+    return onRow(state, scanTextRow(body))
+  },
+  tags: (state) => (state.command === undefined || state.command.tag === "" ? [] : [state.command.tag])
+} satisfies Command<ExtendedArgs, ExtendedState, ExtendedResult, ReadonlyArray<Column>>
