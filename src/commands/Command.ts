@@ -69,8 +69,11 @@ export type Step<R, P = never> =
   | { readonly _tag: "Row"; readonly row: Row }
   /** An intermediate result for the caller (the columns of a stream, one query of a pipeline). */
   | { readonly _tag: "Result"; readonly result: P }
-  /** More frames to write now (a multi-round-trip command). */
-  | { readonly _tag: "Send"; readonly frames: Uint8Array }
+  /**
+   * More frames to write now (a multi-round-trip command). Several buffers are written in order
+   * without being copied together (a CopyData header and its payload).
+   */
+  | { readonly _tag: "Send"; readonly frames: Uint8Array | ReadonlyArray<Uint8Array> }
   /** The command is over and succeeded (only on a ReadyForQuery). */
   | { readonly _tag: "Done"; readonly value: R }
   /** The command is over and failed; the session is in step (only on a ReadyForQuery). */
@@ -122,7 +125,10 @@ export const row = (value: Row): Step<never, never> => ({ _tag: "Row", row: valu
 
 export const result = <P>(value: P): Step<never, P> => ({ _tag: "Result", result: value })
 
-export const send = (frames: Uint8Array): Step<never, never> => ({ _tag: "Send", frames })
+export const send = (frames: Uint8Array | ReadonlyArray<Uint8Array>): Step<never, never> => ({
+  _tag: "Send",
+  frames
+})
 
 export const done = <R>(value: R): Step<R, never> => ({ _tag: "Done", value })
 

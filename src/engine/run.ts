@@ -158,9 +158,12 @@ export class CommandRun<A, S, R, P = never, I = never> implements Request {
       case "Result":
         if (!this.abandoned) this.sink.onResult?.(step.result)
         return false
-      case "Send":
-        context.send(step.frames)
+      case "Send": {
+        const frames = step.frames
+        if (frames instanceof Uint8Array) context.send(frames)
+        else for (const f of frames) context.send(f)
         return false
+      }
       case "Done":
       case "Fail":
         if (!ready) {
