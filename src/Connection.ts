@@ -2,15 +2,16 @@
  * The normal API: the same operations as the Expert API, with one error type, `PgError`, whose
  * message names the SQL and parameters (truncated) and whose `cause` is the Expert error.
  *
- * It does NOT implement anything: every operation delegates to the Expert implementation and
- * maps the error (postgres_async's two views of one module).
+ * It does NOT implement anything: it is the Expert implementation seen through the normal lift
+ * (connection/api.ts `makeApi`, postgres_async's two views of one module).
  */
-import { Context, Effect, Layer, type Scope, Stream } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import type { ConnectInput } from "./config/ConnectConfig.ts"
 import { PgConfig } from "./config/Layer.ts"
+import { type Lift, makeApi, mapErrors } from "./connection/api.ts"
 import { connectResolved } from "./connection/connect.ts"
-import type { ConnectionApi, ExpertConnection, Param } from "./connection/operations.ts"
-import { type ErrorContext, isPgExpertError, type MessageLimits, PgError } from "./Errors.ts"
+import type { ConnectionApi, ExpertConnection } from "./connection/operations.ts"
+import { type MessageLimits, PgError } from "./Errors.ts"
 import { connect as connectExpert } from "./Expert.ts"
 
 export type { ConnectionApi, Param } from "./connection/operations.ts"
@@ -24,64 +25,15 @@ export interface NormalOptions {
   readonly limits?: Partial<MessageLimits> | undefined
 }
 
-/** The normal view of an Expert connection. */
-export const toNormal = (expert: ExpertConnection, options?: NormalOptions): NormalConnection => {
+/** The normal lift: each Expert error becomes a `PgError` naming the SQL and parameters. */
+export const normalLift = (options?: NormalOptions): Lift<PgError> => {
   const limits = options?.limits
-  const wrap = (sql?: string, params?: ReadonlyArray<Param>): ((e: ExpertError) => PgError) => {
-    const context: ErrorContext = { sql, params, limits }
-    return (e) => PgError.fromExpert(e, context)
-  }
-  return {
-    query: (sql, params, options) => Effect.mapError(expert.query(sql, params, options), wrap(sql, params)),
-    queryExpectNoData: (sql, params, options) =>
-      Effect.mapError(expert.queryExpectNoData(sql, params, options), wrap(sql, params)),
-    stream: (sql, params) => Stream.mapError(expert.stream(sql, params), wrap(sql, params)),
-    streamWithColumns: (sql, params) =>
-      Effect.map(
-        Effect.mapError(expert.streamWithColumns(sql, params), wrap(sql, params)),
-        ({ columns, rows }) => ({
-          columns,
-          rows: Stream.mapError(rows, wrap(sql, params))
-        })
-      ),
-    simpleQuery: (sql, options) => Effect.mapError(expert.simpleQuery(sql, options), wrap(sql)),
-    close: expert.close,
-    closeWith: expert.closeWith,
-    closeFinished: Effect.mapError(expert.closeFinished, wrap()),
-    status: expert.status,
-    statusChanges: expert.statusChanges,
-    notices: expert.notices,
-    parameters: expert.parameters,
-    parameter: expert.parameter,
-    serverVersion: expert.serverVersion,
-    serverVersionNum: expert.serverVersionNum,
-    processId: expert.processId,
-    secretKey: expert.secretKey,
-    protocolMinor: expert.protocolMinor,
-    transactionStatus: expert.transactionStatus,
-    pending: expert.pending,
-    copyIn: (sql, source) => Effect.mapError(expert.copyIn(sql, source), normalize(sql)),
-    copyInFeed: (sql, feed) => Effect.mapError(expert.copyInFeed(sql, feed), normalize(sql)),
-    copyInRows: (target, rows) =>
-      Effect.mapError(expert.copyInRows(target, rows), normalize(`COPY ${target.table}`)),
-    copyOut: (sql) => Stream.mapError(expert.copyOut(sql), wrap(sql)),
-    copyOutRows: (sql) => Stream.mapError(expert.copyOutRows(sql), wrap(sql)),
-    listen: (channel) =>
-      Effect.map(Effect.mapError(expert.listen(channel), wrap(`LISTEN ${channel}`)), (stream) =>
-        Stream.mapError(stream, wrap(`LISTEN ${channel}`))
-      ),
-    notify: (channel, payload) =>
-      Effect.mapError(expert.notify(channel, payload), wrap("NOTIFY", [channel, payload ?? ""])),
-    cancel: Effect.mapError(expert.cancel, wrap()),
-    heartbeat: (options) => Effect.mapError(expert.heartbeat(options), wrap())
-  }
-  /** Maps Expert errors to PgError and leaves the source's own errors alone. */
-  function normalize(sql: string) {
-    return <E2>(e: ExpertError | E2): PgError | E2 => (isPgExpertError(e) ? wrap(sql)(e) : e)
-  }
+  return mapErrors((e, { sql, params }) => PgError.fromExpert(e, { sql, params, limits }))
 }
 
-type ExpertError = Parameters<typeof PgError.fromExpert>[0]
+/** The normal view of an Expert connection (connection/api.ts `makeApi`). */
+export const toNormal = (expert: ExpertConnection, options?: NormalOptions): NormalConnection =>
+  makeApi(expert, normalLift(options))
 
 /** The normal connection service. */
 export class Connection extends Context.Service<Connection, NormalConnection>()("effect-pg/Connection") {}

@@ -13,21 +13,20 @@
  *
  * It does NOT dial or authenticate (connection/connect.ts).
  */
-import { Deferred, type Duration, Effect, PubSub, type Scope, Stream } from "effect"
+import { Deferred, Effect, PubSub, type Scope, Stream } from "effect"
 import type { Session } from "../Auth.ts"
 import { PgConnectionError, type PgExpertError, PgProtocolError } from "../Errors.ts"
-import type { Engine, Request } from "../engine/Engine.ts"
+import type { Engine } from "../engine/Engine.ts"
 import type { Status } from "../engine/state.ts"
 import { TERMINATE, writeQuery } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { Writer } from "../protocol/Writer.ts"
-import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import type { Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import type { ConnectionApi, Param } from "./api.ts"
 import { type CancelTarget, collateralCancel, makeLiveness, sendCancel } from "./cancel.ts"
 import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
-import { Deadline, timeoutMillis } from "./deadline.ts"
 import { Listeners, type Notification } from "./notifications.ts"
 import {
-  committedPart,
   ExtendedQuery,
   extendedArgs,
   isControl,
@@ -38,111 +37,10 @@ import {
 } from "./requests.ts"
 import { Statements } from "./statements.ts"
 import { makeStreams } from "./streams.ts"
-
-/**
- * Per-operation options. `timeout`: a bound on the call (deadline.ts). When it expires, a
- * statement still queued is withdrawn; a written one is cancelled on the server once it is the
- * one running, and the caller waits at most 1 s more for its outcome: its result or error if it
- * arrives, else `PgTimeoutError` saying what is known (postgres_async's statement_timeout, done
- * client-side).
- */
-export interface OperationOptions {
-  readonly timeout?: Duration.Input | undefined
-}
-
-/** A query parameter in text format; `null` is SQL NULL. */
-export type Param = string | null
-
-/** The operations of a connection, generic in the error type (postgres_async's `module type S`). */
-export interface ConnectionApi<E> {
-  /** Runs one statement (extended protocol, text parameters) and returns all its rows. */
-  readonly query: (
-    sql: string,
-    params?: ReadonlyArray<Param>,
-    options?: OperationOptions
-  ) => Effect.Effect<QueryResult, E>
-  /** Runs a statement that must return no rows (DDL, DML without RETURNING). */
-  readonly queryExpectNoData: (
-    sql: string,
-    params?: ReadonlyArray<Param>,
-    options?: OperationOptions
-  ) => Effect.Effect<CommandComplete, E>
-  /** The rows as a Stream pulled with backpressure, one array of rows per socket read. */
-  readonly stream: (sql: string, params?: ReadonlyArray<Param>) => Stream.Stream<Row, E>
-  /** Like `stream`, but first waits for the column metadata (available even for zero rows). */
-  readonly streamWithColumns: (
-    sql: string,
-    params?: ReadonlyArray<Param>
-  ) => Effect.Effect<
-    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, E> },
-    E,
-    Scope.Scope
-  >
-  /** Simple protocol: several statements in one string, every statement's result. */
-  readonly simpleQuery: (sql: string, options?: OperationOptions) => Effect.Effect<SimpleQueryResult, E>
-  /** Graceful close: Terminate, then end the socket. Idempotent. */
-  readonly close: Effect.Effect<void>
-  /** `close`, optionally cancelling the running statement first (`cancelRunning`). */
-  readonly closeWith: (options?: { readonly cancelRunning?: boolean }) => Effect.Effect<void>
-  /** Completes when the connection is gone: succeeds after a graceful close, fails with the error that ended it. */
-  readonly closeFinished: Effect.Effect<void, E>
-  readonly status: Effect.Effect<Status>
-  /** The current status, then every change. */
-  readonly statusChanges: Stream.Stream<Status>
-  /** Every NoticeResponse of this connection (they are also attached to each query's result). */
-  readonly notices: Stream.Stream<Notice>
-  /** Run-time parameters reported by the server (ParameterStatus), kept current. */
-  readonly parameters: Effect.Effect<ReadonlyMap<string, string>>
-  readonly parameter: (name: string) => Effect.Effect<string | undefined>
-  /** server_version as reported at startup, e.g. "18.4". */
-  readonly serverVersion: string
-  /** server_version_num-style number, e.g. 180004. */
-  readonly serverVersionNum: number
-  readonly processId: number
-  readonly secretKey: Uint8Array
-  /** The negotiated protocol minor version (0 or 2). */
-  readonly protocolMinor: number
-  readonly transactionStatus: Effect.Effect<"I" | "T" | "E">
-  /** Requests queued or running on this connection (0 when idle). */
-  readonly pending: Effect.Effect<number>
-  /** COPY … FROM STDIN from a byte stream (chunks need not line up with rows). */
-  readonly copyIn: <E2, R>(
-    sql: string,
-    source: Stream.Stream<Uint8Array, E2, R>
-  ) => Effect.Effect<CommandComplete, E | E2, R>
-  /** postgres_async's pull form: `feed` is called for each step (Data | Wait | Abort | Finished). */
-  readonly copyInFeed: <E2, R>(
-    sql: string,
-    feed: Effect.Effect<CopyFeed, E2, R>
-  ) => Effect.Effect<CommandComplete, E | E2 | CopyAborted, R>
-  /** COPY of rows into a table; names are quoted and values escaped here. */
-  readonly copyInRows: <E2, R>(
-    target: CopyTarget,
-    rows: Stream.Stream<ReadonlyArray<string | null>, E2, R>
-  ) => Effect.Effect<CommandComplete, E | E2, R>
-  /** COPY … TO STDOUT as a byte stream pulled with backpressure. */
-  readonly copyOut: (sql: string) => Stream.Stream<Uint8Array, E>
-  /** COPY … TO STDOUT (text format) parsed into rows. */
-  readonly copyOutRows: (sql: string) => Stream.Stream<ReadonlyArray<string | null>, E>
-  /** LISTEN on a channel for the life of the scope; UNLISTEN when the last listener leaves. */
-  readonly listen: (channel: string) => Effect.Effect<Stream.Stream<Notification, E>, E, Scope.Scope>
-  /** NOTIFY with any channel name and payload (sent as parameters of pg_notify). */
-  readonly notify: (channel: string, payload?: string) => Effect.Effect<void, E>
-  /** Sends a CancelRequest for whatever the session runs now (over TLS when the session uses it). */
-  readonly cancel: Effect.Effect<void, E>
-  /**
-   * Opt-in heartbeat for the scope: an empty query every `interval`; when one is not answered
-   * within `timeout` the connection fails (the protocol has no heartbeat of its own). Durations
-   * that cannot be read fail with PgConfigError.
-   */
-  readonly heartbeat: (options: {
-    readonly interval: Duration.Input
-    readonly timeout: Duration.Input
-  }) => Effect.Effect<void, E, Scope.Scope>
-}
+import { makeTimed, type OperationOptions } from "./timed.ts"
 
 export type ExpertConnection = ConnectionApi<PgExpertError>
-export type { CopyFeed, CopyTarget, Notification }
+export type { ConnectionApi, CopyFeed, CopyTarget, Notification, OperationOptions, Param }
 export { CopyAborted }
 
 const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
@@ -205,66 +103,7 @@ export const makeOperations = (
 
     const { interrupt, cancelTimedOut, beat, heartbeat } = makeLiveness(core, session, cancelTarget)
 
-    /**
-     * A request as `timed` sees it. A statement may be sent again once (a stale cached statement,
-     * a collateral cancel) only while `retry.allowed()`: never once its timeout expired, since the
-     * 57014 is then its own cancel's and a copy would run on, uncancelled, after the caller's
-     * timeout. `retry.swap` makes the copy the request the deadline and interrupts act on.
-     */
-    type Submit<A> = (
-      complete: (outcome: A | PgExpertError) => void,
-      retry: Retry
-    ) => (Request & { abandoned: boolean }) | PgExpertError
-
-    /**
-     * Runs one request, with the `timeout` option when given (deadline.ts): `submit` builds and
-     * queues the request; the deadline withdraws, cancels or gives up on it; interrupting the
-     * caller abandons it (cancel.ts `interrupt`).
-     */
-    const timed = <A>(options: OperationOptions | undefined, what: string, submit: Submit<A>) => {
-      const millis = timeoutMillis(options?.timeout)
-      if (isError(millis)) return Effect.fail(millis)
-      return Effect.callback<A, PgExpertError>((resume) => {
-        let deadline: Deadline | undefined
-        let done = false
-        const finish = (outcome: A | PgExpertError) => {
-          if (done) return
-          done = true
-          deadline?.clear()
-          resume(isError(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome))
-        }
-        const submitted = submit(
-          (outcome) =>
-            finish(deadline === undefined ? outcome : deadline.outcome(outcome, committedPart(current))),
-          {
-            allowed: () => !done && deadline?.expired !== true,
-            swap: (next) => {
-              current = next
-            }
-          }
-        )
-        if (isError(submitted)) return finish(submitted)
-        let current = submitted
-        // Failed at once (a closed connection): no deadline to arm, nothing to interrupt.
-        if (done) return
-        if (millis !== undefined) {
-          deadline = new Deadline(millis, what, {
-            withdraw: () => core.withdraw(current),
-            cancel: () => {
-              Effect.runFork(cancelTimedOut(current, deadline!.state))
-            },
-            abandon: () => {
-              current.abandoned = true
-            },
-            fail: finish
-          })
-        }
-        return Effect.suspend(() => {
-          deadline?.clear()
-          return interrupt(current, deadline?.state)
-        })
-      })
-    }
+    const timed = makeTimed(core, interrupt, cancelTimedOut)
 
     const query = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
       timed<QueryResult>(options, "the query", (complete, retry) =>

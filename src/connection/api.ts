@@ -1,0 +1,205 @@
+/**
+ * The operations of a connection, written once and generic in the error type (postgres_async's
+ * `module type S`, instantiated twice): `ConnectionApi<E>` is the interface, and `makeApi(expert,
+ * lift)` is the one mapping from the Expert implementation (operations.ts, errors
+ * `PgExpertError`) to any view of it. A `Lift` says what a view does around each operation,
+ * given the operation's name, SQL and parameters: the normal API maps errors to `PgError`
+ * (Connection.ts), the pool adds spans and its own error view (pool/), the Expert view is the
+ * implementation itself. Adding an operation: implement it in its area module, declare it in
+ * `ConnectionApi`, list it once in `makeApi`; every view follows.
+ *
+ * It does NOT implement operations (operations.ts and the area modules do).
+ */
+import { type Duration, Effect, type Scope, Stream } from "effect"
+import { isPgExpertError, type PgExpertError } from "../Errors.ts"
+import type { Status } from "../engine/state.ts"
+import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import type { CopyAborted, CopyFeed, CopyTarget } from "./copyOps.ts"
+import type { Notification } from "./notifications.ts"
+import type { OperationOptions } from "./timed.ts"
+
+/** A query parameter in text format; `null` is SQL NULL. */
+export type Param = string | null
+
+/** The operations of a connection, generic in the error type (postgres_async's `module type S`). */
+export interface ConnectionApi<E> {
+  /** Runs one statement (extended protocol, text parameters) and returns all its rows. */
+  readonly query: (
+    sql: string,
+    params?: ReadonlyArray<Param>,
+    options?: OperationOptions
+  ) => Effect.Effect<QueryResult, E>
+  /** Runs a statement that must return no rows (DDL, DML without RETURNING). */
+  readonly queryExpectNoData: (
+    sql: string,
+    params?: ReadonlyArray<Param>,
+    options?: OperationOptions
+  ) => Effect.Effect<CommandComplete, E>
+  /** The rows as a Stream pulled with backpressure, one array of rows per socket read. */
+  readonly stream: (sql: string, params?: ReadonlyArray<Param>) => Stream.Stream<Row, E>
+  /** Like `stream`, but first waits for the column metadata (available even for zero rows). */
+  readonly streamWithColumns: (
+    sql: string,
+    params?: ReadonlyArray<Param>
+  ) => Effect.Effect<
+    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, E> },
+    E,
+    Scope.Scope
+  >
+  /** Simple protocol: several statements in one string, every statement's result. */
+  readonly simpleQuery: (sql: string, options?: OperationOptions) => Effect.Effect<SimpleQueryResult, E>
+  /** Graceful close: Terminate, then end the socket. Idempotent. */
+  readonly close: Effect.Effect<void>
+  /** `close`, optionally cancelling the running statement first (`cancelRunning`). */
+  readonly closeWith: (options?: { readonly cancelRunning?: boolean }) => Effect.Effect<void>
+  /** Completes when the connection is gone: succeeds after a graceful close, fails with the error that ended it. */
+  readonly closeFinished: Effect.Effect<void, E>
+  readonly status: Effect.Effect<Status>
+  /** The current status, then every change. */
+  readonly statusChanges: Stream.Stream<Status>
+  /** Every NoticeResponse of this connection (they are also attached to each query's result). */
+  readonly notices: Stream.Stream<Notice>
+  /** Run-time parameters reported by the server (ParameterStatus), kept current. */
+  readonly parameters: Effect.Effect<ReadonlyMap<string, string>>
+  readonly parameter: (name: string) => Effect.Effect<string | undefined>
+  /** server_version as reported at startup, e.g. "18.4". */
+  readonly serverVersion: string
+  /** server_version_num-style number, e.g. 180004. */
+  readonly serverVersionNum: number
+  readonly processId: number
+  readonly secretKey: Uint8Array
+  /** The negotiated protocol minor version (0 or 2). */
+  readonly protocolMinor: number
+  readonly transactionStatus: Effect.Effect<"I" | "T" | "E">
+  /** Requests queued or running on this connection (0 when idle). */
+  readonly pending: Effect.Effect<number>
+  /** COPY … FROM STDIN from a byte stream (chunks need not line up with rows). */
+  readonly copyIn: <E2, R>(
+    sql: string,
+    source: Stream.Stream<Uint8Array, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2, R>
+  /** postgres_async's pull form: `feed` is called for each step (Data | Wait | Abort | Finished). */
+  readonly copyInFeed: <E2, R>(
+    sql: string,
+    feed: Effect.Effect<CopyFeed, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2 | CopyAborted, R>
+  /** COPY of rows into a table; names are quoted and values escaped here. */
+  readonly copyInRows: <E2, R>(
+    target: CopyTarget,
+    rows: Stream.Stream<ReadonlyArray<string | null>, E2, R>
+  ) => Effect.Effect<CommandComplete, E | E2, R>
+  /** COPY … TO STDOUT as a byte stream pulled with backpressure. */
+  readonly copyOut: (sql: string) => Stream.Stream<Uint8Array, E>
+  /** COPY … TO STDOUT (text format) parsed into rows. */
+  readonly copyOutRows: (sql: string) => Stream.Stream<ReadonlyArray<string | null>, E>
+  /** LISTEN on a channel for the life of the scope; UNLISTEN when the last listener leaves. */
+  readonly listen: (channel: string) => Effect.Effect<Stream.Stream<Notification, E>, E, Scope.Scope>
+  /** NOTIFY with any channel name and payload (sent as parameters of pg_notify). */
+  readonly notify: (channel: string, payload?: string) => Effect.Effect<void, E>
+  /** Sends a CancelRequest for whatever the session runs now (over TLS when the session uses it). */
+  readonly cancel: Effect.Effect<void, E>
+  /**
+   * Opt-in heartbeat for the scope: an empty query every `interval`; when one is not answered
+   * within `timeout` the connection fails (the protocol has no heartbeat of its own). Durations
+   * that cannot be read fail with PgConfigError.
+   */
+  readonly heartbeat: (options: {
+    readonly interval: Duration.Input
+    readonly timeout: Duration.Input
+  }) => Effect.Effect<void, E, Scope.Scope>
+}
+
+/** What a view knows about the operation it wraps. */
+export interface OpContext {
+  /** The operation's name ("query", "copyIn", …). */
+  readonly operation: string
+  readonly sql?: string | undefined
+  readonly params?: ReadonlyArray<unknown> | undefined
+}
+
+/**
+ * What a view does around every operation. Errors that are not Expert errors (a COPY source's
+ * own) pass through unchanged.
+ */
+export interface Lift<E> {
+  readonly effect: <A, E2, R>(
+    self: Effect.Effect<A, PgExpertError | E2, R>,
+    context: OpContext
+  ) => Effect.Effect<A, E | Exclude<E2, PgExpertError>, R>
+  readonly stream: <A, E2, R>(
+    self: Stream.Stream<A, PgExpertError | E2, R>,
+    context: OpContext
+  ) => Stream.Stream<A, E | Exclude<E2, PgExpertError>, R>
+}
+
+/** The view that maps each Expert error with `f` (and leaves other errors alone). */
+export const mapErrors = <E>(f: (error: PgExpertError, context: OpContext) => E): Lift<E> => ({
+  effect: (self, context) => Effect.mapError(self, (e) => (isPgExpertError(e) ? f(e, context) : e)) as never,
+  stream: (self, context) => Stream.mapError(self, (e) => (isPgExpertError(e) ? f(e, context) : e)) as never
+})
+
+/** The Expert view: the implementation as it is. */
+export const expertLift: Lift<PgExpertError> = {
+  effect: (self) => self as never,
+  stream: (self) => self as never
+}
+
+/** Builds the view `lift` of an Expert connection: every operation listed once. */
+export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>): ConnectionApi<E> => {
+  const op = (operation: string, sql?: string, params?: ReadonlyArray<unknown>): OpContext => ({
+    operation,
+    sql,
+    params
+  })
+  const plain = op("connection")
+  return {
+    query: (sql, params, options) =>
+      lift.effect(expert.query(sql, params, options), op("query", sql, params)),
+    queryExpectNoData: (sql, params, options) =>
+      lift.effect(expert.queryExpectNoData(sql, params, options), op("queryExpectNoData", sql, params)),
+    stream: (sql, params) => lift.stream(expert.stream(sql, params), op("stream", sql, params)),
+    streamWithColumns: (sql, params) => {
+      const context = op("streamWithColumns", sql, params)
+      return lift.effect(
+        Effect.map(expert.streamWithColumns(sql, params), ({ columns, rows }) => ({
+          columns,
+          rows: lift.stream(rows, context)
+        })),
+        context
+      )
+    },
+    simpleQuery: (sql, options) => lift.effect(expert.simpleQuery(sql, options), op("simpleQuery", sql)),
+    close: expert.close,
+    closeWith: expert.closeWith,
+    closeFinished: lift.effect(expert.closeFinished, op("closeFinished")),
+    status: expert.status,
+    statusChanges: expert.statusChanges,
+    notices: expert.notices,
+    parameters: expert.parameters,
+    parameter: expert.parameter,
+    serverVersion: expert.serverVersion,
+    serverVersionNum: expert.serverVersionNum,
+    processId: expert.processId,
+    secretKey: expert.secretKey,
+    protocolMinor: expert.protocolMinor,
+    transactionStatus: expert.transactionStatus,
+    pending: expert.pending,
+    copyIn: (sql, source) => lift.effect(expert.copyIn(sql, source), op("copyIn", sql)),
+    copyInFeed: (sql, feed) => lift.effect(expert.copyInFeed(sql, feed), op("copyInFeed", sql)),
+    copyInRows: (target, rows) =>
+      lift.effect(expert.copyInRows(target, rows), op("copyInRows", `COPY ${target.table}`)),
+    copyOut: (sql) => lift.stream(expert.copyOut(sql), op("copyOut", sql)),
+    copyOutRows: (sql) => lift.stream(expert.copyOutRows(sql), op("copyOutRows", sql)),
+    listen: (channel) => {
+      const context = op("listen", `LISTEN ${channel}`)
+      return lift.effect(
+        Effect.map(expert.listen(channel), (stream) => lift.stream(stream, context)),
+        context
+      )
+    },
+    notify: (channel, payload) =>
+      lift.effect(expert.notify(channel, payload), op("notify", "NOTIFY", [channel, payload ?? ""])),
+    cancel: lift.effect(expert.cancel, op("cancel")),
+    heartbeat: (options) => lift.effect(expert.heartbeat(options), plain)
+  }
+}
