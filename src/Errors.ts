@@ -1,7 +1,9 @@
 /**
  * The errors of effect-pg, in two layers (as in postgres_async):
  * - the Expert API fails with the union `PgExpertError` of rich tagged errors: `PgServerError`
- *   (every ErrorResponse field), `PgConnectionError`, `PgAuthError`, `PgProtocolError`, `PgClosedError`;
+ *   (every ErrorResponse field), `PgConnectionError`, `PgAuthError`, `PgProtocolError`, `PgClosedError`,
+ *   `PgTimeoutError`, `PgTransactionError`, `PgConfigError`; the Expert pool adds its own
+ *   `PgPoolTimeoutError` (`PgPoolExpertError`);
  * - the normal API fails with the single `PgError`, whose `cause` is the Expert error and whose
  *   message adds the SQL and parameters (`PgError.fromExpert`, `toNormal`, `toNormalStream`).
  *
@@ -33,5 +35,11 @@ export {
   PgTimeoutError,
   PgTimeoutOutcome
 } from "./errors/PgExpertError.ts"
-export { PgPoolTimeoutError, PgTransactionError, PgTransactionErrorReason } from "./errors/PgPoolErrors.ts"
+export {
+  isPgPoolExpertError,
+  PgPoolExpertError,
+  PgPoolTimeoutError,
+  PgTransactionError,
+  PgTransactionErrorReason
+} from "./errors/PgPoolErrors.ts"
 export { type ErrorResponseFields, type NamedErrorFields, PgServerError } from "./errors/PgServerError.ts"

@@ -1,10 +1,11 @@
 /**
  * `PgError`: the one error type of the normal API, and the mappings from the Expert API to it.
  *
- * What it does: wraps any Expert error in a `PgError` whose message names the failure, its
- * SQLSTATE, the server's detail/hint/context, a psql-style cursor for errors with a position, and
- * the SQL and parameters (truncated to `MessageLimits`); maps an Effect or a Stream from the Expert
- * error channel to `PgError` (`toNormal`, `toNormalStream`).
+ * What it does: wraps any Expert error — a connection's (`PgExpertError`) or the pool's
+ * (`PgPoolExpertError`, which adds `PgPoolTimeoutError`) — in a `PgError` whose message names the
+ * failure, its SQLSTATE, the server's detail/hint/context, a psql-style cursor for errors with a
+ * position, and the SQL and parameters (truncated to `MessageLimits`); maps an Effect or a Stream
+ * from either error channel to `PgError` (`toNormal`, `toNormalStream`).
  *
  * What it does NOT do: decide whether to retry, keep the full SQL or parameters as fields (only
  * the truncated text of the message holds them), or read configuration: no password can reach a
@@ -22,9 +23,10 @@ import {
   mayHaveRun,
   type PgAuthError,
   type PgConnectionError,
-  PgExpertError,
+  type PgExpertError,
   type PgProtocolError
 } from "./PgExpertError.ts"
+import { PgPoolExpertError } from "./PgPoolErrors.ts"
 import type { PgServerError } from "./PgServerError.ts"
 
 /** What the normal API knows about the operation that failed. */
@@ -43,7 +45,7 @@ export interface ErrorContext {
  */
 export class PgError extends Schema.TaggedError<PgError>()("PgError", {
   message: Schema.String,
-  cause: PgExpertError
+  cause: PgPoolExpertError
 }) {
   /**
    * The SQLSTATE of the failure: the server's code, the code of the server's refusal for an auth
@@ -123,8 +125,17 @@ export class PgError extends Schema.TaggedError<PgError>()("PgError", {
     return mayHaveRun(this.cause)
   }
 
-  /** Wraps an Expert error, writing a message from it and the optional SQL, parameters and limits. */
-  static fromExpert(error: PgExpertError, context?: ErrorContext): PgError {
+  /**
+   * Wraps an Expert error (a connection's or the pool's), writing a message from it and the
+   * optional SQL, parameters and limits.
+   */
+  static fromExpert(error: PgPoolExpertError, context?: ErrorContext): PgError
+  /**
+   * The connection-level signature, listed last so that `Parameters<typeof PgError.fromExpert>`
+   * (src/Connection.ts) still names the connection's union.
+   */
+  static fromExpert(error: PgExpertError, context?: ErrorContext): PgError
+  static fromExpert(error: PgPoolExpertError, context?: ErrorContext): PgError {
     return new PgError({ message: normalMessage(error, context), cause: error })
   }
 }
@@ -139,14 +150,14 @@ export const isPgError = (u: unknown): u is PgError => u instanceof PgError
 export const toNormal: {
   (
     context?: ErrorContext
-  ): <A, E extends PgExpertError, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, PgError, R>
-  <A, E extends PgExpertError, R>(
+  ): <A, E extends PgPoolExpertError, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, PgError, R>
+  <A, E extends PgPoolExpertError, R>(
     self: Effect.Effect<A, E, R>,
     context?: ErrorContext
   ): Effect.Effect<A, PgError, R>
 } = dual(
   (args) => Effect.isEffect(args[0]),
-  <A, E extends PgExpertError, R>(self: Effect.Effect<A, E, R>, context?: ErrorContext) =>
+  <A, E extends PgPoolExpertError, R>(self: Effect.Effect<A, E, R>, context?: ErrorContext) =>
     Effect.mapError(self, (error) => PgError.fromExpert(error, context))
 )
 
@@ -157,14 +168,14 @@ export const toNormal: {
 export const toNormalStream: {
   (
     context?: ErrorContext
-  ): <A, E extends PgExpertError, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, PgError, R>
-  <A, E extends PgExpertError, R>(
+  ): <A, E extends PgPoolExpertError, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, PgError, R>
+  <A, E extends PgPoolExpertError, R>(
     self: Stream.Stream<A, E, R>,
     context?: ErrorContext
   ): Stream.Stream<A, PgError, R>
 } = dual(
   (args) => Stream.isStream(args[0]),
-  <A, E extends PgExpertError, R>(self: Stream.Stream<A, E, R>, context?: ErrorContext) =>
+  <A, E extends PgPoolExpertError, R>(self: Stream.Stream<A, E, R>, context?: ErrorContext) =>
     Stream.mapError(self, (error) => PgError.fromExpert(error, context))
 )
 
@@ -215,7 +226,7 @@ const protocolLines = (error: PgProtocolError): Array<string> => {
   return [`protocol error (${error.reason}${where}): ${error.message}`]
 }
 
-const causeLines = (error: PgExpertError, sql: string | undefined): Array<string> => {
+const causeLines = (error: PgPoolExpertError, sql: string | undefined): Array<string> => {
   switch (error._tag) {
     case "PgServerError":
       return serverLines(error, sql)
@@ -238,7 +249,7 @@ const causeLines = (error: PgExpertError, sql: string | undefined): Array<string
 }
 
 /** The whole normal message: the cause's lines, then the SQL and the parameters. */
-export const normalMessage = (error: PgExpertError, context?: ErrorContext): string => {
+export const normalMessage = (error: PgPoolExpertError, context?: ErrorContext): string => {
   const limits = resolveLimits(context?.limits)
   const sql = context?.sql
   const lines = causeLines(error, sql)

@@ -1,6 +1,8 @@
 /**
  * The Expert error union: `PgConnectionError`, `PgAuthError`, `PgProtocolError`, `PgClosedError`,
- * and `PgServerError` (in its own module), each a yieldable tagged error with a readable `message`.
+ * `PgTimeoutError`, `PgTransactionError`, and `PgServerError` (in its own module), each a
+ * yieldable tagged error with a readable `message`. These are the connection-level errors; the
+ * pool adds its own in PgPoolErrors.ts.
  *
  * What it does: defines the rich errors the Expert API fails with, the `PgExpertError` union (type
  * and schema), and the 08003 rule for calls made after a connection failed
@@ -19,7 +21,7 @@
 import { Schema } from "effect"
 import { PgConfigError } from "../config/ConfigError.ts"
 import * as Sqlstate from "../Sqlstate.ts"
-import { PgPoolTimeoutError, PgTransactionError } from "./PgPoolErrors.ts"
+import type { PgPoolTimeoutError } from "./PgPoolErrors.ts"
 import { PgServerError } from "./PgServerError.ts"
 
 /**
@@ -207,8 +209,47 @@ export class PgTimeoutError extends Schema.TaggedError<PgTimeoutError>()("PgTime
 }) {}
 
 /**
- * The error channel of the Expert API. `PgConfigError` (defined with the configuration) covers a
- * bad connection string, option or password source: nothing was sent.
+ * Why a transaction failed although no statement did:
+ * - `CommitRolledBack`: COMMIT was answered with the command tag ROLLBACK: an earlier statement
+ *   failed (the error was caught and the transaction went on), so the server rolled back instead
+ *   of committing. Nothing of the transaction was kept.
+ * - `NestedOptions`: a nested `withTransaction` asked for an isolation level, read-only or
+ *   deferrable mode; a SAVEPOINT cannot change them, so the call was refused before it ran.
+ * - `InvalidOptions`: an isolation level that PostgreSQL does not have; nothing was sent.
+ * - `LeftOpen`: a one-shot pool statement (on a shared connection) left that connection inside a
+ *   transaction block (a BEGIN the pool could not see coming); the pool rolled it back, so the
+ *   statement had no effect. Open transactions with `withTransaction` (or on a borrowed connection).
+ * - `RolledBackByPool`: this statement was pipelined on a shared connection behind one that opened
+ *   a transaction block, so it ran inside that transaction, which the pool rolled back: it had no
+ *   effect and may be retried.
+ * - `OutcomeUnknown`: as `RolledBackByPool`, but the transaction ended in a way the client cannot
+ *   classify (a COMMIT among the pipelined statements whose answer was lost, PREPARE TRANSACTION):
+ *   the statement may have taken effect (`mayHaveRun`).
+ */
+export const PgTransactionErrorReason = Schema.Literals([
+  "CommitRolledBack",
+  "NestedOptions",
+  "InvalidOptions",
+  "LeftOpen",
+  "RolledBackByPool",
+  "OutcomeUnknown"
+])
+export type PgTransactionErrorReason = typeof PgTransactionErrorReason.Type
+
+/** A transaction did not end as asked; see {@link PgTransactionErrorReason}. */
+export class PgTransactionError extends Schema.TaggedError<PgTransactionError>()("PgTransactionError", {
+  reason: PgTransactionErrorReason,
+  message: Schema.String,
+  /** `true` only for `OutcomeUnknown`: the statement may have taken effect. */
+  mayHaveRun: Schema.optional(Schema.Boolean)
+}) {}
+
+/**
+ * The error channel of the Expert API: the errors a connection fails with. `PgConfigError`
+ * (defined with the configuration) covers a bad connection string, option or password source:
+ * nothing was sent. `PgTransactionError` is here because a connection produces it: the transaction
+ * guard of a shared connection (engine/guard.ts) fails statements with it. The pool's own
+ * `PgPoolTimeoutError` is not: the pool's union is `PgPoolExpertError` (PgPoolErrors.ts).
  */
 export type PgExpertError =
   | PgServerError
@@ -218,7 +259,6 @@ export type PgExpertError =
   | PgClosedError
   | PgConfigError
   | PgTimeoutError
-  | PgPoolTimeoutError
   | PgTransactionError
 
 /** Schema of {@link PgExpertError}. */
@@ -230,7 +270,6 @@ export const PgExpertError = Schema.Union([
   PgClosedError,
   PgConfigError,
   PgTimeoutError,
-  PgPoolTimeoutError,
   PgTransactionError
 ])
 
@@ -241,9 +280,9 @@ export const PgExpertError = Schema.Union([
  * back), so retrying cannot duplicate it; `true` means it may have (its outcome is unknown), so
  * only idempotent work may be retried. In a multi-statement simple query, `false` speaks of the
  * failing statement: statements before it that committed stay committed. docs/errors.md has the
- * table.
+ * table. It also answers for the pool's errors (`PgPoolTimeoutError`: nothing was sent).
  */
-export const mayHaveRun = (error: PgExpertError): boolean => {
+export const mayHaveRun = (error: PgExpertError | PgPoolTimeoutError): boolean => {
   switch (error._tag) {
     case "PgConnectionError":
       return error.mayHaveReachedServer
@@ -260,7 +299,7 @@ export const mayHaveRun = (error: PgExpertError): boolean => {
   }
 }
 
-/** `true` when `u` is one of the Expert errors. */
+/** `true` when `u` is one of the Expert (connection-level) errors; see `isPgPoolExpertError` for the pool's union. */
 export const isPgExpertError = (u: unknown): u is PgExpertError =>
   u instanceof PgServerError ||
   u instanceof PgConnectionError ||
@@ -269,5 +308,4 @@ export const isPgExpertError = (u: unknown): u is PgExpertError =>
   u instanceof PgClosedError ||
   u instanceof PgConfigError ||
   u instanceof PgTimeoutError ||
-  u instanceof PgPoolTimeoutError ||
   u instanceof PgTransactionError

@@ -1,9 +1,21 @@
 /**
- * The errors the Pool adds to the Expert union: no connection within the acquire timeout
- * (`PgPoolTimeoutError`), and a transaction that did not end as asked (`PgTransactionError`).
- * Defined here, below the Pool, so that `PgExpertError` can include them.
+ * The Pool's own error, `PgPoolTimeoutError` (no connection within the acquire timeout), and the
+ * Pool's error union `PgPoolExpertError` = the connection-level `PgExpertError` | the pool's own.
+ *
+ * What it does: defines the error, the union (type and schema, so that the normal `PgError` can
+ * wrap pool errors too) and its guard `isPgPoolExpertError`. It re-exports `PgTransactionError`,
+ * which is a connection-level error (defined in PgExpertError.ts: the engine's transaction guard
+ * raises it) that the pool raises as well.
+ *
+ * What it does NOT do: decide when the errors happen (src/pool/), or map them to `PgError`.
+ *
+ * Invariants: defined below the Pool, so that the errors layer (PgError) can name them without
+ * importing the Pool; `PgExpertError` never contains `PgPoolTimeoutError`.
  */
 import { Schema } from "effect"
+import { isPgExpertError, PgExpertError } from "./PgExpertError.ts"
+
+export { PgTransactionError, PgTransactionErrorReason } from "./PgExpertError.ts"
 
 /**
  * No connection could be handed out within `acquireTimeout`: every connection stayed busy (or
@@ -19,38 +31,12 @@ export class PgPoolTimeoutError extends Schema.TaggedError<PgPoolTimeoutError>()
   max: Schema.Number
 }) {}
 
-/**
- * Why a transaction failed although no statement did:
- * - `CommitRolledBack`: COMMIT was answered with the command tag ROLLBACK: an earlier statement
- *   failed (the error was caught and the transaction went on), so the server rolled back instead
- *   of committing. Nothing of the transaction was kept.
- * - `NestedOptions`: a nested `withTransaction` asked for an isolation level, read-only or
- *   deferrable mode; a SAVEPOINT cannot change them, so the call was refused before it ran.
- * - `InvalidOptions`: an isolation level that PostgreSQL does not have; nothing was sent.
- * - `LeftOpen`: a one-shot pool statement (on a shared connection) left that connection inside a
- *   transaction block (a BEGIN the pool could not see coming); the pool rolled it back, so the
- *   statement had no effect. Open transactions with `withTransaction` (or on a borrowed connection).
- * - `RolledBackByPool`: this statement was pipelined on a shared connection behind one that opened
- *   a transaction block, so it ran inside that transaction, which the pool rolled back: it had no
- *   effect and may be retried.
- * - `OutcomeUnknown`: as `RolledBackByPool`, but the transaction ended in a way the client cannot
- *   classify (a COMMIT among the pipelined statements whose answer was lost, PREPARE TRANSACTION):
- *   the statement may have taken effect (`mayHaveRun`).
- */
-export const PgTransactionErrorReason = Schema.Literals([
-  "CommitRolledBack",
-  "NestedOptions",
-  "InvalidOptions",
-  "LeftOpen",
-  "RolledBackByPool",
-  "OutcomeUnknown"
-])
-export type PgTransactionErrorReason = typeof PgTransactionErrorReason.Type
+/** The error channel of the Expert pool: every connection-level error, plus the pool's own. */
+export type PgPoolExpertError = PgExpertError | PgPoolTimeoutError
 
-/** A transaction did not end as asked; see {@link PgTransactionErrorReason}. */
-export class PgTransactionError extends Schema.TaggedError<PgTransactionError>()("PgTransactionError", {
-  reason: PgTransactionErrorReason,
-  message: Schema.String,
-  /** `true` only for `OutcomeUnknown`: the statement may have taken effect. */
-  mayHaveRun: Schema.optional(Schema.Boolean)
-}) {}
+/** Schema of {@link PgPoolExpertError}. */
+export const PgPoolExpertError = Schema.Union([...PgExpertError.members, PgPoolTimeoutError])
+
+/** `true` when `u` is a connection-level Expert error or one of the pool's own. */
+export const isPgPoolExpertError = (u: unknown): u is PgPoolExpertError =>
+  u instanceof PgPoolTimeoutError || isPgExpertError(u)

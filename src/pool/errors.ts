@@ -1,40 +1,47 @@
 /**
- * The errors the Pool adds to the Expert union: no connection within the acquire timeout
- * (`PgPoolTimeoutError`), and a transaction that did not end as asked (`PgTransactionError`).
+ * The errors of the Pool beyond a connection's, and the Pool's error channels.
  *
- * What it does: defines the two tagged errors, their union `PgPoolError`, and the mapping of the
- * Pool's Expert errors to the normal view (`toNormalError`).
+ * What it does: names the errors the pool raises itself (`PgPoolError`: `PgPoolTimeoutError`, no
+ * connection within the acquire timeout; `PgTransactionError`, a transaction that did not end as
+ * asked), the Expert pool's union `PgPoolExpertError` (= `PgExpertError` | `PgPoolTimeoutError`;
+ * `PgTransactionError` is already a connection-level error, raised by the engine's transaction
+ * guard too), and the mapping of the Expert pool's errors to the normal view (`toNormalError`).
  *
- * What it does NOT do: decide when they happen (pool/core.ts, pool/transaction.ts).
+ * What it does NOT do: decide when they happen (pool/lines.ts, pool/room.ts, pool/transaction.ts),
+ * nor define them (errors/PgPoolErrors.ts, errors/PgExpertError.ts, below the Pool, so that
+ * `PgError` can wrap them).
  *
  * Invariants: like every effect-pg error, they hold no configuration; `message` is never empty.
- * Both are members of `PgExpertError`, so the normal view maps every error to `PgError`.
+ * `toNormalError` maps every member of `PgPoolExpertError` to `PgError` and nothing else.
  */
-import { isPgExpertError, PgError, type PgExpertError } from "../Errors.ts"
-import { PgPoolTimeoutError, PgTransactionError } from "../errors/PgPoolErrors.ts"
+import { PgError } from "../Errors.ts"
+import {
+  isPgPoolExpertError,
+  type PgPoolExpertError,
+  PgPoolTimeoutError,
+  PgTransactionError
+} from "../errors/PgPoolErrors.ts"
 
+export type { PgPoolExpertError } from "../errors/PgPoolErrors.ts"
 export { PgPoolTimeoutError, PgTransactionError, PgTransactionErrorReason } from "../errors/PgPoolErrors.ts"
 
-/** The errors of the Pool beyond the connection's. */
+/** The errors the Pool raises itself (a `PgTransactionError` may also come from a shared connection). */
 export type PgPoolError = PgPoolTimeoutError | PgTransactionError
-
-/** The error channel of the Expert pool. */
-export type PgPoolExpertError = PgExpertError | PgPoolError
 
 /** The error channel of the normal pool: the one `PgError` (pool errors are its `cause` too). */
 export type PgPoolNormalError = PgError
 
-/** `true` for the pool's own errors. */
+/** `true` for the errors the pool raises itself. */
 export const isPgPoolError = (u: unknown): u is PgPoolError =>
   u instanceof PgPoolTimeoutError || u instanceof PgTransactionError
 
 /**
- * Maps an Expert-pool error to the normal view: connection errors become `PgError` (with the SQL
- * when known), the pool's own errors stay as they are.
+ * Maps an Expert-pool error to the normal view: connection errors and the pool's own become
+ * `PgError` (with the SQL when known); anything else (a user's own error) stays as it is.
  */
 export const toNormalError =
   (sql?: string, params?: ReadonlyArray<unknown>) =>
   <X>(error: X): PgPoolNormalError | Exclude<X, PgPoolExpertError> =>
-    (isPgExpertError(error) ? PgError.fromExpert(error, { sql, params }) : error) as
+    (isPgPoolExpertError(error) ? PgError.fromExpert(error, { sql, params }) : error) as
       | PgPoolNormalError
       | Exclude<X, PgPoolExpertError>
