@@ -4,7 +4,8 @@
  * The public surface: the normal API (`Connection`), the Expert API (`Expert`), the errors, the
  * result types, the configuration (`PgConfig`, parsing of URLs / key=value / PG* / ~/.pgpass),
  * the replaceable services (`PgSocket`, `Codec`, `Auth`), quoting (`Quote`) and the SQLSTATE
- * constants. The pure wire codec is `Protocol`. `Pool` and the `SessionStore` sit on top. Test
+ * constants. The pure wire codec is `Protocol`; the command contract and the built-in commands,
+ * for custom commands run with `connection.run`, are `Command`. `Pool` and the `SessionStore` sit on top. Test
  * servers live in `effect-pg/testing`.
  *
  * Naming (decision 012, Effect's own packages are the model): every module is a namespace named
@@ -16,6 +17,7 @@
 
 export * as Auth from "./Auth.ts"
 export * as Codec from "./Codec.ts"
+export * as Command from "./commands/index.ts"
 export * as Connection from "./Connection.ts"
 export type { ConnectConfig, ConnectConfigInput, ConnectInput } from "./config/ConnectConfig.ts"
 export * as PgConfig from "./config/index.ts"

@@ -11,10 +11,12 @@
  * It does NOT implement operations (operations.ts and the area modules do).
  */
 import { type Duration, Effect, type Scope, Stream } from "effect"
+import type { Command } from "../commands/Command.ts"
 import { isPgExpertError, type PgExpertError } from "../Errors.ts"
 import type { Status } from "../engine/state.ts"
 import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
 import type { CopyAborted, CopyFeed, CopyTarget } from "./copyOps.ts"
+import type { RunOptions } from "./custom.ts"
 import type { Notification } from "./notifications.ts"
 import type { OperationOptions } from "./timed.ts"
 
@@ -96,6 +98,15 @@ export interface ConnectionApi<E> {
   readonly listen: (channel: string) => Effect.Effect<Stream.Stream<Notification, E>, E, Scope.Scope>
   /** NOTIFY with any channel name and payload (sent as parameters of pg_notify). */
   readonly notify: (channel: string, payload?: string) => Effect.Effect<void, E>
+  /**
+   * Runs a custom command (commands/Command.ts, docs/commands.md) in this connection's FIFO,
+   * pipelined with the built-in operations; its result, or its failure as a typed error.
+   */
+  readonly run: <A, S, R, P = never, I = never>(
+    command: Command<A, S, R, P, I>,
+    args: A,
+    options?: RunOptions<P>
+  ) => Effect.Effect<R, E>
   /** Sends a CancelRequest for whatever the session runs now (over TLS when the session uses it). */
   readonly cancel: Effect.Effect<void, E>
   /**
@@ -199,6 +210,7 @@ export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>):
     },
     notify: (channel, payload) =>
       lift.effect(expert.notify(channel, payload), op("notify", "NOTIFY", [channel, payload ?? ""])),
+    run: (command, args, options) => lift.effect(expert.run(command, args, options), op(command.name)),
     cancel: lift.effect(expert.cancel, op("cancel")),
     heartbeat: (options) => lift.effect(expert.heartbeat(options), plain)
   }

@@ -25,6 +25,7 @@ import type { Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
 import type { ConnectionApi, Param } from "./api.ts"
 import { type CancelTarget, collateralCancel, makeLiveness, sendCancel } from "./cancel.ts"
 import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
+import { makeRun } from "./custom.ts"
 import { Listeners, type Notification } from "./notifications.ts"
 import {
   ExtendedQuery,
@@ -284,6 +285,7 @@ export const makeOperations = (
       listen: (channel: string) => listeners.listen(channel),
       notify: (channel: string, payload = "") =>
         Effect.asVoid(query("select pg_notify($1, $2)", [channel, payload])),
+      run: makeRun(core, timed),
       cancel,
       heartbeat
     }

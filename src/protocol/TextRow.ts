@@ -68,4 +68,3 @@ export const decodeTextRow = (columns: ReadonlyArray<Uint8Array | null>): TextRo
   return row
 }
 
-export { ProtocolError }
