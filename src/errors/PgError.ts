@@ -23,7 +23,6 @@ import {
   mayHaveRun,
   type PgAuthError,
   type PgConnectionError,
-  type PgExpertError,
   type PgProtocolError
 } from "./PgExpertError.ts"
 import { PgPoolExpertError } from "./PgPoolErrors.ts"
@@ -129,12 +128,6 @@ export class PgError extends Schema.TaggedError<PgError>()("PgError", {
    * Wraps an Expert error (a connection's or the pool's), writing a message from it and the
    * optional SQL, parameters and limits.
    */
-  static fromExpert(error: PgPoolExpertError, context?: ErrorContext): PgError
-  /**
-   * The connection-level signature, listed last so that `Parameters<typeof PgError.fromExpert>`
-   * (src/Connection.ts) still names the connection's union.
-   */
-  static fromExpert(error: PgExpertError, context?: ErrorContext): PgError
   static fromExpert(error: PgPoolExpertError, context?: ErrorContext): PgError {
     return new PgError({ message: normalMessage(error, context), cause: error })
   }
