@@ -14,8 +14,12 @@
  * })
  * ```
  *
- * What it does NOT do: implement pooling (pool/core.ts), the operations (pool/api.ts), or parse
- * connection settings (config/). See docs/pool.md and docs/decisions/007-own-pool.md.
+ * Connections come from the `PoolConnector` service (a `Context.Reference` whose default dials
+ * real servers); provide another around `make` or a Layer to run a pool on fake connections.
+ *
+ * What it does NOT do: implement pooling (pool/machine.ts and the modules it assembles), the
+ * operations (pool/api.ts), or parse connection settings (config/). See docs/pool.md and
+ * docs/decisions/007-own-pool.md, 014-pool-connection-factory.md.
  *
  * Invariants: a Layer's pool lives exactly as long as the Layer; closing it fails the waiting
  * borrowers and statements, closes idle connections at once and borrowed or shared ones when they
@@ -28,15 +32,23 @@ import type { ConnectConfig } from "./config/ConnectConfig.ts"
 import { connectConfig, PgConfig } from "./config/Layer.ts"
 import type { ExpertConnection } from "./connection/operations.ts"
 import { makePoolApi, makeShared, type PoolApi } from "./pool/api.ts"
-import { makeCore } from "./pool/core.ts"
+import { PoolConnector } from "./pool/connector.ts"
 import { type PgPoolExpertError, type PgPoolNormalError, toNormalError } from "./pool/errors.ts"
+import { makeMachine } from "./pool/machine.ts"
 import { type PoolConfigOptions, type PoolOptions, poolConfig, resolveOptions } from "./pool/options.ts"
 
+export { isPgPoolExpertError, PgPoolExpertError } from "./errors/PgPoolErrors.ts"
 export type { PoolApi } from "./pool/api.ts"
+export {
+  dialConnector,
+  type PoolConnection,
+  PoolConnector,
+  type PoolConnectorService,
+  type PooledConnection
+} from "./pool/connector.ts"
 export {
   isPgPoolError,
   type PgPoolError,
-  type PgPoolExpertError,
   type PgPoolNormalError,
   PgPoolTimeoutError,
   PgTransactionError,
@@ -48,7 +60,7 @@ export { poolConfig } from "./pool/options.ts"
 export type { IsolationLevel, TransactionOptions } from "./pool/transaction.ts"
 export type { PoolStats } from "./pool/types.ts"
 
-/** The normal pool: normal connections, `PgError` (plus `PgPoolTimeoutError`, `PgTransactionError`). */
+/** The normal pool: normal connections, `PgError` (its `cause` may be a pool error too). */
 export type NormalPool = PoolApi<PgPoolNormalError, NormalConnection>
 
 /** The Expert pool: Expert connections, the Expert error union plus the pool's errors. */
@@ -60,11 +72,14 @@ export interface Pools {
   readonly expert: ExpertPoolApi
 }
 
-/** Makes a pool that lives as long as the scope; both views. */
+/**
+ * Makes a pool that lives as long as the scope; both views. Its connections come from the
+ * {@link PoolConnector} of the context this runs in.
+ */
 export const make = (options: PoolOptions): Effect.Effect<Pools, PgConfigError, Scope.Scope> =>
   Effect.gen(function* () {
     const settings = yield* resolveOptions(options)
-    const shared = makeShared(yield* makeCore(settings))
+    const shared = makeShared(yield* makeMachine(settings, yield* PoolConnector))
     const expert = makePoolApi<PgPoolExpertError, ExpertConnection>(shared, {
       connection: (connection) => connection,
       mapError: () => (error) => error as PgPoolExpertError,

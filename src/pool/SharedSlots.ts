@@ -3,8 +3,8 @@
  * goes: the connection with the fewest statements in flight, below the per-connection limit, that
  * still takes new ones (not reserved for a waiting borrower, not sealed).
  *
- * It does NOT change a connection's counts or flags (pool/core.ts does), nor run anything: plain
- * data, no Effect. A linear scan is the right tool: a pool holds tens of connections, not
+ * It does NOT change a connection's counts or flags (pool/lines.ts and room.ts do), nor run
+ * anything: plain data, no Effect. A linear scan is the right tool: a pool holds tens of connections, not
  * thousands, and the scan allocates nothing.
  *
  * Invariants: each member is held once; `pick` never returns a member at or above `limit`, nor a

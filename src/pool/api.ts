@@ -9,7 +9,7 @@
  *   `copyIn`, `copyOut`, `listen`, ...). A stream holds its connection until it ends, fails or is
  *   interrupted.
  * - One-shot statements: `query`, `queryExpectNoData`, `simpleQuery`, `notify` run on a shared
- *   connection (core.oneShot), except a statement that may open a transaction (first keyword
+ *   connection (machine.oneShot), except a statement that may open a transaction (first keyword
  *   BEGIN or START; any such word in a simple query), which borrows one so that no other
  *   statement is pipelined into its transaction.
  * - Transactions: `withTransaction(use, options)`; inside `use`, every operation through the same
@@ -19,7 +19,7 @@
  *   a `pg.pool.acquire` span around getting a connection, annotated with the wait; the spans of
  *   statements and of acquisitions only when a tracer can see them (pool/tracing.ts).
  *
- * It does NOT manage connections (pool/core.ts) nor define the services (Pool.ts).
+ * It does NOT manage connections (pool/machine.ts) nor define the services (Pool.ts).
  *
  * Invariants: only errors that come from the pool or from statements it runs (BEGIN, COMMIT,
  * SAVEPOINT, the conveniences' statements) are mapped to the view's error type; the errors of a
@@ -49,7 +49,7 @@ import {
   type TransactionOptions,
   type TransactionState
 } from "./transaction.ts"
-import type { AroundWait, PoolCore, PoolStats, Restore, Slot } from "./types.ts"
+import type { AroundWait, PoolMachine, PoolStats, Restore, Slot } from "./types.ts"
 
 /** The one-statement operations a pool offers, with the same signatures as a connection's. */
 type PoolOperations<E> = Pick<
@@ -110,23 +110,23 @@ export interface PoolView<E, C> {
   readonly mapsErrors: boolean
 }
 
-/** What the views of one pool share: the engine and the current-transaction reference. */
+/** What the views of one pool share: the state machine and the current-transaction reference. */
 export interface PoolShared {
-  readonly core: PoolCore
+  readonly machine: PoolMachine
   readonly current: ReturnType<typeof makeTransactionReference>
   readonly trace: TraceSettings
 }
 
-export const makeShared = (core: PoolCore): PoolShared => ({
-  core,
+export const makeShared = (machine: PoolMachine): PoolShared => ({
+  machine,
   current: makeTransactionReference(),
   trace: {
-    poolName: core.settings.name,
-    database: core.config.database,
-    serverAddress: core.config.hosts[0]?.host || core.config.hosts[0]?.hostaddr || "localhost",
-    serverPort: core.config.hosts[0]?.port ?? 5432,
-    statementMaxLength: core.settings.statementMaxLength,
-    traceParameters: core.settings.traceParameters
+    poolName: machine.settings.name,
+    database: machine.config.database,
+    serverAddress: machine.config.hosts[0]?.host || machine.config.hosts[0]?.hostaddr || "localhost",
+    serverPort: machine.config.hosts[0]?.port ?? 5432,
+    statementMaxLength: machine.settings.statementMaxLength,
+    traceParameters: machine.settings.traceParameters
   }
 })
 
@@ -182,7 +182,7 @@ const boundedBy = (options: OperationOptions | undefined) => {
 }
 
 export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): PoolApi<E, C> => {
-  const { core, current, trace } = shared
+  const { machine, current, trace } = shared
   const views = new WeakMap<ExpertConnection, C>()
   const viewOf = (connection: ExpertConnection): C => {
     let seen = views.get(connection)
@@ -211,7 +211,7 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
   /** Waits for a connection (`around` wraps the wait: a statement's timeout). */
   const acquire = (restore: Restore, around?: AroundWait): Effect.Effect<Slot, PgPoolExpertError> =>
     Effect.withFiber((fiber) => {
-      const wait = around === undefined ? core.acquire(restore) : around(core.acquire(restore))
+      const wait = around === undefined ? machine.acquire(restore) : around(machine.acquire(restore))
       return tracingActive(fiber) ? acquireSpan(wait) : wait
     })
 
@@ -225,7 +225,7 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
         ? f(tx.connection)
         : Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(acquire(restore, around), (slot) =>
-              Effect.onExit(restore(f(slot.connection)), (exit) => core.release(slot, exit))
+              Effect.onExit(restore(f(slot.connection)), (exit) => machine.release(slot, exit))
             )
           )
     )
@@ -240,7 +240,7 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
             Effect.gen(function* () {
               const scope = yield* Effect.scope
               const slot = yield* acquire(restore)
-              yield* Scope.addFinalizerExit(scope, (exit) => core.release(slot, exit))
+              yield* Scope.addFinalizerExit(scope, (exit) => machine.release(slot, exit))
               return slot.connection
             })
           )
@@ -257,7 +257,7 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
 
   /**
    * One statement: on the current transaction's connection, else on a shared connection
-   * (core.oneShot). Its span is a leaf, made only when a tracer can see it. `options.timeout`
+   * (machine.oneShot). Its span is a leaf, made only when a tracer can see it. `options.timeout`
    * covers the wait for a connection too (`boundedBy`).
    */
   const statement = <A>(
@@ -276,13 +276,13 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
       }
       const bound = boundedBy(options)
       const run = bound === undefined ? f : (c: ExpertConnection) => f(c, bound.rest())
-      if (!tracingActive(fiber)) return mapped(core.oneShot(run, bound?.wait, opens), sql, params)
+      if (!tracingActive(fiber)) return mapped(machine.oneShot(run, bound?.wait, opens), sql, params)
       const around: AroundWait = bound === undefined ? acquireSpan : (wait) => acquireSpan(bound.wait(wait))
       return leaf(
         fiber,
         trace,
         name,
-        mapped(core.oneShot(run, around, opens), sql, params),
+        mapped(machine.oneShot(run, around, opens), sql, params),
         sql,
         params,
         rows
@@ -326,8 +326,8 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
         Effect.provideService(use(viewOf(state.connection)), current, state)
       const run =
         tx !== undefined
-          ? runSavepoint(tx, options, body, core.check)
-          : borrow((connection) => runTransaction(connection, options, body, core.check))
+          ? runSavepoint(tx, options, body, machine.check)
+          : borrow((connection) => runTransaction(connection, options, body, machine.check))
       return traced(
         trace,
         tx !== undefined ? "pg.savepoint" : "pg.transaction",
@@ -395,6 +395,6 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
     },
     notify: (channel, payload) =>
       statement("pg.notify", "NOTIFY", [channel, payload ?? ""], (c) => c.notify(channel, payload)),
-    stats: core.stats
+    stats: machine.stats
   }
 }

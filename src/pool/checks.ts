@@ -9,19 +9,50 @@
  * behind whatever was left running); a transaction left open → ROLLBACK; the reset
  * (`resetOnRelease`); past its lifetime → out.
  *
- * It does NOT change the pool's state (pool/core.ts applies the verdict), and it runs every
- * statement through `check`, so none of them can hang a caller longer than `checkTimeout`.
+ * `sideCheck` makes that `check`: the statement runs in a side fiber, awaited with a timer.
+ *
+ * It does NOT change the pool's state (pool/retire.ts and pool/lines.ts apply the verdicts), and
+ * it runs every statement through `check`, so none of them can hang a caller longer than
+ * `checkTimeout`. It uses only what `PoolConnection` offers.
  *
  * Invariants: a verdict of `undefined` means every step passed; the steps run in the order above
  * and stop at the first that fails.
  */
-import { Effect } from "effect"
+import { Effect, Exit, type Fiber } from "effect"
+import { after } from "../connection/deadline.ts"
+import type { PoolConnection } from "./connector.ts"
 import type { CloseReason } from "./metrics.ts"
 import type { PoolSettings } from "./options.ts"
 import type { Restore, Slot } from "./types.ts"
 
-export interface CheckDeps {
-  readonly settings: PoolSettings
+/** Forks an effect into the pool's work scope. */
+export type Run = <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>
+
+/**
+ * Runs `effect` on the side (forked with `run`) and answers `true` when it succeeded within
+ * `timeoutMillis`. Awaited with a timer, not `Effect.timeout`: in a release finalizer
+ * (uninterruptible) a timeout could not interrupt a hung statement anyway (decision 007).
+ */
+export const sideCheck =
+  (run: Run, timeoutMillis: number) =>
+  (effect: Effect.Effect<unknown, unknown>): Effect.Effect<boolean> =>
+    Effect.suspend(() => {
+      const fiber = run(Effect.exit(effect))
+      return Effect.callback<boolean>((resume) => {
+        const timer = after(timeoutMillis, () => resume(Effect.succeed(false)))
+        const remove = fiber.addObserver((exit) => {
+          timer.clear()
+          resume(Effect.succeed(Exit.isSuccess(exit) && Exit.isSuccess(exit.value)))
+        })
+        return Effect.sync(() => {
+          timer.clear()
+          remove()
+        })
+      })
+    })
+
+export interface CheckDeps<C extends PoolConnection> {
+  readonly settings: PoolSettings<C>
   readonly now: () => number
   /** Runs `effect` on the side: `true` when it succeeded within checkTimeout. */
   readonly check: (effect: Effect.Effect<unknown, unknown>) => Effect.Effect<boolean>
@@ -31,9 +62,9 @@ export interface CheckDeps {
  * Whether `slot` may be lent now. Only the health check runs under `restore`; when it is
  * interrupted, `onInterrupt` runs (the caller retires the slot).
  */
-export const vetVerdict = (
-  deps: CheckDeps,
-  slot: Slot,
+export const vetVerdict = <C extends PoolConnection>(
+  deps: CheckDeps<C>,
+  slot: Slot<C>,
   restore: Restore,
   onInterrupt: () => void
 ): Effect.Effect<CloseReason | undefined> =>
@@ -51,9 +82,9 @@ export const vetVerdict = (
   })
 
 /** Whether `slot`, coming back from a borrow (or from its last one-shot statement), may be lent again. */
-export const returnVerdict = (
-  deps: CheckDeps,
-  slot: Slot,
+export const returnVerdict = <C extends PoolConnection>(
+  deps: CheckDeps<C>,
+  slot: Slot<C>,
   dirty: boolean
 ): Effect.Effect<CloseReason | undefined> =>
   Effect.gen(function* () {

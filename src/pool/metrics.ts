@@ -12,8 +12,9 @@
  * | `effect_pg.pool.connections_created` | counter | pool name |
  * | `effect_pg.pool.connections_closed` | counter | pool name, `reason` (see {@link CloseReason}) |
  *
- * It does NOT decide when to record (pool/core.ts calls these from plain code, with the Context
- * captured when the pool was made, so no Effect is allocated per update).
+ * It does NOT decide when to record (the pool's state machine, pool/state.ts and the modules
+ * around it, calls these from plain code, with the Context captured when the pool was made, so
+ * no Effect is allocated per update).
  *
  * Invariants: gauges are set to the pool's exact counts after every change; counters only grow.
  */

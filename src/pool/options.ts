@@ -21,10 +21,10 @@ import type { ExpertConnection } from "../connection/operations.ts"
  * prepared statements, LISTENs, advisory locks), or an Effect of your own. A reset that fails
  * retires the connection.
  */
-export type ResetOnRelease =
+export type ResetOnRelease<C = ExpertConnection> =
   | "none"
   | "discard-all"
-  | ((connection: ExpertConnection) => Effect.Effect<void, unknown>)
+  | ((connection: C) => Effect.Effect<void, unknown>)
 
 export interface PoolOptions {
   /** How to connect: a URL, a key=value string, a `ConnectConfigInput` or a resolved `ConnectConfig`. */
@@ -65,8 +65,11 @@ export interface PoolOptions {
   readonly traceParameters?: boolean | undefined
 }
 
-/** The options after defaults and checks. Durations in milliseconds, `Infinity` for never. */
-export interface PoolSettings {
+/**
+ * The options after defaults and checks. Durations in milliseconds, `Infinity` for never. `C` is
+ * the connection the reset receives (the pool's state machine works on any `PoolConnection`).
+ */
+export interface PoolSettings<C = ExpertConnection> {
   readonly connect: ConnectInput
   readonly min: number
   readonly max: number
@@ -77,7 +80,7 @@ export interface PoolSettings {
   readonly lifetimeJitterMillis: number
   readonly healthCheckAfterMillis: number
   readonly checkTimeoutMillis: number
-  readonly resetOnRelease: ResetOnRelease
+  readonly resetOnRelease: ResetOnRelease<C>
   readonly maintenanceIntervalMillis: number
   readonly shutdownTimeoutMillis: number
   readonly name: string

@@ -1,6 +1,7 @@
 /**
- * The shapes the pool engine (pool/core.ts) shares with the API built on it (pool/api.ts): a
- * pooled connection (`Slot`), the counts (`PoolStats`) and the engine's interface (`PoolCore`).
+ * The shapes the pool's state machine (pool/machine.ts and the modules it assembles) shares with
+ * the API built on it (pool/api.ts): a pooled connection (`Slot`), the counts (`PoolStats`) and
+ * the machine's interface (`PoolMachine`).
  *
  * It does NOT hold behaviour: types only.
  *
@@ -11,6 +12,7 @@
 import type { Effect, Exit, Scope } from "effect"
 import type { ConnectConfig } from "../config/ConnectConfig.ts"
 import type { ExpertConnection } from "../connection/operations.ts"
+import type { PoolConnection } from "./connector.ts"
 import type { PgPoolExpertError } from "./errors.ts"
 import type { PoolSettings } from "./options.ts"
 
@@ -20,10 +22,12 @@ import type { PoolSettings } from "./options.ts"
  */
 export type SlotState = "idle" | "busy" | "shared" | "retired"
 
-/** One pooled connection. */
-export interface Slot {
+/** One pooled connection (`C`: what the connector made; the real pool holds Expert connections). */
+export interface Slot<C extends PoolConnection = ExpertConnection> {
   readonly id: number
-  readonly connection: ExpertConnection
+  readonly connection: C
+  /** The connection's transaction-guard switch (PooledConnection.setShared). */
+  readonly setShared: (shared: boolean) => void
   readonly scope: Scope.Closeable
   readonly createdAt: number
   /** creation + maxLifetime − a random jitter. */
@@ -65,17 +69,18 @@ export interface PoolStats {
 export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 
 /** Wraps the waiting part of an acquisition (pool/api.ts puts the `pg.pool.acquire` span there). */
-export type AroundWait = (
-  wait: Effect.Effect<Slot, PgPoolExpertError>
-) => Effect.Effect<Slot, PgPoolExpertError>
+export type AroundWait<C extends PoolConnection = ExpertConnection> = (
+  wait: Effect.Effect<Slot<C>, PgPoolExpertError>
+) => Effect.Effect<Slot<C>, PgPoolExpertError>
 
-export interface PoolCore {
-  readonly settings: PoolSettings
+/** The pool's state machine, as the API sees it. */
+export interface PoolMachine<C extends PoolConnection = ExpertConnection> {
+  readonly settings: PoolSettings<C>
   readonly config: ConnectConfig
   /** Borrows a slot exclusively. Only the waiting (and the health check) run under `restore`. */
-  readonly acquire: (restore: Restore) => Effect.Effect<Slot, PgPoolExpertError>
+  readonly acquire: (restore: Restore) => Effect.Effect<Slot<C>, PgPoolExpertError>
   /** Gives a slot back after a borrow that ended with `exit`. Run it uninterruptibly. */
-  readonly release: (slot: Slot, exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
+  readonly release: (slot: Slot<C>, exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
   /**
    * Runs one statement `run` on a shared connection: the open one with the fewest statements in
    * flight (below `maxInFlightPerConnection`), waiting in line only when none has room.
@@ -84,8 +89,8 @@ export interface PoolCore {
    * is drained and rolled back.
    */
   readonly oneShot: <A, E>(
-    run: (connection: ExpertConnection) => Effect.Effect<A, E>,
-    aroundWait?: AroundWait,
+    run: (connection: C) => Effect.Effect<A, E>,
+    aroundWait?: AroundWait<C>,
     opensTransaction?: (result: A) => boolean
   ) => Effect.Effect<A, E | PgPoolExpertError>
   /** Runs `effect` on the side, `true` when it succeeded within checkTimeout. */
