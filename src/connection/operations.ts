@@ -15,27 +15,18 @@
  */
 import { Deferred, Effect, PubSub, type Scope, Stream } from "effect"
 import type { Session } from "../Auth.ts"
-import { PgConnectionError, type PgExpertError, PgProtocolError } from "../Errors.ts"
+import { PgConnectionError, type PgExpertError } from "../Errors.ts"
 import type { Engine } from "../engine/Engine.ts"
 import type { Status } from "../engine/state.ts"
-import { TERMINATE, writeQuery } from "../protocol/Frontend.ts"
-import type { ProtocolError } from "../protocol/ProtocolError.ts"
+import { TERMINATE } from "../protocol/Frontend.ts"
 import { Writer } from "../protocol/Writer.ts"
-import type { Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import type { Notice } from "../Result.ts"
 import type { ConnectionApi, Param } from "./api.ts"
-import { type CancelTarget, collateralCancel, makeLiveness, sendCancel } from "./cancel.ts"
+import { type CancelTarget, makeLiveness, sendCancel } from "./cancel.ts"
 import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
 import { makeRun } from "./custom.ts"
 import { Listeners, type Notification } from "./notifications.ts"
-import {
-  ExtendedQuery,
-  extendedArgs,
-  isControl,
-  isCopyStatement,
-  mayContainCopy,
-  type Retry,
-  SimpleQuery
-} from "./requests.ts"
+import { makeQueries } from "./queries.ts"
 import { Statements } from "./statements.ts"
 import { makeStreams } from "./streams.ts"
 import { makeTimed, type OperationOptions } from "./timed.ts"
@@ -43,10 +34,6 @@ import { makeTimed, type OperationOptions } from "./timed.ts"
 export type ExpertConnection = ConnectionApi<PgExpertError>
 export type { ConnectionApi, CopyFeed, CopyTarget, Notification, OperationOptions, Param }
 export { CopyAborted }
-
-const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
-
-const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !== null && "_tag" in u
 
 const versionNumber = (version: string): number => {
   const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(version)
@@ -106,116 +93,8 @@ export const makeOperations = (
 
     const timed = makeTimed(core, interrupt, cancelTimedOut)
 
-    const query = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
-      timed<QueryResult>(options, "the query", (complete, retry) =>
-        submitQuery(sql, params, complete, retry, true)
-      )
-
-    /**
-     * Encodes and queues one extended query; `complete` gets its result. A stale cached statement
-     * (it never ran) is prepared again once, and so is a statement that a cancel aimed at another
-     * one hit before it took effect (57014 outside a transaction block, `cancelRisk`).
-     */
-    const submitQuery = (
-      sql: string,
-      params: ReadonlyArray<Param>,
-      complete: (outcome: QueryResult | PgExpertError) => void,
-      retry: Retry,
-      mayRetry: boolean
-    ): ExtendedQuery | PgExpertError => {
-      const encoded = statements.encode(writer, sql, params)
-      if (isError(encoded)) return encoded
-      let all: Array<Row> | undefined
-      let stale = false
-      const request: ExtendedQuery = new ExtendedQuery(
-        extendedArgs(encoded, isCopyStatement(sql)),
-        {
-          onRows: (rows) => {
-            if (all === undefined) all = rows
-            else for (let i = 0; i < rows.length; i++) all.push(rows[i]!)
-          },
-          onDone: (outcome) => {
-            if (isError(outcome)) {
-              const again = mayRetry && (stale || collateral(request, outcome)) && retry.allowed()
-              if (!again) return complete(outcome)
-              const next = submitQuery(sql, params, complete, retry, false)
-              return isError(next) ? complete(next) : retry.swap(next)
-            }
-            statements.observe(outcome.command.tag)
-            complete({
-              columns: outcome.columns,
-              rows: all ?? [],
-              command: outcome.command,
-              notices: outcome.notices
-            })
-          }
-        },
-        (outcome, parsed) => {
-          stale = statements.settle(encoded, outcome, parsed, core.transactionStatus)
-        }
-      )
-      core.submit(request)
-      return request
-    }
-
-    const collateral = (request: { readonly cancelRisk: boolean }, error: PgExpertError) =>
-      collateralCancel(core, request, error)
-
-    const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
-      Effect.flatMap(query(sql, params, options), (result) =>
-        result.columns.length > 0
-          ? Effect.fail(
-              new PgProtocolError({
-                reason: "UnexpectedRows",
-                message: `queryExpectNoData: the statement returned ${result.columns.length} column(s); use query`
-              })
-            )
-          : Effect.succeed(result.command)
-      )
-
+    const { query, queryExpectNoData, simpleQuery } = makeQueries({ core, statements, writer, timed })
     const { stream, streamWithColumns } = makeStreams({ core, wire, statements, writer, interrupt })
-
-    const simpleQuery = (sql: string, options?: OperationOptions) =>
-      timed<SimpleQueryResult>(options, "the query", (complete, retry) =>
-        submitSimple(sql, complete, retry, true)
-      )
-
-    /**
-     * Queues one simple query. One that a cancel aimed at another statement hit runs again once,
-     * when nothing of it can have taken effect: outside a transaction block, and none of its
-     * statements before the error controlled a transaction (so they shared one implicit
-     * transaction, rolled back).
-     */
-    const submitSimple = (
-      sql: string,
-      complete: (outcome: SimpleQueryResult | PgExpertError) => void,
-      retry: Retry,
-      mayRetry: boolean
-    ): SimpleQuery | PgExpertError => {
-      writer.reset()
-      const problem = writeQuery(writer, sql)
-      if (problem !== undefined) return codecError(problem)
-      const request: SimpleQuery = new SimpleQuery(
-        writer.finish(),
-        (outcome) => {
-          if (isError(outcome)) {
-            const again =
-              mayRetry &&
-              collateral(request, outcome) &&
-              !request.commandTags().some(isControl) &&
-              retry.allowed()
-            if (!again) return complete(outcome)
-            const next = submitSimple(sql, complete, retry, false)
-            return isError(next) ? complete(next) : retry.swap(next)
-          }
-          for (const r of outcome.results) if (r.command !== undefined) statements.observe(r.command.tag)
-          complete(outcome)
-        },
-        mayContainCopy(sql)
-      )
-      core.submit(request)
-      return request
-    }
 
     /**
      * With `cancelRunning`: cancel the running statement, then let the connection drain (an empty

@@ -1,0 +1,152 @@
+/**
+ * The query operations: `query`, `queryExpectNoData` (extended protocol, through the statement
+ * cache) and `simpleQuery` (simple protocol), each one request through `timed` (timeouts,
+ * interruption). A statement that certainly did not run is sent again once: a stale cached
+ * statement, or a 57014 that a cancel meant for the statement before it caused outside a
+ * transaction block (cancel.ts `collateralCancel`).
+ *
+ * It does NOT stream rows (streams.ts) or know the other operations.
+ */
+import { Effect } from "effect"
+import { type PgExpertError, PgProtocolError } from "../Errors.ts"
+import type { Engine } from "../engine/Engine.ts"
+import { writeQuery } from "../protocol/Frontend.ts"
+import type { ProtocolError } from "../protocol/ProtocolError.ts"
+import type { Writer } from "../protocol/Writer.ts"
+import type { QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import { collateralCancel } from "./cancel.ts"
+import {
+  ExtendedQuery,
+  extendedArgs,
+  isControl,
+  isCopyStatement,
+  mayContainCopy,
+  type Retry,
+  SimpleQuery
+} from "./requests.ts"
+import type { Param, Statements } from "./statements.ts"
+import type { OperationOptions, Timed } from "./timed.ts"
+
+export interface QueryDeps {
+  readonly core: Engine
+  readonly statements: Statements
+  readonly writer: Writer
+  readonly timed: Timed
+}
+
+const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
+
+const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !== null && "_tag" in u
+
+export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
+  const query = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
+    timed<QueryResult>(options, "the query", (complete, retry) =>
+      submitQuery(sql, params, complete, retry, true)
+    )
+
+  /**
+   * Encodes and queues one extended query; `complete` gets its result. A stale cached statement
+   * (it never ran) is prepared again once, and so is a statement that a cancel aimed at another
+   * one hit before it took effect (57014 outside a transaction block, `cancelRisk`).
+   */
+  const submitQuery = (
+    sql: string,
+    params: ReadonlyArray<Param>,
+    complete: (outcome: QueryResult | PgExpertError) => void,
+    retry: Retry,
+    mayRetry: boolean
+  ): ExtendedQuery | PgExpertError => {
+    const encoded = statements.encode(writer, sql, params)
+    if (isError(encoded)) return encoded
+    let all: Array<Row> | undefined
+    let stale = false
+    const request: ExtendedQuery = new ExtendedQuery(
+      extendedArgs(encoded, isCopyStatement(sql)),
+      {
+        onRows: (rows) => {
+          if (all === undefined) all = rows
+          else for (let i = 0; i < rows.length; i++) all.push(rows[i]!)
+        },
+        onDone: (outcome) => {
+          if (isError(outcome)) {
+            const again = mayRetry && (stale || collateral(request, outcome)) && retry.allowed()
+            if (!again) return complete(outcome)
+            const next = submitQuery(sql, params, complete, retry, false)
+            return isError(next) ? complete(next) : retry.swap(next)
+          }
+          statements.observe(outcome.command.tag)
+          complete({
+            columns: outcome.columns,
+            rows: all ?? [],
+            command: outcome.command,
+            notices: outcome.notices
+          })
+        }
+      },
+      (outcome, parsed) => {
+        stale = statements.settle(encoded, outcome, parsed, core.transactionStatus)
+      }
+    )
+    core.submit(request)
+    return request
+  }
+
+  const collateral = (request: { readonly cancelRisk: boolean }, error: PgExpertError) =>
+    collateralCancel(core, request, error)
+
+  const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
+    Effect.flatMap(query(sql, params, options), (result) =>
+      result.columns.length > 0
+        ? Effect.fail(
+            new PgProtocolError({
+              reason: "UnexpectedRows",
+              message: `queryExpectNoData: the statement returned ${result.columns.length} column(s); use query`
+            })
+          )
+        : Effect.succeed(result.command)
+    )
+
+  const simpleQuery = (sql: string, options?: OperationOptions) =>
+    timed<SimpleQueryResult>(options, "the query", (complete, retry) =>
+      submitSimple(sql, complete, retry, true)
+    )
+
+  /**
+   * Queues one simple query. One that a cancel aimed at another statement hit runs again once,
+   * when nothing of it can have taken effect: outside a transaction block, and none of its
+   * statements before the error controlled a transaction (so they shared one implicit
+   * transaction, rolled back).
+   */
+  const submitSimple = (
+    sql: string,
+    complete: (outcome: SimpleQueryResult | PgExpertError) => void,
+    retry: Retry,
+    mayRetry: boolean
+  ): SimpleQuery | PgExpertError => {
+    writer.reset()
+    const problem = writeQuery(writer, sql)
+    if (problem !== undefined) return codecError(problem)
+    const request: SimpleQuery = new SimpleQuery(
+      writer.finish(),
+      (outcome) => {
+        if (isError(outcome)) {
+          const again =
+            mayRetry &&
+            collateral(request, outcome) &&
+            !request.commandTags().some(isControl) &&
+            retry.allowed()
+          if (!again) return complete(outcome)
+          const next = submitSimple(sql, complete, retry, false)
+          return isError(next) ? complete(next) : retry.swap(next)
+        }
+        for (const r of outcome.results) if (r.command !== undefined) statements.observe(r.command.tag)
+        complete(outcome)
+      },
+      mayContainCopy(sql)
+    )
+    core.submit(request)
+    return request
+  }
+
+  return { query, queryExpectNoData, simpleQuery }
+}
