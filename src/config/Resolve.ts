@@ -114,6 +114,139 @@ const nonEmpty = (s: Sourced | undefined): string | undefined =>
 
 const utf8Names = new Set(["utf8", "unicode"])
 
+type Get = (keyword: string) => Sourced | undefined
+type Fail = (
+  reason: PgConfigError["reason"],
+  message: string,
+  keyword: string
+) => Result.Result<never, PgConfigError>
+
+const enumOr = <const A extends string>(
+  get: Get,
+  keyword: string,
+  allowed: ReadonlyArray<A>,
+  fallback: A
+) => {
+  const source = get(keyword)
+  return source === undefined ? Result.succeed(fallback) : parseEnum(keyword, source, allowed)
+}
+
+const secondsOf = (get: Get, keyword: string) => {
+  const source = get(keyword)
+  return source === undefined
+    ? Result.succeed(undefined)
+    : Result.map(parseIntParam(keyword, source), (n) => Math.max(n, 0))
+}
+
+/** TLS, channel binding, require_auth and GSS encryption: the values and the rules between them. */
+const resolveSecurity = (get: Get, fail: Fail) =>
+  Result.gen(function* () {
+    const channelBinding = yield* enumOr(get, "channel_binding", channelBindings, "prefer")
+    const sslrootcert = nonEmpty(get("sslrootcert"))
+    const sslmode = yield* enumOr(
+      get,
+      "sslmode",
+      sslModes,
+      sslrootcert === "system" ? "verify-full" : "prefer"
+    )
+    if (sslrootcert === "system" && sslmode !== "verify-full") {
+      return yield* fail(
+        "Conflict",
+        `weak sslmode "${sslmode}" may not be used with sslrootcert=system (use "verify-full")`,
+        "sslmode"
+      )
+    }
+    const sslnegotiation = yield* enumOr(get, "sslnegotiation", sslNegotiations, "postgres")
+    if (sslnegotiation === "direct" && !(sslmode === "require" || sslmode.startsWith("verify-"))) {
+      return yield* fail(
+        "Conflict",
+        `weak sslmode "${sslmode}" may not be used with sslnegotiation=direct (use "require", "verify-ca", or "verify-full")`,
+        "sslnegotiation"
+      )
+    }
+    const sslcertmode = yield* enumOr(get, "sslcertmode", sslCertModes, "allow")
+    const requireAuthSource = get("require_auth")
+    const requireAuth = requireAuthSource === undefined ? anyAuth : yield* parseRequireAuth(requireAuthSource)
+    const sslMin = yield* parseTlsVersion(
+      "ssl_min_protocol_version",
+      get("ssl_min_protocol_version") ?? { value: "TLSv1.2", origin: "default" }
+    )
+    const sslMaxSource = get("ssl_max_protocol_version")
+    const sslMax =
+      sslMaxSource === undefined
+        ? undefined
+        : yield* parseTlsVersion("ssl_max_protocol_version", sslMaxSource)
+    if (!isTlsRangeValid(sslMin, sslMax)) {
+      return yield* fail("Conflict", "invalid SSL protocol version range", "ssl_min_protocol_version")
+    }
+    const gssencmode = yield* enumOr(get, "gssencmode", gssEncModes, "disable")
+    if (gssencmode === "require") {
+      return yield* fail(
+        "UnsupportedOption",
+        `gssencmode value "require" invalid: effect-pg has no GSSAPI encryption`,
+        "gssencmode"
+      )
+    }
+    return {
+      channelBinding,
+      sslrootcert,
+      sslmode,
+      sslnegotiation,
+      sslcertmode,
+      requireAuth,
+      sslMin,
+      sslMax,
+      gssencmode
+    }
+  })
+
+/** Session targeting, protocol versions, the connect timeout and TCP keepalives. */
+const resolveSession = (get: Get, fail: Fail, sources: Sources) =>
+  Result.gen(function* () {
+    const targetSessionAttrs = yield* enumOr(get, "target_session_attrs", targetSessionAttrsValues, "any")
+    const loadBalanceHosts = yield* enumOr(get, "load_balance_hosts", loadBalanceHostsValues, "disable")
+    const minSource = get("min_protocol_version")
+    const minProtocolVersion =
+      minSource === undefined ? "3.0" : yield* parseProtocolVersion("min_protocol_version", minSource)
+    const maxSource = get("max_protocol_version")
+    const maxProtocolVersion =
+      maxSource !== undefined
+        ? yield* parseProtocolVersion("max_protocol_version", maxSource)
+        : latestProtocolVersion
+    if (minProtocolVersion > maxProtocolVersion) {
+      return yield* fail(
+        "Conflict",
+        `"min_protocol_version" is greater than "max_protocol_version"`,
+        "min_protocol_version"
+      )
+    }
+
+    let connectTimeout = sources.connectTimeout
+    const timeoutSource = get("connect_timeout")
+    if (connectTimeout === undefined && timeoutSource !== undefined) {
+      const seconds = yield* parseIntParam("connect_timeout", timeoutSource)
+      // libpq: no timeout for 0 or less; 1 second would be cut short by rounding, so at least 2.
+      if (seconds > 0) connectTimeout = Duration.seconds(Math.max(seconds, 2))
+    }
+    const keepalivesSource = get("keepalives")
+    const keepalives =
+      keepalivesSource === undefined ? true : (yield* parseIntParam("keepalives", keepalivesSource)) !== 0
+    const keepalivesIdle = yield* secondsOf(get, "keepalives_idle")
+    const keepalivesInterval = yield* secondsOf(get, "keepalives_interval")
+    const keepalivesCount = yield* secondsOf(get, "keepalives_count")
+    return {
+      targetSessionAttrs,
+      loadBalanceHosts,
+      minProtocolVersion,
+      maxProtocolVersion,
+      connectTimeout,
+      keepalives,
+      keepalivesIdle,
+      keepalivesInterval,
+      keepalivesCount
+    }
+  })
+
 /** Merges `sources` with the environment of `context`, applies the defaults and checks every rule. */
 export const resolveSources = (
   sources: Sources,
@@ -160,78 +293,28 @@ export const resolveSources = (
     const password =
       sources.password ?? (explicitPassword === undefined ? undefined : Redacted.make(explicitPassword))
 
-    const channelBinding = yield* enumOr("channel_binding", channelBindings, "prefer")
-    const sslrootcert = nonEmpty(get("sslrootcert"))
-    const sslmode = yield* enumOr("sslmode", sslModes, sslrootcert === "system" ? "verify-full" : "prefer")
-    if (sslrootcert === "system" && sslmode !== "verify-full") {
-      return yield* fail(
-        "Conflict",
-        `weak sslmode "${sslmode}" may not be used with sslrootcert=system (use "verify-full")`,
-        "sslmode"
-      )
-    }
-    const sslnegotiation = yield* enumOr("sslnegotiation", sslNegotiations, "postgres")
-    if (sslnegotiation === "direct" && !(sslmode === "require" || sslmode.startsWith("verify-"))) {
-      return yield* fail(
-        "Conflict",
-        `weak sslmode "${sslmode}" may not be used with sslnegotiation=direct (use "require", "verify-ca", or "verify-full")`,
-        "sslnegotiation"
-      )
-    }
-    const sslcertmode = yield* enumOr("sslcertmode", sslCertModes, "allow")
-    const requireAuthSource = get("require_auth")
-    const requireAuth = requireAuthSource === undefined ? anyAuth : yield* parseRequireAuth(requireAuthSource)
-    const sslMin = yield* parseTlsVersion(
-      "ssl_min_protocol_version",
-      get("ssl_min_protocol_version") ?? { value: "TLSv1.2", origin: "default" }
-    )
-    const sslMaxSource = get("ssl_max_protocol_version")
-    const sslMax =
-      sslMaxSource === undefined
-        ? undefined
-        : yield* parseTlsVersion("ssl_max_protocol_version", sslMaxSource)
-    if (!isTlsRangeValid(sslMin, sslMax)) {
-      return yield* fail("Conflict", "invalid SSL protocol version range", "ssl_min_protocol_version")
-    }
-    const gssencmode = yield* enumOr("gssencmode", gssEncModes, "disable")
-    if (gssencmode === "require") {
-      return yield* fail(
-        "UnsupportedOption",
-        `gssencmode value "require" invalid: effect-pg has no GSSAPI encryption`,
-        "gssencmode"
-      )
-    }
-    const targetSessionAttrs = yield* enumOr("target_session_attrs", targetSessionAttrsValues, "any")
-    const loadBalanceHosts = yield* enumOr("load_balance_hosts", loadBalanceHostsValues, "disable")
-    const minSource = get("min_protocol_version")
-    const minProtocolVersion =
-      minSource === undefined ? "3.0" : yield* parseProtocolVersion("min_protocol_version", minSource)
-    const maxSource = get("max_protocol_version")
-    const maxProtocolVersion =
-      maxSource !== undefined
-        ? yield* parseProtocolVersion("max_protocol_version", maxSource)
-        : latestProtocolVersion
-    if (minProtocolVersion > maxProtocolVersion) {
-      return yield* fail(
-        "Conflict",
-        `"min_protocol_version" is greater than "max_protocol_version"`,
-        "min_protocol_version"
-      )
-    }
-
-    let connectTimeout = sources.connectTimeout
-    const timeoutSource = get("connect_timeout")
-    if (connectTimeout === undefined && timeoutSource !== undefined) {
-      const seconds = yield* parseIntParam("connect_timeout", timeoutSource)
-      // libpq: no timeout for 0 or less; 1 second would be cut short by rounding, so at least 2.
-      if (seconds > 0) connectTimeout = Duration.seconds(Math.max(seconds, 2))
-    }
-    const keepalivesSource = get("keepalives")
-    const keepalives =
-      keepalivesSource === undefined ? true : (yield* parseIntParam("keepalives", keepalivesSource)) !== 0
-    const keepalivesIdle = yield* seconds("keepalives_idle")
-    const keepalivesInterval = yield* seconds("keepalives_interval")
-    const keepalivesCount = yield* seconds("keepalives_count")
+    const {
+      channelBinding,
+      sslrootcert,
+      sslmode,
+      sslnegotiation,
+      sslcertmode,
+      requireAuth,
+      sslMin,
+      sslMax,
+      gssencmode
+    } = yield* resolveSecurity(get, fail)
+    const {
+      targetSessionAttrs,
+      loadBalanceHosts,
+      minProtocolVersion,
+      maxProtocolVersion,
+      connectTimeout,
+      keepalives,
+      keepalivesIdle,
+      keepalivesInterval,
+      keepalivesCount
+    } = yield* resolveSession(get, fail, sources)
     const sslsniSource = get("sslsni")
     const sslFile = (keyword: string, name: string) =>
       nonEmpty(get(keyword)) ?? (context.sslDir === undefined ? undefined : join(context.sslDir, name))
@@ -290,17 +373,6 @@ export const resolveSources = (
       gssToken: sources.gssToken
     }
     return config
-
-    function enumOr<const A extends string>(keyword: string, allowed: ReadonlyArray<A>, fallback: A) {
-      const source = get(keyword)
-      return source === undefined ? Result.succeed(fallback) : parseEnum(keyword, source, allowed)
-    }
-    function seconds(keyword: string) {
-      const source = get(keyword)
-      return source === undefined
-        ? Result.succeed(undefined)
-        : Result.map(parseIntParam(keyword, source), (n) => Math.max(n, 0))
-    }
   })
 
 /** Startup parameters that have their own option; `params` may not set them. */

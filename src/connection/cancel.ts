@@ -95,6 +95,65 @@ const EMPTY_QUERY = (() => {
 })()
 
 /** `interrupt`, `beat` (one empty query) and `heartbeat` for one connection. */
+/**
+ * Opt-in heartbeat: an empty query (`beat`) every `interval` while the connection is idle; one not
+ * answered within `timeout` fails the connection (the protocol has no heartbeat of its own).
+ */
+const makeHeartbeat = (core: Engine, beat: Effect.Effect<void>) => {
+  const heartbeat = (options: {
+    readonly interval: Duration.Input
+    readonly timeout: Duration.Input
+  }): Effect.Effect<void, PgConfigError, Scope.Scope> =>
+    Effect.suspend(() => {
+      const timeout = Duration.fromInput(options.timeout)
+      const interval = Duration.fromInput(options.interval)
+      if (timeout._tag === "None" || interval._tag === "None") {
+        return Effect.fail(
+          configError(
+            "InvalidValue",
+            `heartbeat: interval and timeout must be durations, got ${String(options.interval)} and ${String(options.timeout)}`,
+            { key: "heartbeat" }
+          )
+        )
+      }
+      return start(timeout.value, interval.value)
+    })
+
+  const start = (
+    timeout: Duration.Duration,
+    interval: Duration.Duration
+  ): Effect.Effect<void, never, Scope.Scope> =>
+    Effect.suspend(() => {
+      const once = Effect.suspend(() =>
+        core.status._tag !== "Open" || core.pending > 0
+          ? Effect.void
+          : Effect.timeoutOrElse(beat, {
+              duration: timeout,
+              orElse: () =>
+                Effect.sync(() =>
+                  core.fail(
+                    new PgConnectionError({
+                      phase: "io",
+                      mayHaveReachedServer: false,
+                      message: `heartbeat: the server did not answer within ${Duration.format(timeout)}`
+                    })
+                  )
+                )
+            })
+      )
+      return Effect.asVoid(
+        Effect.forkScoped(
+          Effect.repeat(once, {
+            schedule: Schedule.spaced(interval),
+            while: () => core.status._tag === "Open"
+          })
+        )
+      )
+    })
+
+  return heartbeat
+}
+
 export const makeLiveness = (core: Engine, session: Session, cancelTarget: CancelTarget | undefined) => {
   const interrupting = new Map<Request, Deferred.Deferred<void>>()
 
@@ -194,56 +253,7 @@ export const makeLiveness = (core: Engine, session: Session, cancelTarget: Cance
     })
   })
 
-  const heartbeat = (options: {
-    readonly interval: Duration.Input
-    readonly timeout: Duration.Input
-  }): Effect.Effect<void, PgConfigError, Scope.Scope> =>
-    Effect.suspend(() => {
-      const timeout = Duration.fromInput(options.timeout)
-      const interval = Duration.fromInput(options.interval)
-      if (timeout._tag === "None" || interval._tag === "None") {
-        return Effect.fail(
-          configError(
-            "InvalidValue",
-            `heartbeat: interval and timeout must be durations, got ${String(options.interval)} and ${String(options.timeout)}`,
-            { key: "heartbeat" }
-          )
-        )
-      }
-      return start(timeout.value, interval.value)
-    })
-
-  const start = (
-    timeout: Duration.Duration,
-    interval: Duration.Duration
-  ): Effect.Effect<void, never, Scope.Scope> =>
-    Effect.suspend(() => {
-      const once = Effect.suspend(() =>
-        core.status._tag !== "Open" || core.pending > 0
-          ? Effect.void
-          : Effect.timeoutOrElse(beat, {
-              duration: timeout,
-              orElse: () =>
-                Effect.sync(() =>
-                  core.fail(
-                    new PgConnectionError({
-                      phase: "io",
-                      mayHaveReachedServer: false,
-                      message: `heartbeat: the server did not answer within ${Duration.format(timeout)}`
-                    })
-                  )
-                )
-            })
-      )
-      return Effect.asVoid(
-        Effect.forkScoped(
-          Effect.repeat(once, {
-            schedule: Schedule.spaced(interval),
-            while: () => core.status._tag === "Open"
-          })
-        )
-      )
-    })
+  const heartbeat = makeHeartbeat(core, beat)
 
   return { interrupt, cancelTimedOut, beat, heartbeat }
 }

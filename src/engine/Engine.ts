@@ -14,7 +14,7 @@
  * The Effect API (Expert.ts) wraps it. It does NOT authenticate (Auth runs before it exists).
  */
 
-import type { Wire } from "../Codec.ts"
+import type { Wire } from "./Wire.ts"
 import { simpleQuery } from "../commands/simple.ts"
 import {
   PgClosedError,
