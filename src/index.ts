@@ -17,8 +17,8 @@
 
 export * as Auth from "./Auth.ts"
 export * as Codec from "./Codec.ts"
-export * as Command from "./commands/index.ts"
 export * as Connection from "./Connection.ts"
+export * as Command from "./commands/index.ts"
 export type { ConnectConfig, ConnectConfigInput, ConnectInput } from "./config/ConnectConfig.ts"
 export * as PgConfig from "./config/index.ts"
 export * from "./Errors.ts"

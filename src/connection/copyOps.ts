@@ -179,6 +179,11 @@ export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
       return copyIn(`COPY ${table}${columns} FROM STDIN`, bytes)
     })
 
+  return { copyIn, copyInFeed, copyInRows, ...makeCopyOut(core, wire, interrupt) }
+}
+
+/** COPY … TO STDOUT as a byte stream, and parsed into rows; both pulled with socket pushback. */
+const makeCopyOut = (core: Engine, wire: Wire, interrupt: Interrupt) => {
   /** Submits a COPY TO STDOUT and returns the pull of its data batches (scoped to the stream). */
   const openCopyOut = (sql: string, scope: Scope.Scope) =>
     Effect.gen(function* () {
@@ -237,5 +242,5 @@ export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
       )
     )
 
-  return { copyIn, copyInFeed, copyInRows, copyOut, copyOutRows }
+  return { copyOut, copyOutRows }
 }

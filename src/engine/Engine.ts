@@ -14,7 +14,6 @@
  * The Effect API (Expert.ts) wraps it. It does NOT authenticate (Auth runs before it exists).
  */
 
-import type { Wire } from "./Wire.ts"
 import { simpleQuery } from "../commands/simple.ts"
 import {
   PgClosedError,
@@ -31,6 +30,7 @@ import type { Notice } from "../Result.ts"
 import { TransactionGuard } from "./guard.ts"
 import { CommandRun } from "./run.ts"
 import * as State from "./state.ts"
+import type { Wire } from "./Wire.ts"
 
 /** What a request may do to the connection while it runs. */
 export interface RequestContext {

@@ -181,7 +181,8 @@ const boundedBy = (options: OperationOptions | undefined) => {
   }
 }
 
-export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): PoolApi<E, C> => {
+/** How the pool's operations run: borrowed, scoped, one-shot, streamed; with spans and the view's errors. */
+const makeRunners = <E, C>(shared: PoolShared, view: PoolView<E, C>) => {
   const { machine, current, trace } = shared
   const views = new WeakMap<ExpertConnection, C>()
   const viewOf = (connection: ExpertConnection): C => {
@@ -316,6 +317,13 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
       sql,
       params
     )
+
+  return { viewOf, borrow, scoped, statement, one, held }
+}
+
+export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): PoolApi<E, C> => {
+  const { machine, current, trace } = shared
+  const { viewOf, borrow, scoped, statement, one, held } = makeRunners(shared, view)
 
   const withTransaction = <A, E2, R>(
     use: (connection: C) => Effect.Effect<A, E2, R>,

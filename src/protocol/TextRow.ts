@@ -9,7 +9,7 @@
  * Does NOT: interpret values by type (typed codecs are a layer above), or throw.
  */
 import { DataRowScanner } from "./DataRowScanner.ts"
-import { ProtocolError } from "./ProtocolError.ts"
+import type { ProtocolError } from "./ProtocolError.ts"
 import { decodeText, decodeUtf8 } from "./Reader.ts"
 
 /** One row: a value per column, `null` for SQL NULL. */
@@ -67,4 +67,3 @@ export const decodeTextRow = (columns: ReadonlyArray<Uint8Array | null>): TextRo
   }
   return row
 }
-

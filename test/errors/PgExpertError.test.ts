@@ -5,7 +5,7 @@ import {
   PgAuthError,
   PgClosedError,
   PgConnectionError,
-  type PgExpertError,
+  type PgPoolExpertError,
   PgProtocolError,
   PgServerError
 } from "../../src/Errors.ts"
@@ -34,7 +34,7 @@ const protocolError = PgProtocolError.fromCodec({
   messageType: 0x7a
 })
 
-const all: ReadonlyArray<PgExpertError> = [
+const all: ReadonlyArray<PgPoolExpertError> = [
   serverError,
   connectionError,
   authError,
@@ -74,7 +74,7 @@ describe("Expert errors", () => {
   it.effect("each is yieldable in Effect.gen and caught by its own tag only", () =>
     Effect.gen(function* () {
       for (const error of all) {
-        const failing: Effect.Effect<string, PgExpertError> = Effect.gen(function* () {
+        const failing: Effect.Effect<string, PgPoolExpertError> = Effect.gen(function* () {
           yield* error
           return "unreachable"
         })
