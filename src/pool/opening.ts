@@ -16,7 +16,8 @@
  * It does NOT check connections (checks.ts), nor decide to close them (retire.ts, upkeep.ts).
  *
  * Invariants: `creating` counts the openings running and is counted in `total`; an opening
- * leaves `creating` exactly once, whatever its outcome; `total ≤ max` after every `fill`.
+ * leaves `creating` exactly once, whatever its outcome; `total ≤ max` after every `fill`; `fill`
+ * ends even when openings fail synchronously (each failure pauses growth or fails a waiter).
  */
 import { Effect, Exit, Scope } from "effect"
 import type { PoolConnection } from "./connector.ts"
@@ -90,7 +91,9 @@ export const fill = <C extends PoolConnection>(s: PoolState<C>): void => {
     while (s.total < max && s.creating < waiting(s)) startCreate(s)
   } else {
     const demand = s.inUse - s.shared.size + s.inFlight + waiting(s)
-    while (s.total < max && s.total - s.closing < demand) startCreate(s)
+    // An opening can fail before it yields (a connector refusing the configuration at once), and
+    // then pauses growth inside this loop: stop, or the loop would retry forever.
+    while (!s.growthPaused && s.total < max && s.total - s.closing < demand) startCreate(s)
   }
   let uncovered = s.borrowers.size - s.creating - s.reservations
   while (uncovered > 0) {
