@@ -1,10 +1,20 @@
 /**
  * The pool's pure parts: option checks and defaults, the FIFO line, BEGIN statements, span
- * attributes and the error mapping of the normal view.
+ * attributes, the error mapping of the normal view, and the two error unions (the connection's
+ * `PgExpertError`, the pool's `PgPoolExpertError`).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Tracer } from "effect"
-import { PgError, PgServerError } from "../../src/Errors.ts"
+import { ConfigProvider, Effect, Schema, Tracer } from "effect"
+import {
+  isPgExpertError,
+  isPgPoolExpertError,
+  mayHaveRun,
+  PgError,
+  PgExpertError,
+  PgPoolExpertError,
+  PgServerError,
+  PgTransactionError
+} from "../../src/Errors.ts"
 import { PgPoolTimeoutError, toNormalError } from "../../src/pool/errors.ts"
 import { poolConfig, resolveOptions } from "../../src/pool/options.ts"
 import { SharedSlots } from "../../src/pool/SharedSlots.ts"
@@ -253,5 +263,37 @@ describe("toNormalError", () => {
     assert.strictEqual(normalTimeout.cause, timeout)
     const mine = { _tag: "Mine" } as const
     assert.strictEqual(toNormalError()(mine), mine)
+  })
+})
+
+describe("error unions", () => {
+  const timeout = new PgPoolTimeoutError({ message: "no connection", timeoutMillis: 5, waiting: 2, max: 1 })
+  const server = new PgServerError({ severity: "ERROR", code: "22012", message: "division by zero" })
+  const leftOpen = new PgTransactionError({ reason: "LeftOpen", message: "left open" })
+
+  it("the connection union has no pool timeout; the pool union has every connection error and it", () => {
+    assert.isFalse(isPgExpertError(timeout))
+    assert.isFalse(Schema.is(PgExpertError)(timeout))
+    assert.isTrue(isPgPoolExpertError(timeout))
+    assert.isTrue(Schema.is(PgPoolExpertError)(timeout))
+    for (const error of [server, leftOpen]) {
+      assert.isTrue(isPgExpertError(error), error._tag)
+      assert.isTrue(isPgPoolExpertError(error), error._tag)
+      assert.isTrue(Schema.is(PgPoolExpertError)(error), error._tag)
+    }
+    assert.isFalse(isPgPoolExpertError({ _tag: "PgPoolTimeoutError", message: "forged" }))
+  })
+
+  it("PgError wraps a pool error: cause, message and mayHaveRun", () => {
+    const wrapped = PgError.fromExpert(timeout, { sql: "select 1" })
+    assert.strictEqual(wrapped.cause, timeout)
+    assert.include(wrapped.message, "no connection")
+    assert.include(wrapped.message, "SQL: select 1")
+    assert.isFalse(wrapped.mayHaveRun)
+    assert.isFalse(wrapped.mayHaveReachedServer)
+    assert.isUndefined(wrapped.code)
+    assert.isFalse(mayHaveRun(timeout))
+    // The schema of `cause` accepts the pool union (the constructor validates it).
+    assert.strictEqual(new PgError({ message: "m", cause: timeout }).cause, timeout)
   })
 })
