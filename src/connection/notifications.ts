@@ -2,10 +2,12 @@
  * LISTEN/NOTIFY fan-out: channel → subscriber queues on one connection.
  *
  * The first subscriber of a channel runs `LISTEN "<channel>"` (identifier quoted), and the last one
- * to leave runs `UNLISTEN`; several subscribers share one LISTEN. A second subscriber that arrives
- * while the LISTEN is still in flight waits for it, so a returned stream never misses a
- * notification committed after `listen` returned. A channel name that is not 1 to 63 bytes of
- * UTF-8 without NUL is refused (the server would truncate it, and nothing would ever arrive).
+ * to leave runs `UNLISTEN`, both through the listen command (commands/listen.ts: exactly that
+ * statement's CommandComplete is accepted); several subscribers share one LISTEN. A second
+ * subscriber that arrives while the LISTEN is still in flight waits for it, so a returned stream
+ * never misses a notification committed after `listen` returned. A channel name that is not 1 to
+ * 63 bytes of UTF-8 without NUL is refused (the server would truncate it, and nothing would ever
+ * arrive).
  * Queues are unbounded: a notification that arrives while a query runs, or while the consumer is
  * slow, is kept. When the connection fails or closes, every stream fails with its closed error.
  *
@@ -14,6 +16,7 @@
  * has no heartbeat (see `heartbeat`).
  */
 import { Cause, Deferred, Effect, Exit, Queue, type Scope, Stream } from "effect"
+import { channelProblem, type ListenArgs, listen as listenCommand } from "../commands/listen.ts"
 import { quoteIdentifier } from "../copy/CopyText.ts"
 import { type PgExpertError, PgProtocolError } from "../Errors.ts"
 
@@ -24,10 +27,15 @@ export interface Notification {
   readonly payload: string
 }
 
-/** Identifiers longer than this are truncated by the server (NAMEDATALEN 64 in every standard build). */
-const MAX_CHANNEL_BYTES = 63
-
-const encoder = new TextEncoder()
+/**
+ * How LISTEN and UNLISTEN run: `{ run }` runs the listen command (the connection's `run`); a
+ * function of SQL text (the older wiring) gets the same statement as text.
+ */
+export type ListenRunner =
+  | {
+      readonly run: (command: typeof listenCommand, args: ListenArgs) => Effect.Effect<void, PgExpertError>
+    }
+  | ((sql: string) => Effect.Effect<unknown, PgExpertError>)
 
 type Subscriber = Queue.Queue<Notification, PgExpertError | Cause.Done>
 
@@ -40,10 +48,17 @@ export class Listeners {
   private readonly channels = new Map<string, Channel>()
   /** Set once the connection is gone; built lazily (most connections never listen). */
   private failure: (() => PgExpertError) | undefined
-  private readonly run: (sql: string) => Effect.Effect<unknown, PgExpertError>
+  private readonly runner: ListenRunner
 
-  constructor(run: (sql: string) => Effect.Effect<unknown, PgExpertError>) {
-    this.run = run
+  constructor(runner: ListenRunner) {
+    this.runner = runner
+  }
+
+  /** LISTEN (or UNLISTEN) `channel`. */
+  private run(channel: string, unlisten: boolean): Effect.Effect<unknown, PgExpertError> {
+    const runner = this.runner
+    if (typeof runner !== "function") return runner.run(listenCommand, { channel, unlisten })
+    return runner(`${unlisten ? "UNLISTEN" : "LISTEN"} ${quoteIdentifier(channel)}`)
   }
 
   /** From the engine: one NotificationResponse. */
@@ -74,19 +89,10 @@ export class Listeners {
     const self = this
     return Effect.gen(function* () {
       if (self.failure !== undefined) return yield* Effect.fail(self.failure())
-      if (channel.includes("\0")) {
-        return yield* PgProtocolError.notSent({
-          reason: "InvalidValue",
-          message: "a channel name cannot contain a NUL character"
-        })
-      }
-      if (encoder.encode(channel).length > MAX_CHANNEL_BYTES) {
-        // LISTEN would truncate the name (and NOTIFY refuses it), so nothing would ever arrive.
-        return yield* PgProtocolError.notSent({
-          reason: "InvalidValue",
-          message: `a channel name is at most ${MAX_CHANNEL_BYTES} bytes of UTF-8 (PostgreSQL's NAMEDATALEN - 1)`
-        })
-      }
+      const problem = channelProblem(channel)
+      // LISTEN would truncate a long name (and NOTIFY refuses it), so nothing would ever arrive.
+      if (problem !== undefined)
+        return yield* PgProtocolError.notSent({ reason: "InvalidValue", message: problem })
       const queue = yield* Effect.acquireRelease(
         Queue.unbounded<Notification, PgExpertError | Cause.Done>(),
         (q) => self.leave(channel, q)
@@ -96,7 +102,7 @@ export class Listeners {
         const created: Channel = { subscribers: new Set([queue]), ready: Deferred.makeUnsafe() }
         entry = created
         self.channels.set(channel, created)
-        const listened = yield* Effect.exit(self.run(`LISTEN ${quoteIdentifier(channel)}`))
+        const listened = yield* Effect.exit(self.run(channel, false))
         Deferred.doneUnsafe(created.ready, Exit.asVoid(listened))
         if (Exit.isFailure(listened) && self.channels.get(channel) === created) self.channels.delete(channel)
       } else {
@@ -115,7 +121,7 @@ export class Listeners {
         return Effect.void
       this.channels.delete(channel)
       if (this.failure !== undefined) return Effect.void
-      return Effect.ignore(this.run(`UNLISTEN ${quoteIdentifier(channel)}`))
+      return Effect.ignore(this.run(channel, true))
     })
   }
 }
