@@ -14,8 +14,10 @@
  *
  * It does NOT keep rows or columns: use simpleQuery for statements that return them.
  */
+
+import { mayContainCopy } from "../lexer/Leading.ts"
 import type { BackendMessage } from "../protocol/Backend.ts"
-import { encodeCopyFail, writeQuery } from "../protocol/Frontend.ts"
+import { writeQuery } from "../protocol/Frontend.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import { type CommandComplete, parseCommandTag } from "../Result.ts"
 import {
@@ -32,7 +34,7 @@ import {
   unexpectedMessage
 } from "./Command.ts"
 import { encodeFrames } from "./prepare.ts"
-import { onErrorOrCopy } from "./shared.ts"
+import { copyFailFrames, onErrorOrCopy } from "./shared.ts"
 
 export interface ExecuteSimpleArgs {
   /** One or more statements, none of which returns rows. */
@@ -51,10 +53,7 @@ export interface ExecuteSimpleState {
 
 const NAME = "an executeSimple"
 
-const COPY_FAIL = (() => {
-  const bytes = encodeCopyFail("COPY FROM STDIN is not supported by executeSimple")
-  return bytes instanceof Uint8Array ? bytes : new Uint8Array(0)
-})()
+const COPY_FAIL = copyFailFrames("COPY FROM STDIN is not supported by executeSimple", false)
 
 /** Why a statement's rows were refused: it ran. */
 const rowsRefused = (columns: number): Failure =>
@@ -113,7 +112,7 @@ export const executeSimple = {
     return {
       frames,
       // A COPY FROM STDIN makes the server read what follows as COPY data: write nothing behind it.
-      exclusive: /\bcopy\b/i.test(args.sql),
+      exclusive: mayContainCopy(args.sql),
       state: { phase: "idle", failure: undefined, commands: [] }
     }
   },

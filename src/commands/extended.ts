@@ -19,7 +19,6 @@
  * frames contain) nor decode values beyond text.
  */
 import type { BackendMessage } from "../protocol/Backend.ts"
-import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { decodeTextRow, scanTextRow, type TextRow } from "../protocol/TextRow.ts"
 import { type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
@@ -37,7 +36,7 @@ import {
   unexpected,
   unexpectedMessage
 } from "./Command.ts"
-import { onErrorOrCopy, rowProblem } from "./shared.ts"
+import { copyFailFrames, onErrorOrCopy, rowProblem } from "./shared.ts"
 
 export interface ExtendedArgs {
   /** The encoded exchange, ending with Sync. */
@@ -85,14 +84,7 @@ export interface ExtendedState {
 const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
 const SUSPENDED: CommandComplete = { tag: "", command: "SUSPENDED", rows: undefined }
 
-const COPY_FAIL_AND_SYNC = (() => {
-  const bytes = encodeCopyFail("COPY FROM STDIN is not supported by this operation")
-  const fail = bytes instanceof Uint8Array ? bytes : new Uint8Array(0)
-  const out = new Uint8Array(fail.length + SYNC.length)
-  out.set(fail)
-  out.set(SYNC, fail.length)
-  return out
-})()
+const COPY_FAIL_AND_SYNC = copyFailFrames("COPY FROM STDIN is not supported by this operation", true)
 
 const NAME = "a query"
 

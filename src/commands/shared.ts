@@ -7,6 +7,7 @@
  * start a COPY (after its row description).
  */
 import type { BackendMessage } from "../protocol/Backend.ts"
+import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { TextRow } from "../protocol/TextRow.ts"
 import type { Column } from "../Result.ts"
@@ -25,6 +26,20 @@ import {
 export interface Refusing {
   phase: string
   failure: Failure | undefined
+}
+
+/**
+ * The CopyFail a query command answers CopyInResponse with (`message`: why), with a Sync behind
+ * it for the extended protocol, whose own Sync the server ignored in copy-in mode.
+ */
+export const copyFailFrames = (message: string, sync: boolean): Uint8Array => {
+  const bytes = encodeCopyFail(message)
+  const fail = bytes instanceof Uint8Array ? bytes : new Uint8Array(0)
+  if (!sync) return fail
+  const out = new Uint8Array(fail.length + SYNC.length)
+  out.set(fail)
+  out.set(SYNC, fail.length)
+  return out
 }
 
 /** Why a COPY was refused: COPY FROM STDIN did not take effect; COPY TO STDOUT ran. */

@@ -13,7 +13,6 @@
  * It does NOT encode the query text (`start` takes the frames).
  */
 import type { BackendMessage } from "../protocol/Backend.ts"
-import { encodeCopyFail } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { decodeTextRow, scanTextRow, type TextRow } from "../protocol/TextRow.ts"
 import { type Column, parseCommandTag, type StatementResult } from "../Result.ts"
@@ -29,7 +28,7 @@ import {
   unexpected,
   unexpectedMessage
 } from "./Command.ts"
-import { onErrorOrCopy, rowProblem } from "./shared.ts"
+import { copyFailFrames, onErrorOrCopy, rowProblem } from "./shared.ts"
 
 export interface SimpleArgs {
   /** The encoded Query message. */
@@ -55,10 +54,7 @@ export interface SimpleState {
 
 const NAME = "a simple query"
 
-const COPY_FAIL = (() => {
-  const bytes = encodeCopyFail("COPY FROM STDIN is not supported by this operation")
-  return bytes instanceof Uint8Array ? bytes : new Uint8Array(0)
-})()
+const COPY_FAIL = copyFailFrames("COPY FROM STDIN is not supported by this operation", false)
 
 const pushRow = (state: SimpleState, value: TextRow | ProtocolError): Step<SimpleResult> => {
   const problem = rowProblem(value, state.columns)

@@ -187,17 +187,17 @@ const resolveSecurity = (get: Get, fail: Fail) =>
         "gssencmode"
       )
     }
-    return {
+    const options = {
       channelBinding,
-      sslrootcert,
       sslmode,
       sslnegotiation,
       sslcertmode,
       requireAuth,
-      sslMin,
-      sslMax,
+      sslMinProtocolVersion: sslMin,
+      sslMaxProtocolVersion: sslMax,
       gssencmode
     }
+    return { sslrootcert, options }
   })
 
 /** Session targeting, protocol versions, the connect timeout and TCP keepalives. */
@@ -293,28 +293,8 @@ export const resolveSources = (
     const password =
       sources.password ?? (explicitPassword === undefined ? undefined : Redacted.make(explicitPassword))
 
-    const {
-      channelBinding,
-      sslrootcert,
-      sslmode,
-      sslnegotiation,
-      sslcertmode,
-      requireAuth,
-      sslMin,
-      sslMax,
-      gssencmode
-    } = yield* resolveSecurity(get, fail)
-    const {
-      targetSessionAttrs,
-      loadBalanceHosts,
-      minProtocolVersion,
-      maxProtocolVersion,
-      connectTimeout,
-      keepalives,
-      keepalivesIdle,
-      keepalivesInterval,
-      keepalivesCount
-    } = yield* resolveSession(get, fail, sources)
+    const security = yield* resolveSecurity(get, fail)
+    const session = yield* resolveSession(get, fail, sources)
     const sslsniSource = get("sslsni")
     const sslFile = (keyword: string, name: string) =>
       nonEmpty(get(keyword)) ?? (context.sslDir === undefined ? undefined : join(context.sslDir, name))
@@ -335,39 +315,24 @@ export const resolveSources = (
 
     const config: ConnectConfig = {
       _tag: "ConnectConfig",
+      ...security.options,
+      ...session,
       hosts,
       database,
       user,
       password,
       passfile: nonEmpty(get("passfile")) ?? context.defaultPassfile,
-      sslmode,
-      sslnegotiation,
-      sslrootcert: sslrootcert ?? sslFile("sslrootcert", "root.crt"),
+      sslrootcert: security.sslrootcert ?? sslFile("sslrootcert", "root.crt"),
       sslcert: sslFile("sslcert", "postgresql.crt"),
       sslkey: sslFile("sslkey", "postgresql.key"),
       sslpassword:
         sources.sslpassword ?? (sslpasswordValue === undefined ? undefined : Redacted.make(sslpasswordValue)),
       sslcrl: sslFile("sslcrl", "root.crl"),
       sslsni: sslsniSource === undefined ? true : sslsniSource.value.startsWith("1"),
-      sslcertmode,
-      sslMinProtocolVersion: sslMin,
-      sslMaxProtocolVersion: sslMax,
-      channelBinding,
-      requireAuth,
-      gssencmode,
       applicationName: nonEmpty(get("application_name")),
       fallbackApplicationName: nonEmpty(get("fallback_application_name")),
-      connectTimeout,
-      keepalives,
-      keepalivesIdle,
-      keepalivesInterval,
-      keepalivesCount,
       options: get("options")?.value ?? "",
       params,
-      targetSessionAttrs,
-      loadBalanceHosts,
-      minProtocolVersion,
-      maxProtocolVersion,
       maxMessageSize: sources.maxMessageSize ?? defaultMaxMessageSize,
       statementCacheSize: sources.statementCacheSize ?? defaultStatementCacheSize,
       gssToken: sources.gssToken

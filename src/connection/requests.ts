@@ -125,8 +125,7 @@ export type Abandonable = Request & { abandoned: boolean }
  */
 export const isCopyStatement = (sql: string): boolean => isCopy(sql)
 
-/** For a simple (multi-statement) query: any COPY keyword at all, conservatively. */
-export const mayContainCopy = (sql: string): boolean => /\bcopy\b/i.test(sql)
+export { mayContainCopy } from "../lexer/Leading.ts"
 
 /** Command tags of statements that control a transaction (a simple query that ran one is never resent). */
 const CONTROL_TAGS = new Set([

@@ -154,3 +154,10 @@ export const isCopy = (sql: string): boolean => {
   const end = nextKeyword(sql, 0, true)
   return end >= 0 && sameWord(sql, keywordStart, end, "COPY")
 }
+
+/**
+ * For a simple (multi-statement) query: whether any COPY keyword appears at all. Conservative on
+ * purpose (a COPY may be any of the statements, and a false positive only stops pipelining
+ * behind the query).
+ */
+export const mayContainCopy = (sql: string): boolean => /\bcopy\b/i.test(sql)
