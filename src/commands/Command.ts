@@ -65,7 +65,11 @@ export type AuthFailureReason =
 /** The engine's answer-set to a message (epgsql's noaction/add_row/add_result/requeue/finish/sync_required/unknown). */
 export type Step<R, P = never> =
   | { readonly _tag: "Continue" }
-  /** A row for a caller that streams them (delivered in batches, one per socket read). */
+  /**
+   * A row for a caller that streams them (delivered in batches, one per socket read). The engine
+   * takes the row before it calls the command again, so a command may return one Row step object
+   * refilled per row (extended.ts does, to allocate nothing per row).
+   */
   | { readonly _tag: "Row"; readonly row: Row }
   /** An intermediate result for the caller (the columns of a stream, one query of a pipeline). */
   | { readonly _tag: "Result"; readonly result: P }

@@ -79,6 +79,8 @@ export interface ExtendedState {
   failure: Failure | undefined
   /** The server acknowledged the Parse (a named statement exists now). */
   parsed: boolean
+  /** The one Row step of this run, refilled per row: the engine consumes a step before the next. */
+  readonly rowStep: { readonly _tag: "Row"; row: TextRow }
 }
 
 const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
@@ -189,7 +191,8 @@ export const extendedQuery = {
         noData: false,
         command: undefined,
         failure: undefined,
-        parsed: false
+        parsed: false,
+        rowStep: { _tag: "Row", row: [] }
       }
     }
   },
@@ -198,7 +201,12 @@ export const extendedQuery = {
     if (!rowsAllowed(state)) {
       return unexpected(protocol("UnexpectedMessage", `unexpected DataRow during a query (${state.phase})`))
     }
-    return onRow(state, scanTextRow(body))
+    const value = scanTextRow(body)
+    const problem = rowProblem(value, state.columns)
+    if (problem !== undefined) return problem
+    // No allocation per row: the run's own Row step, refilled (the engine takes the row at once).
+    state.rowStep.row = value as TextRow
+    return state.rowStep
   },
   tags: (state) => (state.command === undefined || state.command.tag === "" ? [] : [state.command.tag])
 } satisfies Command<ExtendedArgs, ExtendedState, ExtendedResult, ReadonlyArray<Column>>

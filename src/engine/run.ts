@@ -116,7 +116,13 @@ export class CommandRun<A, S, R, P = never, I = never> implements Request {
     if (this.resync !== undefined) return
     const fast = this.command.onDataRow
     if (fast !== undefined) {
-      this.apply(fast(this.state, body), context, false)
+      const step = fast(this.state, body)
+      // The hot path: a row, straight into the batch.
+      if (step._tag !== "Row") this.apply(step, context, false)
+      else if (!this.abandoned) {
+        if (this.batch === undefined) this.batch = [step.row]
+        else this.batch.push(step.row)
+      }
       return
     }
     const message = decodeBackend(0x44, body)
