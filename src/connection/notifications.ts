@@ -17,7 +17,6 @@
  */
 import { Cause, Deferred, Effect, Exit, Queue, type Scope, Stream } from "effect"
 import { channelProblem, type ListenArgs, listen as listenCommand } from "../commands/listen.ts"
-import { quoteIdentifier } from "../copy/CopyText.ts"
 import { type PgExpertError, PgProtocolError } from "../Errors.ts"
 
 /** A NotificationResponse. */
@@ -27,15 +26,10 @@ export interface Notification {
   readonly payload: string
 }
 
-/**
- * How LISTEN and UNLISTEN run: `{ run }` runs the listen command (the connection's `run`); a
- * function of SQL text (the older wiring) gets the same statement as text.
- */
-export type ListenRunner =
-  | {
-      readonly run: (command: typeof listenCommand, args: ListenArgs) => Effect.Effect<void, PgExpertError>
-    }
-  | ((sql: string) => Effect.Effect<unknown, PgExpertError>)
+/** How LISTEN and UNLISTEN run: the listen command, through the connection's `run`. */
+export interface ListenRunner {
+  readonly run: (command: typeof listenCommand, args: ListenArgs) => Effect.Effect<unknown, PgExpertError>
+}
 
 type Subscriber = Queue.Queue<Notification, PgExpertError | Cause.Done>
 
@@ -56,9 +50,7 @@ export class Listeners {
 
   /** LISTEN (or UNLISTEN) `channel`. */
   private run(channel: string, unlisten: boolean): Effect.Effect<unknown, PgExpertError> {
-    const runner = this.runner
-    if (typeof runner !== "function") return runner.run(listenCommand, { channel, unlisten })
-    return runner(`${unlisten ? "UNLISTEN" : "LISTEN"} ${quoteIdentifier(channel)}`)
+    return this.runner.run(listenCommand, { channel, unlisten })
   }
 
   /** From the engine: one NotificationResponse. */

@@ -69,7 +69,7 @@ export const makeOperations = (
     const finished = Deferred.makeUnsafe<void, PgExpertError>()
     const writer = new Writer(4096)
     const statements = new Statements(options?.statementCacheSize ?? 100)
-    const listeners = new Listeners((sql) => simpleQuery(sql))
+    const listeners = new Listeners({ run: (command, args) => run(command, args) })
 
     const wire = core.wire
     core.setHooks({
@@ -93,6 +93,7 @@ export const makeOperations = (
 
     const timed = makeTimed(core, interrupt, cancelTimedOut)
 
+    const run = makeRun(core, timed)
     const { query, queryExpectNoData, simpleQuery } = makeQueries({ core, statements, writer, timed })
     const { stream, streamWithColumns } = makeStreams({ core, wire, statements, writer, interrupt })
 
@@ -164,7 +165,7 @@ export const makeOperations = (
       listen: (channel: string) => listeners.listen(channel),
       notify: (channel: string, payload = "") =>
         Effect.asVoid(query("select pg_notify($1, $2)", [channel, payload])),
-      run: makeRun(core, timed),
+      run,
       cancel,
       heartbeat
     }
