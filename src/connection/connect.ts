@@ -177,8 +177,10 @@ const attempt = (
     const once = Effect.gen(function* () {
       const transport = yield* socket.open(socketOptions)
       const wire = codec.make(transport, { maxMessageSize: config.maxMessageSize })
-      const session = yield* auth.startup(wire, startupInput(config, host))
-      return { wire, session }
+      // The engine is the Wire's only listener from the first byte; the startup runs on it.
+      const engine = new Engine(wire)
+      const session = yield* auth.startup(engine, startupInput(config, host))
+      return { engine, session }
     }).pipe(Scope.provide(scope))
     const bounded =
       config.connectTimeout === undefined
@@ -199,14 +201,14 @@ const attempt = (
       yield* Scope.close(scope, result)
       return yield* Effect.failCause(result.cause)
     }
-    const { wire, session } = result.value
+    const { engine, session } = result.value
     // The cancel connection goes where the session went, encrypted iff the session is (libpq).
     const cancelOptions: SocketOptions = {
       ...socketOptions,
-      tls: { ...tls, use: wire.tls ? "must" : "none" }
+      tls: { ...tls, use: engine.wire.tls ? "must" : "none" }
     }
     const connection = yield* makeOperations(
-      new Engine(wire),
+      engine,
       session,
       { socket, options: cancelOptions },
       { statementCacheSize: config.statementCacheSize }

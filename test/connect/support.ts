@@ -128,8 +128,8 @@ export const connectRecorded = (
     const transports: Array<Transport> = []
     const connection = yield* connect(input).pipe(
       Effect.provideService(Auth, {
-        startup: (wire, startupInput) =>
-          Effect.tap(startup(wire, startupInput), (session) => Effect.sync(() => sessions.push(session)))
+        startup: (engine, startupInput) =>
+          Effect.tap(startup(engine, startupInput), (session) => Effect.sync(() => sessions.push(session)))
       }),
       Effect.provideService(PgSocket, {
         open: (options) =>

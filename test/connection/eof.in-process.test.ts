@@ -17,11 +17,11 @@ import * as Fake from "../support/FakeServer.ts"
 const TIMEOUT = 10_000
 
 /**
- * The real socket and codec, except that EOF arrives (and the socket is destroyed) just before the
- * engine takes the Wire over from the startup dialogue: in that window only the Codec's hand-over
- * can tell the engine that the socket is gone.
+ * The real socket and codec, except that EOF arrives (and the socket is destroyed) right behind
+ * the read that held the startup's ReadyForQuery, before the connection's operations exist: the
+ * engine, the Wire's only listener from the first byte, must still make the connection fail.
  */
-const eofBeforeHandOver = () => {
+const eofAfterStartup = () => {
   let receiver: Receiver | undefined
   let destroy = () => {}
   const socket: PgSocketService = {
@@ -40,16 +40,19 @@ const eofBeforeHandOver = () => {
   const codec: CodecService = {
     make: (transport, options) => {
       const wire = makeWire(transport, options)
-      let listens = 0
       return {
         ...wire,
-        listen: (listener) => {
-          if (++listens === 2) {
-            receiver?.onClose(undefined)
-            destroy()
-          }
-          wire.listen(listener)
-        }
+        listen: (listener) =>
+          wire.listen({
+            ...listener,
+            onMessages: (messages) => {
+              listener.onMessages(messages)
+              if (messages.some((m) => m._tag === "ReadyForQuery")) {
+                receiver?.onClose(undefined)
+                destroy()
+              }
+            }
+          })
       }
     }
   }
@@ -140,7 +143,7 @@ describe("early EOF once the session is up", () => {
   )
 
   it.live(
-    "EOF between the startup's ReadyForQuery and the engine taking the socket: handed over, not lost",
+    "EOF right behind the startup's ReadyForQuery, before the operations exist: not lost",
     () =>
       Effect.gen(function* () {
         const server = yield* Fake.make((client) =>
@@ -149,7 +152,7 @@ describe("early EOF once the session is up", () => {
             yield* client.write(Fake.authenticationOk(), Fake.sessionReady())
           })
         )
-        const { socket, codec } = eofBeforeHandOver()
+        const { socket, codec } = eofAfterStartup()
         const connection = yield* Expert.connect(server.config()).pipe(
           Effect.provideService(PgSocket, socket),
           Effect.provideService(Codec, codec)

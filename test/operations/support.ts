@@ -45,8 +45,9 @@ export const harness = (server: PgTestServerInfo): Effect.Effect<Harness, unknow
     const auth = yield* Auth
     const transport = yield* socket.open(options)
     const wire = codec.make(transport, { maxMessageSize: 1 << 30 })
-    // As connect.ts: the startup dialogue on the Wire, then the engine takes it over.
-    const session = yield* auth.startup(wire, {
+    // As connect.ts: the engine is the Wire's only listener from the first byte; the startup runs on it.
+    const core = new Engine(wire)
+    const session = yield* auth.startup(core, {
       user: server.user,
       parameters: { database: server.database, application_name: `ops_${process.pid}_${counter++}` },
       protocolMinor: 2,
@@ -54,7 +55,6 @@ export const harness = (server: PgTestServerInfo): Effect.Effect<Harness, unknow
       password: Effect.succeed(undefined),
       channelBinding: "disable"
     })
-    const core = new Engine(wire)
     const cancelTarget = { socket, options }
     const conn = yield* makeOperations(core, session, cancelTarget)
     const { interrupt, cancelTimedOut } = makeLiveness(core, session, cancelTarget)

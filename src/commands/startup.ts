@@ -1,0 +1,491 @@
+/**
+ * The startup command: the dialogue from StartupMessage to the first ReadyForQuery, as a pure
+ * state machine. The caller (Auth.ts) supplies what the command cannot compute without I/O: the
+ * password and the PBKDF2 of SCRAM.
+ *
+ * Wire transcript (Frontend/Backend Protocol, "Start-up"):
+ *   StartupMessage(3.minor) → [NegotiateProtocolVersion]
+ *     AuthenticationOk (trust, cert)
+ *   | AuthenticationCleartextPassword / AuthenticationMD5Password → Result NeedPassword,
+ *       the caller's Password → PasswordMessage; then AuthenticationOk
+ *   | AuthenticationSASL → SASLInitialResponse; AuthenticationSASLContinue → Result NeedPassword,
+ *       the caller's Password → Result NeedSaltedPassword (SASLprep'd password, salt, iterations),
+ *       the caller's SaltedPassword → SASLResponse; AuthenticationSASLFinal (verified); then
+ *       AuthenticationOk
+ *   | AuthenticationGSS → GSSResponse (the configured one-shot token); then AuthenticationOk
+ *   then BackendKeyData, ReadyForQuery → Done(StartupResult).
+ * ParameterStatus and NoticeResponse are the engine's (`engine.parameters`, the run's notices).
+ *
+ * What it refuses, ending the connection:
+ * - client-side refusals are `Stop` with an `Auth` failure (PgAuthError): require_auth,
+ *   channel_binding (auth/ScramNegotiation.ts), an unsupported method (Kerberos, SSPI, GSS without
+ *   a token or with a continuation), a missing password, an iteration count above auth/Scram.ts's
+ *   limit (refused before the password is even asked for, docs/decisions/011), a bad server
+ *   signature; or with a `Protocol` failure (PgProtocolError): NegotiateProtocolVersion outside
+ *   [minProtocolMinor, protocolMinor] ("ProtocolVersion"), a BackendKeyData key of a length the
+ *   negotiated protocol does not allow ("InvalidValue"), a frame that cannot be encoded;
+ * - an ErrorResponse the engine hands over (non-FATAL; FATAL ones fail the connection in the
+ *   engine) is `Stop` with that `ServerError`;
+ * - out-of-sequence messages are `Unexpected` ("UnexpectedMessage"): any authentication request
+ *   after AuthenticationOk, a second method after the client answered one (libpq's "duplicate SASL
+ *   authentication request", and a password request once SASL began), SASLContinue / SASLFinal
+ *   outside their place, ReadyForQuery before authentication, any message while the client
+ *   prepares an answer, and every kind that has no place in the startup.
+ *
+ * It does NOT read the password, run PBKDF2, know the TLS session (the caller passes the server
+ * certificate), or map a server's 28xxx refusal to PgAuthError (the driver does, knowing from the
+ * state whether authentication had completed).
+ */
+import { AuthMathError } from "../auth/AuthMathError.ts"
+import { md5PasswordResponse } from "../auth/Md5.ts"
+import { scramPasswordBytes } from "../auth/SaslPrep.ts"
+import {
+  clientFinalFromSaltedPassword,
+  clientFirst,
+  parseServerFirst,
+  type ScramServerFirst,
+  type ScramState,
+  verifyServerFinal
+} from "../auth/Scram.ts"
+import {
+  type AuthenticationRequestKind,
+  type ChannelBindingMode,
+  checkAuthenticationOk,
+  checkAuthenticationRequest,
+  selectScramMechanism
+} from "../auth/ScramNegotiation.ts"
+import type { BackendMessage } from "../protocol/Backend.ts"
+import {
+  encodeGSSResponse,
+  encodePassword,
+  encodeSASLInitialResponse,
+  encodeSASLResponse,
+  encodeStartup
+} from "../protocol/Frontend.ts"
+import { ProtocolError } from "../protocol/ProtocolError.ts"
+import {
+  type AuthFailureReason,
+  authFailure,
+  CONTINUE,
+  type Command,
+  done,
+  type Failure,
+  protocol,
+  result,
+  type Start,
+  type Step,
+  send,
+  serverError,
+  stop,
+  unexpected,
+  unexpectedMessage
+} from "./Command.ts"
+
+/** Authentication methods as libpq's `require_auth` names them, plus "none" (trust, cert). */
+export type StartupMethod = "password" | "md5" | "gss" | "sspi" | "scram-sha-256" | "oauth" | "none"
+
+export interface StartupArgs {
+  readonly user: string
+  /** StartupMessage parameters besides `user` (database, application_name, options...). */
+  readonly parameters: Readonly<Record<string, string>>
+  /** Minor protocol version to ask for (2 = 3.2). */
+  readonly protocolMinor: number
+  /** Lowest acceptable minor version after negotiation. */
+  readonly minProtocolMinor: number
+  readonly channelBinding: ChannelBindingMode
+  /** libpq `require_auth`: the methods the server may ask for, and whether it may ask for none. */
+  readonly requireAuth?:
+    | { readonly allowed: ReadonlyArray<StartupMethod>; readonly allowNone: boolean }
+    | undefined
+  /** A pre-computed GSSAPI token to answer AuthenticationGSS with. */
+  readonly gssToken?: Uint8Array | undefined
+  /** DER of the server's certificate when the connection is TLS (SCRAM-SHA-256-PLUS), else undefined. */
+  readonly serverCertificate?: Uint8Array | undefined
+}
+
+/** What the command needs from its caller (a `Result` step); it waits for the answer. */
+export type StartupNeed =
+  | { readonly _tag: "NeedPassword"; readonly method: "password" | "md5" | "scram-sha-256" }
+  /** PBKDF2-HMAC-SHA-256(password, salt, iterations), 32 bytes; `password` is SASLprep'd. */
+  | {
+      readonly _tag: "NeedSaltedPassword"
+      readonly password: Uint8Array
+      readonly salt: Uint8Array
+      readonly iterations: number
+    }
+
+/** The caller's answer to a {@link StartupNeed} (`onInput`); anything else is ignored. */
+export type StartupAnswer =
+  /** `undefined`: no password is configured (the startup is then refused). */
+  | { readonly _tag: "Password"; readonly password: string | undefined }
+  | { readonly _tag: "SaltedPassword"; readonly saltedPassword: Uint8Array }
+
+/** The session the startup opened (the parameters are `engine.parameters`, the notices the run's). */
+export interface StartupResult {
+  readonly processId: number
+  /** Empty when the server sent no BackendKeyData. */
+  readonly secretKey: Uint8Array
+  /** The negotiated minor protocol version. */
+  readonly protocolMinor: number
+  /** The method the server used. */
+  readonly method: StartupMethod
+  /** The SCRAM exchange was SCRAM-SHA-256-PLUS and verified. */
+  readonly channelBound: boolean
+}
+
+/**
+ * "authenticating": waiting for the server (an authentication request, NegotiateProtocolVersion);
+ * "awaiting-password" / "awaiting-salted-password": waiting for the caller; "authenticated": after
+ * AuthenticationOk; "ready": after ReadyForQuery (the command is over).
+ */
+export type StartupPhase =
+  | "authenticating"
+  | "awaiting-password"
+  | "awaiting-salted-password"
+  | "authenticated"
+  | "ready"
+
+export interface StartupState {
+  readonly args: StartupArgs
+  phase: StartupPhase
+  /** The method the client began answering ("none" until it answers one). */
+  method: StartupMethod
+  scram: ScramState | undefined
+  /** While the caller computes the SaltedPassword: what SCRAM's client-final needs. */
+  serverFirst: ScramServerFirst | undefined
+  /** The MD5 salt, copied (the message is a view of the socket's chunk). */
+  md5Salt: Uint8Array | undefined
+  minor: number
+  key: { readonly processId: number; readonly secretKey: Uint8Array } | undefined
+}
+
+type StartupStep = Step<StartupResult, StartupNeed>
+
+const NAME = "startup"
+
+/** Whether the server accepted the client's authentication (AuthenticationOk came). */
+export const isAuthenticated = (state: StartupState): boolean =>
+  state.phase === "authenticated" || state.phase === "ready"
+
+const fromMath = (method: string, error: AuthMathError): Failure => {
+  const reason: AuthFailureReason =
+    error.reason === "ChannelBindingRequired"
+      ? "channel-binding-required"
+      : error.reason === "ServerSignatureMismatch" || error.reason === "ExchangeIncomplete"
+        ? "server-signature-invalid"
+        : error.reason === "MechanismUnsupported"
+          ? "unsupported-method"
+          : "protocol"
+  return authFailure(method, reason, error.message)
+}
+
+const codecFailure = (error: ProtocolError): Failure =>
+  protocol(error.reason, error.message, { messageType: error.messageType })
+
+/** `Send` of encoded frames, or `Stop` when they could not be encoded. */
+const sendOrStop = (frames: Uint8Array | ProtocolError): StartupStep =>
+  frames instanceof ProtocolError ? stop(codecFailure(frames)) : send(frames)
+
+const violation = (message: string): StartupStep => unexpected(protocol("UnexpectedMessage", message))
+
+/**
+ * Why an Authentication* message is out of sequence, or undefined. As libpq (fe-auth.c
+ * pg_SASL_init, fe-connect.c): nothing after AuthenticationOk, and a second AuthenticationSASL is
+ * a "duplicate SASL authentication request". Stricter than libpq, which would answer them: any
+ * other method's request once the client has answered one (`method` is set just before the first
+ * answer), e.g. a cleartext request in the middle of SCRAM. SASLContinue / SASLFinal are checked
+ * against the SCRAM state where they are handled.
+ */
+const outOfSequence = (tag: string, authenticated: boolean, method: StartupMethod): string | undefined => {
+  if (authenticated) return `authentication request after AuthenticationOk (${tag})`
+  if (method === "none" || tag === "AuthenticationOk") return undefined
+  if (tag === "AuthenticationSASLContinue" || tag === "AuthenticationSASLFinal") return undefined
+  if (tag === "AuthenticationGSSContinue" && method === "gss") return undefined
+  if (tag === "AuthenticationSASL" && method === "scram-sha-256")
+    return "duplicate SASL authentication request"
+  return `${tag} after the client began ${method} authentication`
+}
+
+const methodOf: Partial<Record<AuthenticationRequestKind, StartupMethod>> = {
+  "cleartext-password": "password",
+  "md5-password": "md5",
+  gss: "gss",
+  sspi: "sspi",
+  sasl: "scram-sha-256"
+}
+
+const requireAuthRefusal = (method: string, what: string): Failure =>
+  authFailure(method, "refused-by-require-auth", `${what}, which require_auth does not allow`)
+
+/** Checks channel_binding and require_auth before answering a request; sets the method. */
+const refusal = (state: StartupState, kind: AuthenticationRequestKind, name: string): Failure | undefined => {
+  const binding = checkAuthenticationRequest(kind, state.args.channelBinding)
+  if (binding !== undefined) return fromMath(name, binding)
+  const method = methodOf[kind]
+  const require = state.args.requireAuth
+  if (method !== undefined && require !== undefined && !require.allowed.includes(method)) {
+    return requireAuthRefusal(name, `the server requested ${name} authentication`)
+  }
+  if (method !== undefined) state.method = method
+  return undefined
+}
+
+const askPassword = (state: StartupState, method: "password" | "md5" | "scram-sha-256"): StartupStep => {
+  state.phase = "awaiting-password"
+  return result({ _tag: "NeedPassword", method })
+}
+
+const onAuthenticationOk = (state: StartupState): StartupStep => {
+  const check = checkAuthenticationOk(state.scram, state.args.channelBinding)
+  if (check !== undefined) return stop(fromMath(state.method, check))
+  const require = state.args.requireAuth
+  if (state.method === "none" && require !== undefined && !require.allowNone) {
+    return stop(requireAuthRefusal("trust", "the server did not ask for authentication"))
+  }
+  state.phase = "authenticated"
+  return CONTINUE
+}
+
+const onSASL = (state: StartupState, mechanisms: ReadonlyArray<string>): StartupStep => {
+  const refused = refusal(state, "sasl", "scram-sha-256")
+  if (refused !== undefined) return stop(refused)
+  const certificate = state.args.serverCertificate
+  const selection = selectScramMechanism({
+    serverMechanisms: mechanisms,
+    channelBinding: state.args.channelBinding,
+    tls: certificate === undefined ? undefined : { serverCertificate: certificate }
+  })
+  if (selection instanceof AuthMathError) return stop(fromMath("SASL", selection))
+  const first = clientFirst({ channelBinding: selection.channelBinding })
+  if (first instanceof AuthMathError) return stop(fromMath("scram-sha-256", first))
+  state.scram = first.state
+  return sendOrStop(encodeSASLInitialResponse(selection.mechanism, first.message))
+}
+
+const onSASLContinue = (state: StartupState, data: Uint8Array): StartupStep => {
+  const scram = state.scram
+  if (scram?._tag !== "ScramClientFirstSent") {
+    return violation(
+      scram === undefined
+        ? "AuthenticationSASLContinue without AuthenticationSASL"
+        : "AuthenticationSASLContinue after the SCRAM client-final-message"
+    )
+  }
+  // The iteration cap is checked here, before the password is asked for or anything hashed.
+  const serverFirst = parseServerFirst(scram, data)
+  if (serverFirst instanceof AuthMathError) return stop(fromMath("scram-sha-256", serverFirst))
+  state.serverFirst = serverFirst
+  return askPassword(state, "scram-sha-256")
+}
+
+const onSASLFinal = (state: StartupState, data: Uint8Array): StartupStep => {
+  const scram = state.scram
+  if (scram?._tag !== "ScramClientFinalSent") {
+    return violation(
+      scram === undefined
+        ? "AuthenticationSASLFinal without AuthenticationSASL"
+        : scram._tag === "ScramVerified"
+          ? "a second AuthenticationSASLFinal"
+          : "AuthenticationSASLFinal before the SCRAM client-final-message"
+    )
+  }
+  const verified = verifyServerFinal(scram, data)
+  if (verified instanceof AuthMathError) return stop(fromMath("scram-sha-256", verified))
+  state.scram = verified
+  return CONTINUE
+}
+
+const unsupported = (method: string, message: string): StartupStep =>
+  stop(authFailure(method, "unsupported-method", message))
+
+/** An Authentication* message that is in sequence. */
+const onAuthentication = (state: StartupState, message: BackendMessage): StartupStep => {
+  switch (message._tag) {
+    case "AuthenticationOk":
+      return onAuthenticationOk(state)
+    case "AuthenticationCleartextPassword": {
+      const refused = refusal(state, "cleartext-password", "password")
+      return refused === undefined ? askPassword(state, "password") : stop(refused)
+    }
+    case "AuthenticationMD5Password": {
+      const refused = refusal(state, "md5-password", "md5")
+      if (refused !== undefined) return stop(refused)
+      state.md5Salt = Uint8Array.from(message.salt)
+      return askPassword(state, "md5")
+    }
+    case "AuthenticationSASL":
+      return onSASL(state, message.mechanisms)
+    case "AuthenticationSASLContinue":
+      return onSASLContinue(state, message.data)
+    case "AuthenticationSASLFinal":
+      return onSASLFinal(state, message.data)
+    case "AuthenticationGSS": {
+      const refused = refusal(state, "gss", "GSS")
+      if (refused !== undefined) return stop(refused)
+      const token = state.args.gssToken
+      return token === undefined
+        ? unsupported("GSS", "the server requested GSSAPI authentication and no GSS token was configured")
+        : sendOrStop(encodeGSSResponse(token))
+    }
+    case "AuthenticationGSSContinue":
+      return unsupported(
+        "GSS",
+        "the server continued the GSSAPI exchange; only a one-shot GSS token is supported"
+      )
+    case "AuthenticationSSPI":
+      return unsupported("SSPI", "SSPI authentication is not supported")
+    case "AuthenticationKerberosV5":
+      return unsupported("KerberosV5", "Kerberos V5 authentication is not supported")
+    default:
+      return unexpectedMessage(NAME, message)
+  }
+}
+
+const onNegotiate = (state: StartupState, major: number, minor: number): StartupStep => {
+  const args = state.args
+  const refused = (message: string) => stop(protocol("ProtocolVersion", message))
+  if (major !== 3 || minor < args.minProtocolMinor) {
+    return refused(
+      `server only supports protocol version ${major}.${minor}, but at least 3.${args.minProtocolMinor} is required`
+    )
+  }
+  if (minor > args.protocolMinor) {
+    return refused(`server offered protocol 3.${minor}, newer than the 3.${args.protocolMinor} requested`)
+  }
+  state.minor = minor
+  return CONTINUE
+}
+
+const onBackendKey = (state: StartupState, processId: number, secretKey: Uint8Array): StartupStep => {
+  const n = secretKey.length
+  const minor = state.minor
+  if (minor < 2 ? n !== 4 : n < 4 || n > 256) {
+    return stop(
+      protocol("InvalidValue", `BackendKeyData has a ${n}-byte key, which protocol 3.${minor} does not allow`)
+    )
+  }
+  state.key = { processId, secretKey }
+  return CONTINUE
+}
+
+const onReady = (state: StartupState): StartupStep => {
+  if (state.phase !== "authenticated") return violation("ReadyForQuery before authentication")
+  state.phase = "ready"
+  const scram = state.scram
+  return done({
+    processId: state.key?.processId ?? 0,
+    secretKey: state.key?.secretKey ?? new Uint8Array(0),
+    protocolMinor: state.minor,
+    method: state.method,
+    channelBound: scram?._tag === "ScramVerified" && scram.channelBound
+  })
+}
+
+const onMessage = (state: StartupState, message: BackendMessage): StartupStep => {
+  const phase = state.phase
+  if (phase === "awaiting-password" || phase === "awaiting-salted-password") {
+    return message._tag === "ErrorResponse"
+      ? stop(serverError(message.fields))
+      : unexpectedMessage(NAME, message, "while the client prepares its answer")
+  }
+  if (phase === "ready") return unexpectedMessage(NAME, message, "after ReadyForQuery")
+  if (message._tag.startsWith("Authentication")) {
+    const why = outOfSequence(message._tag, phase === "authenticated", state.method)
+    return why === undefined ? onAuthentication(state, message) : violation(why)
+  }
+  switch (message._tag) {
+    case "NegotiateProtocolVersion":
+      return onNegotiate(state, message.newestMajor, message.newestMinor)
+    case "BackendKeyData":
+      return onBackendKey(state, message.processId, message.secretKey)
+    case "ErrorResponse":
+      return stop(serverError(message.fields))
+    case "ReadyForQuery":
+      return onReady(state)
+    default:
+      return unexpectedMessage(NAME, message)
+  }
+}
+
+const onPassword = (state: StartupState, password: string | undefined): StartupStep => {
+  const method = state.method as "password" | "md5" | "scram-sha-256"
+  if (password === undefined) {
+    return stop(
+      authFailure(method, "protocol", `the server asked for a password (${method}) but none was given`)
+    )
+  }
+  if (method === "password") {
+    state.phase = "authenticating"
+    return sendOrStop(encodePassword(password))
+  }
+  if (method === "md5") {
+    const response = md5PasswordResponse(password, state.args.user, state.md5Salt ?? new Uint8Array(0))
+    if (response instanceof AuthMathError) return stop(fromMath("md5", response))
+    state.md5Salt = undefined
+    state.phase = "authenticating"
+    return sendOrStop(encodePassword(response))
+  }
+  const bytes = scramPasswordBytes(password)
+  if (bytes instanceof AuthMathError) return stop(fromMath("scram-sha-256", bytes))
+  const serverFirst = state.serverFirst!
+  state.phase = "awaiting-salted-password"
+  return result({
+    _tag: "NeedSaltedPassword",
+    password: bytes,
+    salt: serverFirst.salt,
+    iterations: serverFirst.iterations
+  })
+}
+
+const onSaltedPassword = (state: StartupState, saltedPassword: Uint8Array): StartupStep => {
+  const scram = state.scram
+  const serverFirst = state.serverFirst
+  if (scram?._tag !== "ScramClientFirstSent" || serverFirst === undefined) return CONTINUE
+  const final = clientFinalFromSaltedPassword(scram, serverFirst, saltedPassword)
+  if (final instanceof AuthMathError) return stop(fromMath("scram-sha-256", final))
+  state.scram = final.state
+  state.serverFirst = undefined
+  state.phase = "authenticating"
+  return sendOrStop(encodeSASLResponse(final.message))
+}
+
+const onInput = (state: StartupState, answer: StartupAnswer): StartupStep => {
+  if (state.phase === "awaiting-password" && answer._tag === "Password") {
+    return onPassword(state, answer.password)
+  }
+  if (state.phase === "awaiting-salted-password" && answer._tag === "SaltedPassword") {
+    return onSaltedPassword(state, answer.saltedPassword)
+  }
+  return CONTINUE
+}
+
+const start = (args: StartupArgs): Start<StartupState> | Failure => {
+  const frames = encodeStartup({
+    parameters: { user: args.user, ...args.parameters },
+    major: 3,
+    minor: args.protocolMinor
+  })
+  if (frames instanceof ProtocolError) return codecFailure(frames)
+  return {
+    state: {
+      args,
+      phase: "authenticating",
+      method: "none",
+      scram: undefined,
+      serverFirst: undefined,
+      md5Salt: undefined,
+      minor: args.protocolMinor,
+      key: undefined
+    },
+    frames,
+    exclusive: true
+  }
+}
+
+/** The startup command (exclusive: the StartupMessage does not end with Sync). */
+export const startup: Command<StartupArgs, StartupState, StartupResult, StartupNeed, StartupAnswer> = {
+  name: NAME,
+  start,
+  onMessage,
+  onInput
+}
