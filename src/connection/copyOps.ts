@@ -17,11 +17,9 @@ import type { Wire } from "../Codec.ts"
 import { CopyTextError, CopyTextParser, encodeRows, quoteIdentifier } from "../copy/CopyText.ts"
 import { type PgExpertError, PgProtocolError } from "../Errors.ts"
 import type { Engine, Request } from "../engine/Engine.ts"
-import { encodeQuery } from "../protocol/Frontend.ts"
-import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { CommandComplete } from "../Result.ts"
 import { Backlog } from "./backlog.ts"
-import { CopyInRequest, CopyOutRequest } from "./copy.ts"
+import { makeCopyIn, makeCopyOut } from "./copy.ts"
 
 /** postgres_async's feed result for the pull form of COPY IN. */
 export type CopyFeed =
@@ -46,13 +44,6 @@ export class CopyAborted {
   }
 }
 
-const encodeSql = (sql: string): Effect.Effect<Uint8Array, PgProtocolError> => {
-  const frames = encodeQuery(sql)
-  return frames instanceof ProtocolError
-    ? Effect.fail(PgProtocolError.notSent(frames))
-    : Effect.succeed(frames)
-}
-
 const describeCause = (cause: Cause.Cause<unknown>): string =>
   Cause.hasInterruptsOnly(cause)
     ? "COPY interrupted by the client"
@@ -65,14 +56,19 @@ const describeCause = (cause: Cause.Cause<unknown>): string =>
  */
 export type Interrupt = (request: Request & { abandoned: boolean }) => Effect.Effect<void>
 
-export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
-  const copyIn = <E, R>(
+/**
+ * COPY FROM STDIN of `source` on `core`: submit, wait for copy-in mode, pump the source with
+ * backpressure, then CopyDone; CopyFail on the source's failure or an interruption.
+ */
+const copyInWith =
+  (core: Engine, interrupt: Interrupt) =>
+  <E, R>(
     sql: string,
     source: Stream.Stream<Uint8Array, E, R>
   ): Effect.Effect<CommandComplete, PgExpertError | E, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* () {
-        const request = new CopyInRequest(yield* encodeSql(sql), wire)
+        const request = yield* makeCopyIn(sql, core)
         // Gone before the data started: CopyFail as soon as the server asks for data, and a cancel
         // when the statement is the only one running (it may be a slow statement that is no COPY).
         const goneEarly = Effect.suspend(() => {
@@ -114,6 +110,9 @@ export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
         return yield* Effect.failCause(first.exit.cause)
       })
     )
+
+export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
+  const copyIn = copyInWith(core, interrupt)
 
   const copyInFeed = <E, R>(
     sql: string,
@@ -179,17 +178,11 @@ export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
       return copyIn(`COPY ${table}${columns} FROM STDIN`, bytes)
     })
 
-  return { copyIn, copyInFeed, copyInRows, ...makeCopyOut(core, wire, interrupt) }
-}
-
-/** COPY … TO STDOUT as a byte stream, and parsed into rows; both pulled with socket pushback. */
-const makeCopyOut = (core: Engine, wire: Wire, interrupt: Interrupt) => {
   /** Submits a COPY TO STDOUT and returns the pull of its data batches (scoped to the stream). */
   const openCopyOut = (sql: string, scope: Scope.Scope) =>
     Effect.gen(function* () {
-      const frames = yield* encodeSql(sql)
       const backlog = new Backlog<Uint8Array>(wire)
-      const request = new CopyOutRequest(frames, {
+      const request = yield* makeCopyOut(sql, {
         onData: (chunks) => backlog.push(chunks),
         onDone: (outcome) => backlog.finish("_tag" in outcome ? outcome : undefined)
       })
@@ -242,5 +235,5 @@ const makeCopyOut = (core: Engine, wire: Wire, interrupt: Interrupt) => {
       )
     )
 
-  return { copyOut, copyOutRows }
+  return { copyIn, copyInFeed, copyInRows, copyOut, copyOutRows }
 }

@@ -11,6 +11,7 @@
 import { Duration, Effect, Stream } from "effect"
 import * as Expert from "../../src/Expert.ts"
 import { PgTestServer, type PgTestServerInfo } from "../../src/testing/index.ts"
+import { concat } from "../support/FakeMessages.ts"
 
 export const connect = Effect.gen(function* () {
   const server = yield* PgTestServer.PgTestServer
@@ -116,16 +117,6 @@ export const binaryCopy = (
   }
   int16(-1)
   return Uint8Array.from(parts)
-}
-
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
 }
 
 /** Collects a byte stream into one array. */
