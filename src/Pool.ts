@@ -26,14 +26,15 @@
  * come back or drain (or after `shutdownTimeout`).
  */
 import { Config, Context, Effect, Layer, type Scope } from "effect"
-import { type NormalConnection, toNormal } from "./Connection.ts"
+import { type NormalConnection, normalLift } from "./Connection.ts"
 import type { PgConfigError } from "./config/ConfigError.ts"
 import type { ConnectConfig } from "./config/ConnectConfig.ts"
 import { connectConfig, PgConfig } from "./config/Layer.ts"
+import { expertLift, identityLift } from "./connection/api.ts"
 import type { ExpertConnection } from "./connection/operations.ts"
 import { makePoolApi, makeShared, type PoolApi } from "./pool/api.ts"
 import { PoolConnector } from "./pool/connector.ts"
-import { type PgPoolExpertError, type PgPoolNormalError, toNormalError } from "./pool/errors.ts"
+import { normalPoolLift, type PgPoolExpertError, type PgPoolNormalError } from "./pool/errors.ts"
 import { makeMachine } from "./pool/machine.ts"
 import { type PoolConfigOptions, type PoolOptions, poolConfig, resolveOptions } from "./pool/options.ts"
 
@@ -80,15 +81,13 @@ export const make = (options: PoolOptions): Effect.Effect<Pools, PgConfigError, 
   Effect.gen(function* () {
     const settings = yield* resolveOptions(options)
     const shared = makeShared(yield* makeMachine(settings, yield* PoolConnector))
-    const expert = makePoolApi<PgPoolExpertError, ExpertConnection>(shared, {
-      connection: (connection) => connection,
-      mapError: () => (error) => error as PgPoolExpertError,
-      mapsErrors: false
+    const expert = makePoolApi(shared, {
+      lift: identityLift<PgPoolExpertError>(),
+      connection: expertLift
     })
-    const pool = makePoolApi<PgPoolNormalError, NormalConnection>(shared, {
-      connection: (connection) => toNormal(connection),
-      mapError: toNormalError,
-      mapsErrors: true
+    const pool = makePoolApi(shared, {
+      lift: normalPoolLift,
+      connection: normalLift()
     })
     return { pool, expert }
   })

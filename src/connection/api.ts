@@ -126,34 +126,47 @@ export interface OpContext {
   readonly operation: string
   readonly sql?: string | undefined
   readonly params?: ReadonlyArray<unknown> | undefined
+  /** The table, where the client knows it (copyInRows). */
+  readonly table?: string | undefined
 }
 
 /**
- * What a view does around every operation. Errors that are not Expert errors (a COPY source's
- * own) pass through unchanged.
+ * What a view does around every operation: `X` is the error type it maps from (the Expert
+ * connection's `PgExpertError`, or the Expert pool's union), `E` the one it maps to. Errors that
+ * are not `X` (a COPY source's own, a user's) pass through unchanged.
  */
-export interface Lift<E> {
+export interface Lift<E, X = PgExpertError> {
   readonly effect: <A, E2, R>(
-    self: Effect.Effect<A, PgExpertError | E2, R>,
+    self: Effect.Effect<A, X | E2, R>,
     context: OpContext
-  ) => Effect.Effect<A, E | Exclude<E2, PgExpertError>, R>
+  ) => Effect.Effect<A, E | Exclude<E2, X>, R>
   readonly stream: <A, E2, R>(
-    self: Stream.Stream<A, PgExpertError | E2, R>,
+    self: Stream.Stream<A, X | E2, R>,
     context: OpContext
-  ) => Stream.Stream<A, E | Exclude<E2, PgExpertError>, R>
+  ) => Stream.Stream<A, E | Exclude<E2, X>, R>
+  /** One error held in an operation's result (the Exits of an isolated pipeline). */
+  readonly error: (error: X, context: OpContext) => E
 }
 
-/** The view that maps each Expert error with `f` (and leaves other errors alone). */
-export const mapErrors = <E>(f: (error: PgExpertError, context: OpContext) => E): Lift<E> => ({
-  effect: (self, context) => Effect.mapError(self, (e) => (isPgExpertError(e) ? f(e, context) : e)) as never,
-  stream: (self, context) => Stream.mapError(self, (e) => (isPgExpertError(e) ? f(e, context) : e)) as never
+/** The view that maps each error recognised by `is` (default: the Expert errors) with `f`. */
+export const mapErrors = <E, X = PgExpertError>(
+  f: (error: X, context: OpContext) => E,
+  is: (u: unknown) => u is X = isPgExpertError as unknown as (u: unknown) => u is X
+): Lift<E, X> => ({
+  effect: (self, context) => Effect.mapError(self, (e) => (is(e) ? f(e, context) : e)) as never,
+  stream: (self, context) => Stream.mapError(self, (e) => (is(e) ? f(e, context) : e)) as never,
+  error: f
+})
+
+/** The view that leaves everything as it is (no mapping is run). */
+export const identityLift = <X = PgExpertError>(): Lift<X, X> => ({
+  effect: (self) => self as never,
+  stream: (self) => self as never,
+  error: (error) => error
 })
 
 /** The Expert view: the implementation as it is. */
-export const expertLift: Lift<PgExpertError> = {
-  effect: (self) => self as never,
-  stream: (self) => self as never
-}
+export const expertLift: Lift<PgExpertError> = identityLift()
 
 /** Builds the view `lift` of an Expert connection: every operation listed once. */
 export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>): ConnectionApi<E> => {
@@ -198,7 +211,11 @@ export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>):
     copyIn: (sql, source) => lift.effect(expert.copyIn(sql, source), op("copyIn", sql)),
     copyInFeed: (sql, feed) => lift.effect(expert.copyInFeed(sql, feed), op("copyInFeed", sql)),
     copyInRows: (target, rows) =>
-      lift.effect(expert.copyInRows(target, rows), op("copyInRows", `COPY ${target.table}`)),
+      lift.effect(expert.copyInRows(target, rows), {
+        operation: "copyInRows",
+        sql: `COPY ${target.table} FROM STDIN`,
+        table: target.table
+      }),
     copyOut: (sql) => lift.stream(expert.copyOut(sql), op("copyOut", sql)),
     copyOutRows: (sql) => lift.stream(expert.copyOutRows(sql), op("copyOutRows", sql)),
     listen: (channel) => {

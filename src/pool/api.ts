@@ -27,6 +27,7 @@
  * one-shot statement's room on a shared connection is given back exactly once.
  */
 import { Duration, Effect, Scope, Stream } from "effect"
+import { type Lift, makeApi, type OpContext } from "../connection/api.ts"
 import type { ConnectionApi, ExpertConnection, OperationOptions, Param } from "../connection/operations.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { PgPoolExpertError } from "./errors.ts"
@@ -35,9 +36,9 @@ import {
   collection,
   leaf,
   type TraceSettings,
-  traceConnection,
   traced,
   tracedStream,
+  traceLift,
   tracingActive
 } from "./tracing.ts"
 import {
@@ -95,17 +96,14 @@ export interface PoolApi<E, C> extends PoolOperations<E> {
   readonly stats: Effect.Effect<PoolStats>
 }
 
-/** How a view presents connections and errors. */
-export interface PoolView<E, C> {
-  /** The connection handed to `use`, made from the (traced) Expert connection. */
-  readonly connection: (connection: ExpertConnection) => C
-  /** Maps the pool's errors (and only those) to the view's, with the statement when known. */
-  readonly mapError: (
-    sql?: string,
-    params?: ReadonlyArray<Param>
-  ) => <X>(error: X) => E | Exclude<X, PgPoolExpertError>
-  /** `false` when `mapError` returns every error as it is (the Expert view): no mapping is run. */
-  readonly mapsErrors: boolean
+/**
+ * How a view presents connections and errors, as two `Lift`s (connection/api.ts): `lift` maps
+ * the pool's errors (and only those) to the view's, `connection` makes the connections it lends
+ * (from the traced Expert connection, through `makeApi`).
+ */
+export interface PoolView<E, CE> {
+  readonly lift: Lift<E, PgPoolExpertError>
+  readonly connection: Lift<CE>
 }
 
 /** What the views of one pool share: the state machine and the current-transaction reference. */
@@ -129,13 +127,14 @@ export const makeShared = (machine: PoolMachine): PoolShared => ({
 })
 
 /** How the pool's operations run: borrowed, scoped, one-shot, streamed; with spans and the view's errors. */
-const makeRunners = <E, C>(shared: PoolShared, view: PoolView<E, C>) => {
+const makeRunners = <E, CE>(shared: PoolShared, view: PoolView<E, CE>) => {
   const { machine, current, trace } = shared
-  const views = new WeakMap<ExpertConnection, C>()
-  const viewOf = (connection: ExpertConnection): C => {
+  const views = new WeakMap<ExpertConnection, ConnectionApi<CE>>()
+  const tracing = traceLift(trace)
+  const viewOf = (connection: ExpertConnection): ConnectionApi<CE> => {
     let seen = views.get(connection)
     if (seen === undefined) {
-      seen = view.connection(traceConnection(connection, trace))
+      seen = makeApi(makeApi(connection, tracing), view.connection)
       views.set(connection, seen)
     }
     return seen
@@ -199,9 +198,11 @@ const makeRunners = <E, C>(shared: PoolShared, view: PoolView<E, C>) => {
     sql?: string,
     params?: ReadonlyArray<Param>
   ): Effect.Effect<A, E | Exclude<E2, PgPoolExpertError>, R> =>
-    view.mapsErrors
-      ? Effect.mapError(effect, view.mapError(sql, params))
-      : (effect as Effect.Effect<A, E | Exclude<E2, PgPoolExpertError>, R>)
+    view.lift.effect(effect as Effect.Effect<A, E2 | PgPoolExpertError, R>, {
+      operation: "pool",
+      sql,
+      params
+    })
 
   /**
    * One statement: on the current transaction's connection, else on a shared connection
@@ -260,7 +261,7 @@ const makeRunners = <E, C>(shared: PoolShared, view: PoolView<E, C>) => {
     tracedStream(
       trace,
       name,
-      Stream.mapError(Stream.unwrap(Effect.map(scoped, f)), view.mapError(sql, params)),
+      view.lift.stream(Stream.unwrap(Effect.map(scoped, f)), { operation: name, sql, params }),
       sql,
       params
     )
@@ -268,9 +269,15 @@ const makeRunners = <E, C>(shared: PoolShared, view: PoolView<E, C>) => {
   return { viewOf, borrow, scoped, statement, one, held }
 }
 
-export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): PoolApi<E, C> => {
+export const makePoolApi = <E, CE>(
+  shared: PoolShared,
+  view: PoolView<E, CE>
+): PoolApi<E, ConnectionApi<CE>> => {
   const { machine, current, trace } = shared
   const { viewOf, borrow, scoped, statement, one, held } = makeRunners(shared, view)
+  const lift = view.lift
+  const pool: OpContext = { operation: "pool" }
+  type C = ConnectionApi<CE>
 
   const withTransaction = <A, E2, R>(
     use: (connection: C) => Effect.Effect<A, E2, R>,
@@ -283,20 +290,16 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
         tx !== undefined
           ? runSavepoint(tx, options, body, machine.check)
           : borrow((connection) => runTransaction(connection, options, body, machine.check))
-      return traced(
-        trace,
-        tx !== undefined ? "pg.savepoint" : "pg.transaction",
-        Effect.mapError(run, view.mapError())
-      )
+      return traced(trace, tx !== undefined ? "pg.savepoint" : "pg.transaction", lift.effect(run, pool))
     })
 
   return {
     withConnection: (use) =>
-      Effect.mapError(
+      lift.effect(
         borrow((connection) => use(viewOf(connection))),
-        view.mapError()
+        pool
       ),
-    connection: Effect.mapError(Effect.map(scoped, viewOf), view.mapError()),
+    connection: lift.effect(Effect.map(scoped, viewOf), pool),
     withTransaction,
     inTransaction: Effect.map(Effect.service(current), (tx) => tx !== undefined),
     query: (sql, params, options) => {
@@ -319,14 +322,16 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
     },
     stream: (sql, params) => held("pg.stream", sql, params, (c) => c.stream(sql, params)),
     streamWithColumns: (sql, params) => {
-      const map = view.mapError(sql, params)
+      const context: OpContext = { operation: "streamWithColumns", sql, params }
       return traced(
         trace,
         "pg.stream",
-        Effect.mapError(
-          Effect.flatMap(scoped, (c) => c.streamWithColumns(sql, params)),
-          map
-        ).pipe(Effect.map(({ columns, rows }) => ({ columns, rows: Stream.mapError(rows, map) }))),
+        lift
+          .effect(
+            Effect.flatMap(scoped, (c) => c.streamWithColumns(sql, params)),
+            context
+          )
+          .pipe(Effect.map(({ columns, rows }) => ({ columns, rows: lift.stream(rows, context) }))),
         sql,
         params
       )
@@ -340,12 +345,12 @@ export const makePoolApi = <E, C>(shared: PoolShared, view: PoolView<E, C>): Poo
     copyOut: (sql) => held("pg.copyOut", sql, undefined, (c) => c.copyOut(sql)),
     copyOutRows: (sql) => held("pg.copyOut", sql, undefined, (c) => c.copyOutRows(sql)),
     listen: (channel) => {
-      const map = view.mapError(`LISTEN ${channel}`)
-      return Effect.mapError(
+      const context: OpContext = { operation: "listen", sql: `LISTEN ${channel}` }
+      return lift.effect(
         Effect.flatMap(scoped, (c) =>
-          Effect.map(c.listen(channel), (stream) => Stream.mapError(stream, map))
+          Effect.map(c.listen(channel), (stream) => lift.stream(stream, context))
         ),
-        map
+        context
       )
     },
     notify: (channel, payload) =>

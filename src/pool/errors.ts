@@ -5,15 +5,16 @@
  * connection within the acquire timeout; `PgTransactionError`, a transaction that did not end as
  * asked), the Expert pool's union `PgPoolExpertError` (= `PgExpertError` | `PgPoolTimeoutError`;
  * `PgTransactionError` is already a connection-level error, raised by the engine's transaction
- * guard too), and the mapping of the Expert pool's errors to the normal view (`toNormalError`).
+ * guard too), and the mapping of the Expert pool's errors to the normal view (`normalPoolLift`).
  *
  * What it does NOT do: decide when they happen (pool/lines.ts, pool/room.ts, pool/transaction.ts),
  * nor define them (errors/PgPoolErrors.ts, errors/PgExpertError.ts, below the Pool, so that
  * `PgError` can wrap them).
  *
  * Invariants: like every effect-pg error, they hold no configuration; `message` is never empty.
- * `toNormalError` maps every member of `PgPoolExpertError` to `PgError` and nothing else.
+ * `normalPoolLift` maps every member of `PgPoolExpertError` to `PgError` and nothing else.
  */
+import { type Lift, mapErrors } from "../connection/api.ts"
 import { PgError } from "../Errors.ts"
 import {
   isPgPoolExpertError,
@@ -36,12 +37,10 @@ export const isPgPoolError = (u: unknown): u is PgPoolError =>
   u instanceof PgPoolTimeoutError || u instanceof PgTransactionError
 
 /**
- * Maps an Expert-pool error to the normal view: connection errors and the pool's own become
+ * The normal pool's lift (connection/api.ts): connection errors and the pool's own become
  * `PgError` (with the SQL when known); anything else (a user's own error) stays as it is.
  */
-export const toNormalError =
-  (sql?: string, params?: ReadonlyArray<unknown>) =>
-  <X>(error: X): PgPoolNormalError | Exclude<X, PgPoolExpertError> =>
-    (isPgPoolExpertError(error) ? PgError.fromExpert(error, { sql, params }) : error) as
-      | PgPoolNormalError
-      | Exclude<X, PgPoolExpertError>
+export const normalPoolLift: Lift<PgPoolNormalError, PgPoolExpertError> = mapErrors(
+  (error: PgPoolExpertError, { sql, params }) => PgError.fromExpert(error, { sql, params }),
+  isPgPoolExpertError
+)

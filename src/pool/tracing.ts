@@ -21,7 +21,8 @@
  * cache). No span captures a stack trace.
  *
  * It does NOT create a tracer (install one, e.g. @effect/opentelemetry, to export spans) nor decide
- * which operations are traced (pool/api.ts calls `leaf`, `traced` and `traceConnection`).
+ * which operations are traced (pool/api.ts calls `leaf`, `traced`, and `traceLift` for the
+ * connections it lends).
  *
  * Invariants: parameters never reach a span unless `traceParameters` is true; attributes are
  * computed at most once per call from the SQL text, never per row; spans that wrap user code
@@ -30,7 +31,9 @@
  */
 import { Effect, type Fiber, Stream, Tracer } from "effect"
 import type { SpanOptions } from "effect/Tracer"
-import type { ConnectionApi, Param } from "../connection/operations.ts"
+import type { Lift } from "../connection/api.ts"
+import type { Param } from "../connection/operations.ts"
+import type { PgExpertError } from "../Errors.ts"
 import { firstKeyword } from "../lexer/Leading.ts"
 
 export interface TraceSettings {
@@ -177,37 +180,78 @@ export const tracedStream = <A, E, R>(
   params?: ReadonlyArray<Param>
 ): Stream.Stream<A, E, R> => Stream.withSpan(stream, name, spanOptions(settings, sql, params))
 
-const rowCount = (result: { readonly rows: ReadonlyArray<unknown> }) => result.rows.length
-
 /** Names the table of the current span (`db.collection.name`), where the client knows it. */
 export const collection = (table: string): Effect.Effect<void> =>
   Effect.annotateCurrentSpan("db.collection.name", table)
 
-/** The same connection, with a span around each statement it runs (when `tracingActive`). */
-export const traceConnection = <E>(
-  connection: ConnectionApi<E>,
-  settings: TraceSettings
-): ConnectionApi<E> => ({
-  ...connection,
-  query: (sql, params, options) =>
-    leafLazy(settings, "pg.query", connection.query(sql, params, options), sql, params, rowCount),
-  queryExpectNoData: (sql, params, options) =>
-    leafLazy(settings, "pg.query", connection.queryExpectNoData(sql, params, options), sql, params),
-  simpleQuery: (sql, options) =>
-    leafLazy(settings, "pg.simpleQuery", connection.simpleQuery(sql, options), sql),
-  stream: (sql, params) => tracedStream(settings, "pg.stream", connection.stream(sql, params), sql, params),
-  streamWithColumns: (sql, params) =>
-    traced(settings, "pg.stream", connection.streamWithColumns(sql, params), sql, params),
-  copyIn: (sql, source) => traced(settings, "pg.copyIn", connection.copyIn(sql, source), sql),
-  copyInFeed: (sql, feed) => traced(settings, "pg.copyIn", connection.copyInFeed(sql, feed), sql),
-  copyInRows: (target, rows) =>
-    traced(
-      settings,
-      "pg.copyIn",
-      Effect.andThen(collection(target.table), connection.copyInRows(target, rows)),
-      `COPY ${target.table} FROM STDIN`
-    ),
-  copyOut: (sql) => tracedStream(settings, "pg.copyOut", connection.copyOut(sql), sql),
-  copyOutRows: (sql) => tracedStream(settings, "pg.copyOut", connection.copyOutRows(sql), sql),
-  notify: (channel, payload) => leafLazy(settings, "pg.notify", connection.notify(channel, payload), "NOTIFY")
+/** Span names of the operations that run no user code: a leaf span, made only when it can be seen. */
+const LEAVES: Readonly<Record<string, string>> = {
+  query: "pg.query",
+  queryExpectNoData: "pg.query",
+  simpleQuery: "pg.simpleQuery",
+  notify: "pg.notify",
+  prepare: "pg.prepare",
+  execute: "pg.execute",
+  describe: "pg.describe",
+  closeStatement: "pg.closeStatement",
+  pipeline: "pg.pipeline",
+  executeSimple: "pg.executeSimple"
+}
+
+/** Operations that run user code inside (a COPY source) or hand out a stream: always a span. */
+const WRAPPED: Readonly<Record<string, string>> = {
+  copyIn: "pg.copyIn",
+  copyInFeed: "pg.copyIn",
+  copyInRows: "pg.copyIn",
+  streamWithColumns: "pg.stream"
+}
+
+/** Streams: a span that lasts until the stream ends. */
+const STREAMS: Readonly<Record<string, string>> = {
+  stream: "pg.stream",
+  copyOut: "pg.copyOut",
+  copyOutRows: "pg.copyOut",
+  cursor: "pg.cursor"
+}
+
+/** `db.response.returned_rows` of a result that has rows (query, execute). */
+const returnedRows = (result: unknown): number | undefined => {
+  const rows = typeof result === "object" && result !== null ? (result as { rows?: unknown }).rows : undefined
+  return Array.isArray(rows) ? rows.length : undefined
+}
+
+const annotateRows = (result: unknown) => {
+  const n = returnedRows(result)
+  return n === undefined ? Effect.void : Effect.annotateCurrentSpan("db.response.returned_rows", n)
+}
+
+/**
+ * The tracing view of a connection (a `Lift` for connection/api.ts `makeApi`): a span around each
+ * statement it runs, named by the operation; errors unchanged. Operations not listed above
+ * (close, listen, cancel, heartbeat, custom commands) run without a span of their own.
+ */
+export const traceLift = (settings: TraceSettings): Lift<PgExpertError> => ({
+  effect: (self, { operation, sql, params, table }) => {
+    const leafName = LEAVES[operation]
+    if (leafName !== undefined) {
+      return Effect.withFiber((fiber) =>
+        tracingActive(fiber)
+          ? traced(settings, leafName, Effect.tap(self, annotateRows), sql, params as ReadonlyArray<Param>)
+          : self
+      ) as never
+    }
+    const wrapName = WRAPPED[operation]
+    if (wrapName === undefined) return self as never
+    const body = table === undefined ? self : Effect.andThen(collection(table), self)
+    return traced(settings, wrapName, body, sql, params as ReadonlyArray<Param>) as never
+  },
+  stream: (self, { operation, sql, params }) => {
+    const name = STREAMS[operation]
+    return (
+      name === undefined || sql === undefined
+        ? self
+        : tracedStream(settings, name, self, sql, params as ReadonlyArray<Param>)
+    ) as never
+  },
+  error: (error) => error
 })

@@ -15,7 +15,7 @@ import {
   PgServerError,
   PgTransactionError
 } from "../../src/Errors.ts"
-import { PgPoolTimeoutError, toNormalError } from "../../src/pool/errors.ts"
+import { normalPoolLift, PgPoolTimeoutError } from "../../src/pool/errors.ts"
 import { poolConfig, resolveOptions } from "../../src/pool/options.ts"
 import { SharedSlots } from "../../src/pool/SharedSlots.ts"
 import { spanOptions, tracingActive, truncateStatement } from "../../src/pool/tracing.ts"
@@ -250,19 +250,22 @@ describe("span cost", () => {
   )
 })
 
-describe("toNormalError", () => {
+describe("normalPoolLift", () => {
   it("wraps connection errors in PgError and leaves the pool's and the user's alone", () => {
     const server = new PgServerError({ severity: "ERROR", code: "22012", message: "division by zero" })
-    const mapped = toNormalError("select 1/0")(server)
+    const mapped = normalPoolLift.error(server, { operation: "query", sql: "select 1/0" })
     assert.instanceOf(mapped, PgError)
     assert.strictEqual((mapped as PgError).code, "22012")
     assert.match((mapped as PgError).message, /select 1\/0/)
     const timeout = new PgPoolTimeoutError({ message: "m", timeoutMillis: 1, waiting: 1, max: 1 })
-    const normalTimeout = toNormalError()(timeout) as PgError
+    const normalTimeout = normalPoolLift.error(timeout, { operation: "pool" })
     assert.instanceOf(normalTimeout, PgError)
     assert.strictEqual(normalTimeout.cause, timeout)
     const mine = { _tag: "Mine" } as const
-    assert.strictEqual(toNormalError()(mine), mine)
+    const passed = Effect.runSync(
+      Effect.flip(normalPoolLift.effect(Effect.fail(mine), { operation: "pool" }))
+    )
+    assert.strictEqual(passed, mine)
   })
 })
 
