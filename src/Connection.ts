@@ -14,7 +14,7 @@ import type { ConnectionApi, ExpertConnection } from "./connection/operations.ts
 import { type MessageLimits, PgError } from "./Errors.ts"
 import { connect as connectExpert } from "./Expert.ts"
 
-export type { ConnectionApi, Param } from "./connection/operations.ts"
+export type * from "./connection/publicTypes.ts"
 export type { Status } from "./engine/state.ts"
 
 /** A connection of the normal API. */

@@ -13,7 +13,7 @@ import type { ConnectionApi, ExpertConnection as ExpertConnectionShape } from ".
 import type { PgExpertError } from "./Errors.ts"
 
 export type { ConnectError } from "./connection/connect.ts"
-export type { ConnectionApi, Param } from "./connection/operations.ts"
+export type * from "./connection/publicTypes.ts"
 
 /** The Expert connection service: the operations with `PgExpertError` in the error channel. */
 export class ExpertConnection extends Context.Service<ExpertConnection, ConnectionApi<PgExpertError>>()(

@@ -252,7 +252,7 @@ const refusal = (args: PipelineArgs): Failure | undefined => {
   })
 }
 
-/** The pipeline command (pipeline, pipelineTransaction). */
+/** The pipeline command (`pipeline`, both modes). */
 export const pipeline = {
   name: "pipeline",
   start: (args: PipelineArgs): Start<PipelineState> | Failure => {

@@ -10,18 +10,45 @@
  *
  * It does NOT implement operations (operations.ts and the area modules do).
  */
-import { type Duration, Effect, type Scope, Stream } from "effect"
+import { type Duration, Effect, Exit, type Scope, Stream } from "effect"
 import type { Command } from "../commands/Command.ts"
 import { isPgExpertError, type PgExpertError } from "../Errors.ts"
 import type { Status } from "../engine/state.ts"
 import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
 import type { CopyAborted, CopyFeed, CopyTarget } from "./copyOps.ts"
+import type { CursorOptions } from "./cursor.ts"
 import type { RunOptions } from "./custom.ts"
 import type { Notification } from "./notifications.ts"
+import {
+  failedQueryIndex,
+  type PipelineOptions,
+  type PipelineOutcome,
+  type PipelineQuery
+} from "./pipeline.ts"
+import type { PreparedStatement, PrepareOptions, StatementDescription } from "./prepared.ts"
 import type { OperationOptions } from "./timed.ts"
 
 /** A query parameter in text format; `null` is SQL NULL. */
 export type Param = string | null
+
+/**
+ * `pipeline`: N extended queries in one write. The result type follows the mode: "isolated" (the
+ * default: a Sync after each query, so each is its own implicit transaction and fails alone) gives
+ * one `Exit` per query, whose failures carry this view's error type; "transaction" (one Sync for
+ * all: all or nothing outside a transaction block) gives every result and fails with the first
+ * error (its context names the query index, or the COMMIT).
+ */
+export interface Pipeline<E> {
+  (
+    queries: ReadonlyArray<PipelineQuery>,
+    options?: OperationOptions & { readonly mode?: "isolated" | undefined }
+  ): Effect.Effect<ReadonlyArray<Exit.Exit<QueryResult, E>>, E>
+  (
+    queries: ReadonlyArray<PipelineQuery>,
+    options: OperationOptions & { readonly mode: "transaction" }
+  ): Effect.Effect<ReadonlyArray<QueryResult>, E>
+  (queries: ReadonlyArray<PipelineQuery>, options?: PipelineOptions): Effect.Effect<PipelineOutcome<E>, E>
+}
 
 /** The operations of a connection, generic in the error type (postgres_async's `module type S`). */
 export interface ConnectionApi<E> {
@@ -50,6 +77,49 @@ export interface ConnectionApi<E> {
   >
   /** Simple protocol: several statements in one string, every statement's result. */
   readonly simpleQuery: (sql: string, options?: OperationOptions) => Effect.Effect<SimpleQueryResult, E>
+  /**
+   * Simple protocol for statements that return no rows (DDL, DML, SET; several in one string):
+   * every statement's CommandComplete. A statement that returns rows fails the call
+   * (PgProtocolError "UnexpectedRows", after it ran).
+   */
+  readonly executeSimple: (
+    sql: string,
+    options?: OperationOptions
+  ) => Effect.Effect<ReadonlyArray<CommandComplete>, E>
+  /**
+   * Prepares a named statement (`name`, default a generated `epp<N>`) for the life of the scope:
+   * its parameter type OIDs and result columns, nothing executed. It is closed when the scope ends
+   * (or with `closeStatement`). The handle works only on this connection, while the statement is
+   * open: docs/operations.md, decision 015.
+   */
+  readonly prepare: (
+    sql: string,
+    options?: PrepareOptions
+  ) => Effect.Effect<PreparedStatement, E, Scope.Scope>
+  /** Runs a prepared statement (Bind + Execute + Sync) with text parameters; all its rows. */
+  readonly execute: (
+    statement: PreparedStatement,
+    params?: ReadonlyArray<Param>,
+    options?: OperationOptions
+  ) => Effect.Effect<QueryResult, E>
+  /** Closes a prepared statement now (by handle, or by name); a statement already gone is not an error. */
+  readonly closeStatement: (
+    statement: PreparedStatement | string,
+    options?: OperationOptions
+  ) => Effect.Effect<void, E>
+  /** The parameter type OIDs and result columns of `sql` (the unnamed statement), nothing executed. */
+  readonly describe: (sql: string, options?: OperationOptions) => Effect.Effect<StatementDescription, E>
+  readonly pipeline: Pipeline<E>
+  /**
+   * The rows of one statement read in windows of `window` rows (default 100) over a portal: the
+   * next window is asked for only when the consumer pulls; the connection is held until the stream
+   * ends, and an early end closes the portal. `timeout` bounds each window.
+   */
+  readonly cursor: (
+    sql: string,
+    params?: ReadonlyArray<Param>,
+    options?: CursorOptions
+  ) => Stream.Stream<Row, E>
   /** Graceful close: Terminate, then end the socket. Idempotent. */
   readonly close: Effect.Effect<void>
   /** `close`, optionally cancelling the running statement first (`cancelRunning`). */
@@ -168,6 +238,43 @@ export const identityLift = <X = PgExpertError>(): Lift<X, X> => ({
 /** The Expert view: the implementation as it is. */
 export const expertLift: Lift<PgExpertError> = identityLift()
 
+/**
+ * `pipeline` through `lift`: in isolated mode each Exit's failure with its own query's SQL and
+ * parameters; the call's error with every query's SQL (joined only when asked for), or, when one
+ * query of a transaction pipeline failed, that query's (the error's position points into it).
+ */
+const liftPipeline = <E>(pipeline: Pipeline<PgExpertError>, lift: Lift<E>): Pipeline<E> =>
+  ((queries: ReadonlyArray<PipelineQuery>, options?: PipelineOptions) => {
+    const one = (i: number): OpContext => ({
+      operation: "pipeline",
+      sql: queries[i]?.sql,
+      params: queries[i]?.params
+    })
+    let joined: string | undefined
+    const all: OpContext = {
+      operation: "pipeline",
+      get sql() {
+        joined ??= queries.map((query) => query.sql).join(";\n")
+        return joined
+      }
+    }
+    const run = pipeline(queries, options)
+    if (options?.mode === "transaction") {
+      // The failing query's error is mapped here, with its own context; `lift` passes it on.
+      const located = Effect.mapError(run, (e) => {
+        const at = failedQueryIndex(e)
+        return at === undefined ? e : lift.error(e, one(at))
+      })
+      return lift.effect(located, all)
+    }
+    const exits = Effect.map(run, (outcome) =>
+      (outcome as ReadonlyArray<Exit.Exit<QueryResult, PgExpertError>>).map((exit, i) =>
+        Exit.mapError(exit, (error) => lift.error(error, one(i)))
+      )
+    )
+    return lift.effect(exits, all)
+  }) as Pipeline<E>
+
 /** Builds the view `lift` of an Expert connection: every operation listed once. */
 export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>): ConnectionApi<E> => {
   const op = (operation: string, sql?: string, params?: ReadonlyArray<unknown>): OpContext => ({
@@ -193,6 +300,20 @@ export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>):
       )
     },
     simpleQuery: (sql, options) => lift.effect(expert.simpleQuery(sql, options), op("simpleQuery", sql)),
+    executeSimple: (sql, options) =>
+      lift.effect(expert.executeSimple(sql, options), op("executeSimple", sql)),
+    prepare: (sql, options) => lift.effect(expert.prepare(sql, options), op("prepare", sql)),
+    execute: (statement, params, options) =>
+      lift.effect(expert.execute(statement, params, options), op("execute", statement.sql, params)),
+    closeStatement: (statement, options) =>
+      lift.effect(
+        expert.closeStatement(statement, options),
+        op("closeStatement", typeof statement === "string" ? undefined : statement.sql)
+      ),
+    describe: (sql, options) => lift.effect(expert.describe(sql, options), op("describe", sql)),
+    pipeline: liftPipeline(expert.pipeline, lift),
+    cursor: (sql, params, options) =>
+      lift.stream(expert.cursor(sql, params, options), op("cursor", sql, params)),
     close: expert.close,
     closeWith: expert.closeWith,
     closeFinished: lift.effect(expert.closeFinished, op("closeFinished")),

@@ -45,7 +45,7 @@ import type { PgTimeoutOutcome } from "../errors/PgExpertError.ts"
 import type { Row } from "../Result.ts"
 import * as Sqlstate from "../Sqlstate.ts"
 import { after, TIMEOUT_SLACK_MILLIS, timeoutMillis } from "./deadline.ts"
-import type { CommandDeps } from "./prepared.ts"
+import { type CommandDeps, observeTags } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
 
 export interface CursorOptions extends OperationOptions {
@@ -90,7 +90,10 @@ class CursorFeed {
         this.wake()
       },
       onDone: () => {},
-      onSettle: (outcome) => this.finish(outcome)
+      onSettle: (outcome) => {
+        observeTags(deps, this.run)
+        this.finish(outcome)
+      }
     })
   }
 

@@ -71,9 +71,9 @@ export const guarded = <A, S, R, P, I>(command: Command<A, S, R, P, I>): Command
   }
 }
 
-/** Builds `run` over the engine. */
+/** Builds `run` over the engine; `observe` hears the command tags it reports (DISCARD ALL). */
 export const makeRun =
-  (core: Engine, timed: Timed) =>
+  (core: Engine, timed: Timed, observe?: (tag: string) => void) =>
   <A, S, R, P = never, I = never>(command: Command<A, S, R, P, I>, args: A, options?: RunOptions<P>) =>
     timed<R>(options, `the ${command.name} command`, (complete) => {
       const safe = guarded(command)
@@ -82,9 +82,15 @@ export const makeRun =
         const error = toExpertError(started)
         return error instanceof PgProtocolError ? PgProtocolError.notSent(error) : error
       }
-      const request = new CommandRun(safe, started, {
+      const request: CommandRun<A, S, R, P, I> = new CommandRun(safe, started, {
         onResult: options?.onResult,
-        onDone: (outcome) => complete(outcome)
+        onDone: (outcome) => complete(outcome),
+        onSettle:
+          observe === undefined
+            ? undefined
+            : () => {
+                for (const tag of request.commandTags()) observe(tag)
+              }
       })
       core.submit(request)
       return request

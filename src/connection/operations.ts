@@ -9,7 +9,9 @@
  * cancelled on the server (cancel.ts `interrupt`, later requests held until its outcome is
  * known), and any other drains to its ReadyForQuery, so the session never desyncs. The `timeout`
  * option is such an interrupt, reported as PgTimeoutError. COPY is in copyOps.ts, LISTEN in
- * notifications.ts.
+ * notifications.ts; prepared statements, pipelines, executeSimple and cursors (prepared.ts,
+ * pipeline.ts, cursor.ts) run pure commands over the same engine, Writer, `timed` and
+ * `interrupt`, and every command tag they see goes to the statement cache's `observe`.
  *
  * It does NOT dial or authenticate (connection/connect.ts).
  */
@@ -24,9 +26,13 @@ import type { Notice } from "../Result.ts"
 import type { ConnectionApi, Param } from "./api.ts"
 import { type CancelTarget, makeLiveness, sendCancel } from "./cancel.ts"
 import { CopyAborted, type CopyFeed, type CopyTarget, makeCopyOps } from "./copyOps.ts"
+import { makeCursor } from "./cursor.ts"
 import { makeRun } from "./custom.ts"
 import { Listeners, type Notification } from "./notifications.ts"
+import { makePipelineOps } from "./pipeline.ts"
+import { makePreparedOps } from "./prepared.ts"
 import { makeQueries } from "./queries.ts"
+import type { CommandDeps } from "./runCommand.ts"
 import { Statements } from "./statements.ts"
 import { makeStreams } from "./streams.ts"
 import { makeTimed, type OperationOptions } from "./timed.ts"
@@ -44,16 +50,30 @@ const versionNumber = (version: string): number => {
     : major * 10000 + Number(m[2] ?? 0) * 100 + Number(m[3] ?? 0)
 }
 
-const engines = new WeakMap<ExpertConnection, Engine>()
+/** What the pool reaches of a connection it holds, past its public operations. */
+interface Internals {
+  readonly core: Engine
+  readonly closePrepared: () => Effect.Effect<void, PgExpertError> | undefined
+}
+
+const internals = new WeakMap<object, Internals>()
 
 /**
  * The pool's switch for the transaction guard (guard.ts) of a connection: on while it carries
  * one-shot statements of many callers, off while it is lent to one borrower.
  */
 export const setShared = (connection: ExpertConnection, shared: boolean): void => {
-  const core = engines.get(connection)
+  const core = internals.get(connection)?.core
   if (core !== undefined) core.guard.enabled = shared
 }
+
+/**
+ * For the pool, when a borrowed connection comes back: closes every statement `prepare` made on
+ * it that is still open (their handles stop working at once). `undefined` when there is none, or
+ * the connection is not one of ours (a test's fake): nothing to wait for.
+ */
+export const closeBorrowedStatements = (connection: object): Effect.Effect<void, PgExpertError> | undefined =>
+  internals.get(connection)?.closePrepared()
 
 /** Builds the operations over an authenticated Wire. The scope owns the connection. */
 export const makeOperations = (
@@ -68,7 +88,8 @@ export const makeOperations = (
     const noticeHub = yield* PubSub.unbounded<Notice>()
     const finished = Deferred.makeUnsafe<void, PgExpertError>()
     const writer = new Writer(4096)
-    const statements = new Statements(options?.statementCacheSize ?? 100)
+    // DISCARD ALL / DEALLOCATE ALL seen by any operation: the cache and every handle are gone.
+    const statements = new Statements(options?.statementCacheSize ?? 100, () => prepared.forgetAll())
     const listeners = new Listeners({ run: (command, args) => run(command, args) })
 
     const wire = core.wire
@@ -93,9 +114,14 @@ export const makeOperations = (
 
     const timed = makeTimed(core, interrupt, cancelTimedOut)
 
-    const run = makeRun(core, timed)
+    const observe = (tag: string) => statements.observe(tag)
+    const run = makeRun(core, timed, observe)
     const { query, queryExpectNoData, simpleQuery } = makeQueries({ core, statements, writer, timed })
     const { stream, streamWithColumns } = makeStreams({ core, wire, statements, writer, interrupt })
+    const deps: CommandDeps = { core, writer, timed, interrupt: (request) => interrupt(request), observe }
+    const prepared = makePreparedOps(deps, session.processId)
+    const { pipeline, executeSimple } = makePipelineOps(deps)
+    const { cursor } = makeCursor(deps)
 
     /**
      * With `cancelRunning`: cancel the running statement, then let the connection drain (an empty
@@ -141,6 +167,13 @@ export const makeOperations = (
       stream,
       streamWithColumns,
       simpleQuery,
+      executeSimple,
+      prepare: prepared.prepare,
+      execute: prepared.execute,
+      closeStatement: prepared.closeStatement,
+      describe: prepared.describe,
+      pipeline: pipeline as ExpertConnection["pipeline"],
+      cursor,
       close,
       closeWith,
       closeFinished: Deferred.await(finished),
@@ -169,6 +202,6 @@ export const makeOperations = (
       cancel,
       heartbeat
     }
-    engines.set(api, core)
+    internals.set(api, { core, closePrepared: prepared.closeAll })
     return api
   })

@@ -1,15 +1,15 @@
 /**
- * Batches as operations (`makePipelineOps`): `pipeline` and `pipelineTransaction` (N extended
- * queries in one write, commands/pipeline.ts) and `executeSimple` (a simple query whose
- * statements must not return rows, commands/executeSimple.ts). Each is one request through
- * `timed`: a timeout cancels on the server whichever statement runs then, interruption abandons.
+ * Batches as operations (`makePipelineOps`): `pipeline` (N extended queries in one write,
+ * commands/pipeline.ts) and `executeSimple` (a simple query whose statements must not return
+ * rows, commands/executeSimple.ts). Each is one request through `timed`: a timeout cancels on the
+ * server whichever statement runs then, interruption abandons.
  *
- * Two names rather than a `mode` option, because the result types differ:
- * - `pipeline` (isolated): each query in its own implicit transaction; one `Exit` per query, a
+ * The `mode` decides the result type (api.ts declares `pipeline` with one overload per mode):
+ * - "isolated" (default): each query in its own implicit transaction; one `Exit` per query, a
  *   failing query fails alone. The call itself fails only when the connection does (or on a
  *   timeout, a refusal before sending).
- * - `pipelineTransaction`: one Sync for all, so outside a transaction block all or nothing; the
- *   first error fails the call (its `where` context names the query index, or the COMMIT).
+ * - "transaction": one Sync for all, so outside a transaction block all or nothing; the first
+ *   error fails the call (its `where` context names the query index, or the COMMIT).
  * Notices go to the query they came with (split at the boundaries the command reports). An empty
  * list answers `[]` without sending anything; a COPY in the list is refused before sending.
  *
@@ -23,13 +23,31 @@ import {
   type PipelineMode,
   type PipelineQuery
 } from "../commands/pipeline.ts"
-import type { PgExpertError } from "../Errors.ts"
+import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
 import { toExpertError } from "../engine/run.ts"
 import type { CommandComplete, Notice, QueryResult } from "../Result.ts"
-import { type CommandDeps, runCommand } from "./prepared.ts"
+import { type CommandDeps, observeTags, runCommand } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
 
-export type { PipelineQuery }
+export type { PipelineMode, PipelineQuery }
+
+export interface PipelineOptions extends OperationOptions {
+  /** "isolated" (default): a Sync after each query; "transaction": one Sync for all. */
+  readonly mode?: PipelineMode | undefined
+}
+
+/** What `pipeline` answers: one Exit per query (isolated), or every result (transaction). */
+export type PipelineOutcome<E> = ReadonlyArray<Exit.Exit<QueryResult, E>> | ReadonlyArray<QueryResult>
+
+/** The query a transaction pipeline's server error came from (the views show that query's SQL). */
+const failedAt = new WeakMap<PgServerError, number>()
+
+/**
+ * The index of the query whose ErrorResponse failed a transaction-mode pipeline, or `undefined`
+ * (the implicit COMMIT failed, or the error did not come from one query).
+ */
+export const failedQueryIndex = (error: unknown): number | undefined =>
+  error instanceof PgServerError ? failedAt.get(error) : undefined
 
 const toResult = (
   entry: PipelineEntry & { readonly _tag: "Success" },
@@ -38,18 +56,16 @@ const toResult = (
 
 export const makePipelineOps = (deps: CommandDeps) => {
   const { writer } = deps
-
   /** Every tag the server answered, even for a failed or abandoned run (DISCARD ALL matters). */
-  const observeTags = (_: unknown, request: { commandTags(): ReadonlyArray<string> }) => {
-    const observe = deps.observe
-    if (observe !== undefined) for (const tag of request.commandTags()) observe(tag)
-  }
+  const observe = (_: unknown, run: { commandTags(): ReadonlyArray<string> }) => observeTags(deps, run)
 
   /** Runs the pipeline; the entries with each query's notices. */
   const run = (queries: ReadonlyArray<PipelineQuery>, mode: PipelineMode, options?: OperationOptions) => {
     /** notices[i]: the notices that came with query i; the rest belong to the last one. */
     const notices: Array<ReadonlyArray<Notice>> = []
     let seen = 0
+    /** Queries that completed (transaction: an error belongs to the next one, or to the COMMIT). */
+    let completed = 0
     return runCommand(
       deps,
       options,
@@ -60,18 +76,24 @@ export const makePipelineOps = (deps: CommandDeps) => {
         onResult: (progress, request) => {
           notices[progress.index] = request.notices.slice(seen)
           seen = request.notices.length
+          completed = progress.index + 1
         },
         map: (value, request) => {
           const last = value.entries.length - 1
           if (notices[last] === undefined) notices[last] = request.notices.slice(seen)
           return value.entries.map((entry, i) => ({ entry, notices: notices[i] ?? [] }))
         },
-        onSettle: observeTags
+        onSettle: (outcome, request) => {
+          observe(outcome, request)
+          if (mode === "transaction" && outcome instanceof PgServerError && completed < queries.length) {
+            failedAt.set(outcome, completed)
+          }
+        }
       }
     )
   }
 
-  const pipeline = (
+  const isolated = (
     queries: ReadonlyArray<PipelineQuery>,
     options?: OperationOptions
   ): Effect.Effect<ReadonlyArray<Exit.Exit<QueryResult, PgExpertError>>, PgExpertError> =>
@@ -85,7 +107,7 @@ export const makePipelineOps = (deps: CommandDeps) => {
           )
         )
 
-  const pipelineTransaction = (
+  const transaction = (
     queries: ReadonlyArray<PipelineQuery>,
     options?: OperationOptions
   ): Effect.Effect<ReadonlyArray<QueryResult>, PgExpertError> =>
@@ -110,9 +132,24 @@ export const makePipelineOps = (deps: CommandDeps) => {
       { sql, writer },
       {
         map: (commands) => commands,
-        onSettle: observeTags
+        onSettle: observe
       }
     )
 
-  return { pipeline, pipelineTransaction, executeSimple }
+  const pipeline = (
+    queries: ReadonlyArray<PipelineQuery>,
+    options?: PipelineOptions
+  ): Effect.Effect<PipelineOutcome<PgExpertError>, PgExpertError> => {
+    const mode = options?.mode ?? "isolated"
+    if (mode === "transaction") return transaction(queries, options)
+    if (mode === "isolated") return isolated(queries, options)
+    return Effect.fail(
+      PgProtocolError.notSent({
+        reason: "InvalidValue",
+        message: `pipeline: mode must be "isolated" or "transaction", got ${JSON.stringify(mode)}`
+      })
+    )
+  }
+
+  return { pipeline, executeSimple }
 }

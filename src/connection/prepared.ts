@@ -1,15 +1,23 @@
 /**
  * Prepared statements as operations (`makePreparedOps`): `prepare` (scoped: the statement is
  * closed when the scope ends), `execute`, `closeStatement` and `describe` (the unnamed statement:
- * parameter types and columns, nothing executed); plus `runCommand`, how every operation of this
- * kind runs one pure command through `timed` (timeouts cancel on the server, interruption
- * abandons), used by pipeline.ts too.
+ * parameter types and columns, nothing executed).
  *
  * Names: a generated name is `epp<N>` (per connection), never the statement cache's `ep<N>`.
  * A name the caller gives must be 1 to 63 bytes of UTF-8 without NUL (the server keys prepared
  * statements by NAMEDATALEN-1 bytes: a longer name would be cut, and two such names would clash)
  * and not of the reserved forms `ep<digits>` / `epp<digits>`; otherwise the call fails with
  * PgProtocolError reason "InvalidValue", `mayHaveRun: false`, and nothing is sent.
+ *
+ * Handles (decision 015): a `PreparedStatement` belongs to the connection whose `prepare` made it,
+ * and works only while that statement is open there. `execute` or `closeStatement` with a handle
+ * of another connection (every pooled connection has its own `epp1`), with an object `prepare` did
+ * not make, or `execute` with a handle whose statement is closed (`closeStatement`, its scope
+ * ended, the server dropped every statement: DISCARD ALL / DEALLOCATE ALL seen as a command tag,
+ * its connection went back to the pool) fails with PgProtocolError "InvalidValue", nothing sent,
+ * the message saying why. `closeStatement` on a handle already closed succeeds without sending.
+ * A statement dropped behind the client's back (`DEALLOCATE name` in SQL) is only known from the
+ * server's 26000, after which its handle is closed too.
  *
  * A statement whose prepare was abandoned (interrupted, timed out) after the server created it
  * is closed in the background, so no name is left behind; a scope ending closes only the
@@ -19,39 +27,29 @@
  * It does NOT cache statements by SQL (statements.ts does that for `query`).
  */
 import { Effect, type Scope } from "effect"
-import type { Command } from "../commands/Command.ts"
 import { isFailure } from "../commands/Command.ts"
 import { closeStatement as closeCommand } from "../commands/closeStatement.ts"
 import { encodeFrames, prepareStatement } from "../commands/prepare.ts"
-import { isPgExpertError, type PgExpertError, PgProtocolError } from "../Errors.ts"
-import type { Engine, Request } from "../engine/Engine.ts"
+import { isPgExpertError, type PgExpertError } from "../Errors.ts"
 import { CommandRun, toExpertError } from "../engine/run.ts"
 import { EXECUTE_UNNAMED, writeBind, writeSync } from "../protocol/Frontend.ts"
-import { utf8Length, type Writer } from "../protocol/Writer.ts"
 import type { Column, QueryResult, Row } from "../Result.ts"
+import * as Sqlstate from "../Sqlstate.ts"
 import { collateralCancel } from "./cancel.ts"
+import {
+  closeNameProblem,
+  Handles,
+  invalid,
+  type PreparedStatement,
+  Retired,
+  statementNameProblem
+} from "./handles.ts"
 import { ExtendedQuery, isCopyStatement, type Retry } from "./requests.ts"
-import type { OperationOptions, Timed } from "./timed.ts"
+import { type CommandDeps, notSent, runCommand } from "./runCommand.ts"
+import type { OperationOptions } from "./timed.ts"
 
-/** What the command operations need of their connection. */
-export interface CommandDeps {
-  readonly core: Engine
-  readonly writer: Writer
-  readonly timed: Timed
-  /** cancel.ts `interrupt`: withdraw, or cancel the only request in flight, or let it drain. */
-  readonly interrupt: (request: Request & { abandoned: boolean }) => Effect.Effect<void>
-  /** Told each command tag the server answered (the statement cache watches for DISCARD ALL). */
-  readonly observe?: ((tag: string) => void) | undefined
-}
-
-export interface PreparedStatement {
-  readonly name: string
-  readonly sql: string
-  /** The parameter type OIDs the server inferred (or was given). */
-  readonly paramTypes: ReadonlyArray<number>
-  /** The result columns; empty for a statement without rows. */
-  readonly columns: ReadonlyArray<Column>
-}
+export type { PreparedStatement } from "./handles.ts"
+export type { CommandDeps } from "./runCommand.ts"
 
 export interface StatementDescription {
   readonly paramTypes: ReadonlyArray<number>
@@ -63,80 +61,12 @@ export interface PrepareOptions extends OperationOptions {
   readonly name?: string | undefined
 }
 
-/** How `runCommand` treats one run of a command. */
-export interface RunHooks<A, S, R, P, I, Out> {
-  /** The result the caller gets. */
-  readonly map: (value: R, run: CommandRun<A, S, R, P, I>) => Out
-  readonly onResult?: ((result: P, run: CommandRun<A, S, R, P, I>) => void) | undefined
-  /** The run ended, even abandoned (`undefined`: withdrawn unsent). */
-  readonly onSettle?:
-    | ((outcome: R | PgExpertError | undefined, run: CommandRun<A, S, R, P, I>) => void)
-    | undefined
-  /** Whether a run hit by a cancel meant for another statement (it had no effect) may run again once. */
-  readonly resend?: ((run: CommandRun<A, S, R, P, I>) => boolean) | undefined
-}
-
-const notSent = (error: PgExpertError): PgExpertError =>
-  error instanceof PgProtocolError ? PgProtocolError.notSent(error) : error
-
-/** Runs `command` once through `timed` (a Failure from `start`: nothing sent, the call fails). */
-export const runCommand = <A, S, R, P, I, Out>(
-  deps: CommandDeps,
-  options: OperationOptions | undefined,
-  what: string,
-  command: Command<A, S, R, P, I>,
-  args: A,
-  hooks: RunHooks<A, S, R, P, I, Out>
-): Effect.Effect<Out, PgExpertError> =>
-  deps.timed<Out>(options, what, (complete, retry) => {
-    const submit = (mayResend: boolean): CommandRun<A, S, R, P, I> | PgExpertError => {
-      const started = command.start(args)
-      if (isFailure(started)) return notSent(toExpertError(started))
-      const run: CommandRun<A, S, R, P, I> = new CommandRun(command, started, {
-        onResult: hooks.onResult === undefined ? undefined : (result) => hooks.onResult!(result, run),
-        onDone: (outcome) => {
-          if (!isPgExpertError(outcome)) return complete(hooks.map(outcome, run))
-          const again =
-            mayResend &&
-            hooks.resend?.(run) === true &&
-            collateralCancel(deps.core, run, outcome) &&
-            retry.allowed()
-          if (!again) return complete(outcome)
-          const next = submit(false)
-          return isPgExpertError(next) ? complete(next) : retry.swap(next)
-        },
-        onSettle: hooks.onSettle === undefined ? undefined : (outcome) => hooks.onSettle!(outcome, run)
-      })
-      deps.core.submit(run)
-      return run
-    }
-    return submit(true)
-  })
-
-const MAX_NAME_BYTES = 63
-const RESERVED = /^epp?\d+$/
-
-/** Why a caller's statement name is refused, or `undefined`. */
-export const statementNameProblem = (name: string): string | undefined => {
-  if (name === "") return "a prepared statement name cannot be empty (the unnamed statement is describe's)"
-  if (name.includes("\0")) return "a prepared statement name cannot contain a NUL character"
-  if (utf8Length(name) > MAX_NAME_BYTES) {
-    return `a prepared statement name is at most ${MAX_NAME_BYTES} bytes of UTF-8 (PostgreSQL's NAMEDATALEN - 1)`
-  }
-  if (RESERVED.test(name)) {
-    return `the prepared statement name "${name}" is reserved (ep<N>: the statement cache; epp<N>: generated names)`
-  }
-  return undefined
-}
-
-const invalid = (message: string) => PgProtocolError.notSent({ reason: "InvalidValue", message })
-
 const isResendable = (run: { readonly state: { readonly parsed?: boolean } }) => run.state.parsed !== true
 
 /**
  * Queues Bind(statement) + Execute + Sync with the statement's columns preset; `complete` gets the
  * result. As query: sent again once after a 57014 meant for the statement before it (outside a
- * transaction block, so it had no effect).
+ * transaction block, so it had no effect). `onMissing`: the server does not know the statement.
  */
 const submitExecute = (
   deps: CommandDeps,
@@ -144,7 +74,8 @@ const submitExecute = (
   params: ReadonlyArray<string | null>,
   complete: (outcome: QueryResult | PgExpertError) => void,
   retry: Retry,
-  mayResend: boolean
+  mayResend: boolean,
+  onMissing: () => void
 ): ExtendedQuery | PgExpertError => {
   const frames = encodeFrames((w) => {
     const problem = writeBind(w, "", statement.name, params)
@@ -163,10 +94,13 @@ const submitExecute = (
       },
       onDone: (outcome) => {
         if (isPgExpertError(outcome)) {
+          if (outcome._tag === "PgServerError" && outcome.code === Sqlstate.INVALID_SQL_STATEMENT_NAME) {
+            onMissing()
+          }
           if (!mayResend || !collateralCancel(deps.core, request, outcome) || !retry.allowed()) {
             return complete(outcome)
           }
-          const next = submitExecute(deps, statement, params, complete, retry, false)
+          const next = submitExecute(deps, statement, params, complete, retry, false, onMissing)
           return isPgExpertError(next) ? complete(next) : retry.swap(next)
         }
         deps.observe?.(outcome.command.tag)
@@ -179,31 +113,58 @@ const submitExecute = (
   return request
 }
 
-export const makePreparedOps = (deps: CommandDeps) => {
-  const { core, writer } = deps
-  /** The named statements this connection's `prepare` created and nobody closed yet. */
-  const live = new Map<string, PreparedStatement>()
+/** Closes `name` without a caller (an abandoned prepare): it only has to reach the server. */
+const closeInBackground = (deps: CommandDeps, name: string): void => {
+  const started = closeCommand.start({ name, writer: deps.writer })
+  if (isFailure(started)) return
+  deps.core.submit(new CommandRun(closeCommand, started, { onDone: () => {} }))
+}
+
+/** Close(S, name) + Sync; `onSent` runs once the Close was written (not for a withdrawn one). */
+const closeNamed = (deps: CommandDeps, name: string, options?: OperationOptions, onSent?: () => void) =>
+  runCommand(
+    deps,
+    options,
+    "the statement close",
+    closeCommand,
+    { name, writer: deps.writer },
+    {
+      map: () => undefined,
+      // The command's result is void: only its phase tells a run that ended from one withdrawn.
+      onSettle:
+        onSent === undefined
+          ? undefined
+          : (outcome, run) => (outcome === undefined && run.state.phase === "close" ? undefined : onSent()),
+      resend: () => true
+    }
+  )
+
+/** The parameter types and columns of `sql` through the unnamed statement; nothing executed. */
+const describeStatement = (
+  deps: CommandDeps,
+  sql: string,
+  options?: OperationOptions
+): Effect.Effect<StatementDescription, PgExpertError> =>
+  runCommand(
+    deps,
+    options,
+    "the describe",
+    prepareStatement,
+    { name: "", sql, writer: deps.writer },
+    {
+      map: (value) => ({ paramTypes: value.paramTypes, columns: value.columns }),
+      resend: () => true
+    }
+  )
+
+/** The prepared-statement operations of one connection (`processId` names it in errors). */
+export const makePreparedOps = (deps: CommandDeps, processId?: number) => {
+  const { writer } = deps
+  const handles = new Handles(processId)
+  const close = (name: string, options?: OperationOptions, onSent?: () => void) =>
+    closeNamed(deps, name, options, onSent)
+
   let counter = 0
-
-  /** Closes `name` without a caller (an abandoned prepare): it only has to reach the server. */
-  const closeInBackground = (name: string): void => {
-    const started = closeCommand.start({ name, writer })
-    if (isFailure(started)) return
-    core.submit(new CommandRun(closeCommand, started, { onDone: () => {} }))
-  }
-
-  const close = (name: string, options?: OperationOptions) =>
-    runCommand(
-      deps,
-      options,
-      "the statement close",
-      closeCommand,
-      { name, writer },
-      {
-        map: () => undefined,
-        resend: () => true
-      }
-    )
 
   const prepareOnce = (name: string, sql: string, options: OperationOptions | undefined) =>
     runCommand(
@@ -215,12 +176,12 @@ export const makePreparedOps = (deps: CommandDeps) => {
       {
         map: (value): PreparedStatement => {
           const statement = { name, sql, paramTypes: value.paramTypes, columns: value.columns }
-          live.set(name, statement)
+          handles.add(statement)
           return statement
         },
         // The caller went away after the server created the statement: nobody will close it.
         onSettle: (_, run) => {
-          if (run.abandoned && run.state.parsed) closeInBackground(name)
+          if (run.abandoned && run.state.parsed) closeInBackground(deps, name)
         },
         resend: isResendable
       }
@@ -229,8 +190,8 @@ export const makePreparedOps = (deps: CommandDeps) => {
   /** Closes the statement unless it is gone already or was closed and prepared again since. */
   const release = (statement: PreparedStatement) =>
     Effect.suspend(() => {
-      if (live.get(statement.name) !== statement) return Effect.void
-      live.delete(statement.name)
+      if (!handles.isOpen(statement)) return Effect.void
+      handles.retire(statement, Retired.scope)
       return Effect.ignore(close(statement.name))
     })
 
@@ -258,6 +219,8 @@ export const makePreparedOps = (deps: CommandDeps) => {
     options?: OperationOptions
   ): Effect.Effect<QueryResult, PgExpertError> =>
     Effect.suspend(() => {
+      const refused = handles.unusable(statement, "execute")
+      if (refused !== undefined) return Effect.fail(refused)
       if (params.length !== statement.paramTypes.length) {
         return Effect.fail(
           invalid(
@@ -265,8 +228,9 @@ export const makePreparedOps = (deps: CommandDeps) => {
           )
         )
       }
+      const onMissing = () => handles.retire(statement, Retired.missing)
       return deps.timed<QueryResult>(options, "the prepared statement", (complete, retry) =>
-        submitExecute(deps, statement, params, complete, retry, true)
+        submitExecute(deps, statement, params, complete, retry, true, onMissing)
       )
     })
 
@@ -275,29 +239,40 @@ export const makePreparedOps = (deps: CommandDeps) => {
     options?: OperationOptions
   ): Effect.Effect<void, PgExpertError> =>
     Effect.suspend(() => {
-      const name = typeof statement === "string" ? statement : statement.name
-      if (/^ep\d+$/.test(name)) {
-        return Effect.fail(invalid(`closeStatement: "${name}" belongs to the statement cache`))
+      if (typeof statement !== "string") {
+        const refused = handles.foreign(statement, "closeStatement")
+        if (refused !== undefined) return Effect.fail(refused)
+        // Closed already (or prepared again under its name since): nothing of it is left to close.
+        if (!handles.isOpen(statement)) return Effect.void
+        return close(statement.name, options, () => handles.retire(statement, Retired.closed))
       }
-      if (typeof statement === "string" || live.get(name) === statement) live.delete(name)
-      return close(name, options)
+      const problem = closeNameProblem(statement)
+      if (problem !== undefined) return Effect.fail(invalid(`closeStatement: ${problem}`))
+      return close(statement, options, () => {
+        const handle = handles.named(statement)
+        if (handle !== undefined) handles.retire(handle, Retired.closed)
+      })
     })
 
-  const describe = (
-    sql: string,
-    options?: OperationOptions
-  ): Effect.Effect<StatementDescription, PgExpertError> =>
-    runCommand(
-      deps,
-      options,
-      "the describe",
-      prepareStatement,
-      { name: "", sql, writer },
-      {
-        map: (value) => ({ paramTypes: value.paramTypes, columns: value.columns }),
-        resend: () => true
-      }
-    )
+  /** The server dropped every prepared statement (DISCARD ALL, DEALLOCATE ALL): no handle works. */
+  const forgetAll = (): void => {
+    handles.retireAll(Retired.discarded)
+  }
 
-  return { prepare, execute, closeStatement, describe }
+  /**
+   * Closes every statement still open (the pool, before a borrowed connection goes back): its
+   * handles stop working at once. `undefined` when there is none (nothing to wait for).
+   */
+  const closeAll = (): Effect.Effect<void, PgExpertError> | undefined => {
+    if (handles.size === 0) return undefined
+    const names = handles.retireAll(Retired.released)
+    return Effect.all(
+      names.map((name) => close(name)),
+      { concurrency: "unbounded", discard: true }
+    )
+  }
+
+  const describe = (sql: string, options?: OperationOptions) => describeStatement(deps, sql, options)
+
+  return { prepare, execute, closeStatement, describe, forgetAll, closeAll }
 }

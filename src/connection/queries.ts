@@ -130,6 +130,8 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
       writer.finish(),
       (outcome) => {
         if (isError(outcome)) {
+          // Statements before the failing one ran: a DEALLOCATE ALL among them dropped everything.
+          for (const tag of request.commandTags()) statements.observe(tag)
           const again =
             mayRetry &&
             collateral(request, outcome) &&

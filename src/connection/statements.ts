@@ -12,7 +12,9 @@
  * must not change result type" (0A000, after an ALTER) forgets that one statement. A query that
  * failed for such a reason outside a transaction block is retried once by the caller (the
  * statement never started executing). Evicted statements are closed with Close(S) frames put in
- * front of the next request (the server answers CloseComplete, which requests ignore).
+ * front of the next request (the server answers CloseComplete, which requests ignore). Every
+ * command tag the connection's operations see comes through `observe`, which also tells
+ * `onDiscard` (the handles of prepared.ts).
  *
  * It does NOT decide what to retry inside a transaction (nothing is: the transaction is aborted).
  */
@@ -57,9 +59,12 @@ export class Statements {
   private readonly closes: Array<string> = []
   private counter = 0
   private readonly capacity: number
+  /** Told when the server dropped every prepared statement (prepared.ts's handles go too). */
+  private readonly onDiscard: (() => void) | undefined
 
-  constructor(capacity: number) {
+  constructor(capacity: number, onDiscard?: () => void) {
     this.capacity = capacity
+    this.onDiscard = onDiscard
   }
 
   /** Encodes Parse?/Bind/Describe?/Execute/Sync (after pending Close frames) in one buffer. */
@@ -175,7 +180,9 @@ export class Statements {
 
   /** A command tag went by: DISCARD ALL / DEALLOCATE ALL dropped every prepared statement. */
   observe(tag: string): void {
-    if (tag === "DISCARD ALL" || tag === "DEALLOCATE ALL") this.clear()
+    if (tag !== "DISCARD ALL" && tag !== "DEALLOCATE ALL") return
+    this.clear()
+    this.onDiscard?.()
   }
 
   clear(): void {

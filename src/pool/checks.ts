@@ -6,7 +6,8 @@
  * longer than `healthCheckAfter` must answer an empty query within `checkTimeout`.
  * When it comes back, in order: not Open → out; a borrow that failed or was interrupted (`dirty`),
  * or requests still queued, → an empty query must come back within `checkTimeout` (it queues
- * behind whatever was left running); a transaction left open → ROLLBACK; the reset
+ * behind whatever was left running); a transaction left open → ROLLBACK; statements the borrower
+ * prepared and left open → closed (their handles stop working: decision 015); the reset
  * (`resetOnRelease`); past its lifetime → out.
  *
  * `sideCheck` makes that `check`: the statement runs in a side fiber, awaited with a timer.
@@ -20,6 +21,7 @@
  */
 import { Effect, Exit, type Fiber } from "effect"
 import { after } from "../connection/deadline.ts"
+import { closeBorrowedStatements } from "../connection/operations.ts"
 import type { PoolConnection } from "./connector.ts"
 import type { CloseReason } from "./metrics.ts"
 import type { PoolSettings } from "./options.ts"
@@ -100,6 +102,9 @@ export const returnVerdict = <C extends PoolConnection>(
     ) {
       return "reset"
     }
+    // A statement prepared in a scope that outlives the borrow: gone before anyone else borrows.
+    const statements = closeBorrowedStatements(connection)
+    if (statements !== undefined && !(yield* deps.check(statements))) return "reset"
     const reset = deps.settings.resetOnRelease
     if (reset !== "none") {
       const done = yield* deps.check(

@@ -8,40 +8,35 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import type { PgExpertError } from "../../src/Errors.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
-import { harness, preparedNames } from "./support.ts"
+import { open, preparedNames } from "./support.ts"
 
 layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, excludeTestServices: true })(
   "operations before they are sent (PG18)",
   (it) => {
-    const open = Effect.flatMap(PgTestServer.PgTestServer, harness)
-
     it.effect("interrupted or timed out while queued: withdrawn, nothing ran", () =>
       Effect.gen(function* () {
-        const h = yield* open
-        const { conn, prepared, pipelines, cursors } = h
+        const conn = yield* open
         yield* conn.query("create temp table never (a int)")
-        const statement = yield* prepared.prepare("insert into never values ($1)")
+        const statement = yield* conn.prepare("insert into never values ($1)")
         const operations: ReadonlyArray<
           readonly [string, (timeout?: number) => Effect.Effect<unknown, PgExpertError>]
         > = [
-          ["prepare", (timeout) => Effect.scoped(prepared.prepare("select 1", { timeout }))],
-          ["execute", (timeout) => prepared.execute(statement, ["1"], { timeout })],
-          ["describe", (timeout) => prepared.describe("select 1", { timeout })],
-          ["closeStatement", (timeout) => prepared.closeStatement(statement, { timeout })],
+          ["prepare", (timeout) => Effect.scoped(conn.prepare("select 1", { timeout }))],
+          ["execute", (timeout) => conn.execute(statement, ["1"], { timeout })],
+          ["describe", (timeout) => conn.describe("select 1", { timeout })],
+          ["closeStatement", (timeout) => conn.closeStatement(statement, { timeout })],
+          ["pipeline", (timeout) => conn.pipeline([{ sql: "insert into never values (2)" }], { timeout })],
           [
-            "pipeline",
-            (timeout) => pipelines.pipeline([{ sql: "insert into never values (2)" }], { timeout })
+            "pipeline (transaction)",
+            (timeout) =>
+              conn.pipeline([{ sql: "insert into never values (3)" }], { mode: "transaction", timeout })
           ],
-          [
-            "pipelineTransaction",
-            (timeout) => pipelines.pipelineTransaction([{ sql: "insert into never values (3)" }], { timeout })
-          ],
-          ["executeSimple", (timeout) => pipelines.executeSimple("insert into never values (4)", { timeout })]
+          ["executeSimple", (timeout) => conn.executeSimple("insert into never values (4)", { timeout })]
         ]
         yield* Effect.scoped(
           Effect.gen(function* () {
             const pull = yield* Stream.toPull(
-              cursors.cursor("select g from generate_series(1, 10) g", [], { window: 2 })
+              conn.cursor("select g from generate_series(1, 10) g", [], { window: 2 })
             )
             yield* pull
             for (const [name, run] of operations) {
@@ -62,7 +57,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         )
         assert.deepStrictEqual((yield* conn.query("select count(*) from never")).rows, [["0"]])
         assert.deepStrictEqual(yield* preparedNames(conn), [statement.name])
-        assert.deepStrictEqual((yield* prepared.execute(statement, ["5"])).command.tag, "INSERT 0 1")
+        assert.deepStrictEqual((yield* conn.execute(statement, ["5"])).command.tag, "INSERT 0 1")
       })
     )
   }

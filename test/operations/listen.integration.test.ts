@@ -9,12 +9,11 @@ import { Effect } from "effect"
 import { listen } from "../../src/commands/listen.ts"
 import { Listeners } from "../../src/connection/notifications.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
-import { harness } from "./support.ts"
+import { open } from "./support.ts"
 
 layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, excludeTestServices: true })(
   "listen command (PG18)",
   (it) => {
-    const open = Effect.flatMap(PgTestServer.PgTestServer, harness)
     const channels = (conn: {
       simpleQuery: (
         sql: string
@@ -29,7 +28,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("LISTEN and UNLISTEN as a command, the channel quoted", () =>
       Effect.gen(function* () {
-        const { conn } = yield* open
+        const conn = yield* open
         yield* conn.run(listen, { channel: 'Mixed "quoted"' })
         assert.deepStrictEqual(yield* channels(conn), ['Mixed "quoted"'])
         yield* conn.run(listen, { channel: 'Mixed "quoted"', unlisten: true })
@@ -44,7 +43,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("Listeners given the connection's run: LISTEN while subscribed, UNLISTEN after", () =>
       Effect.gen(function* () {
-        const { conn } = yield* open
+        const conn = yield* open
         const listeners = new Listeners({ run: conn.run })
         yield* Effect.scoped(
           Effect.gen(function* () {

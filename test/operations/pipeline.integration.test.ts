@@ -7,13 +7,11 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { PgTestServer } from "../../src/testing/index.ts"
-import { harness } from "./support.ts"
+import { open } from "./support.ts"
 
 layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, excludeTestServices: true })(
   "pipeline and executeSimple (PG18)",
   (it) => {
-    const open = Effect.flatMap(PgTestServer.PgTestServer, harness)
-
     const count = (
       conn: {
         query: (sql: string) => Effect.Effect<{ rows: ReadonlyArray<ReadonlyArray<unknown>> }, unknown>
@@ -23,9 +21,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("isolated: failing queries fail alone, the others run and commit", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
+        const conn = yield* open
         yield* conn.query("create temp table iso (id int primary key)")
-        const exits = yield* pipelines.pipeline([
+        const exits = yield* conn.pipeline([
           { sql: "insert into iso values ($1)", params: ["1"] },
           { sql: "insert into iso values ($1)", params: ["1"] },
           { sql: "select id from iso order by id" },
@@ -55,15 +53,18 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("transaction: one error and nothing is kept; the error names the query", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
+        const conn = yield* open
         yield* conn.query("create table tx_p (id int primary key)")
         const e = yield* Effect.flip(
-          pipelines.pipelineTransaction([
-            { sql: "insert into tx_p values (1)" },
-            { sql: "insert into tx_p values (2)" },
-            { sql: "insert into tx_p values (1)" },
-            { sql: "insert into tx_p values (3)" }
-          ])
+          conn.pipeline(
+            [
+              { sql: "insert into tx_p values (1)" },
+              { sql: "insert into tx_p values (2)" },
+              { sql: "insert into tx_p values (1)" },
+              { sql: "insert into tx_p values (3)" }
+            ],
+            { mode: "transaction" }
+          )
         )
         assert.strictEqual(e._tag === "PgServerError" && e.code, "23505")
         assert.include(
@@ -71,11 +72,14 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           "pipeline query index 2 (of 4 queries)"
         )
         assert.strictEqual(yield* count(conn, "tx_p"), "0")
-        const ok = yield* pipelines.pipelineTransaction([
-          { sql: "insert into tx_p values ($1)", params: ["1"] },
-          { sql: "insert into tx_p values ($1)", params: ["2"] },
-          { sql: "select array_agg(id order by id)::text from tx_p" }
-        ])
+        const ok = yield* conn.pipeline(
+          [
+            { sql: "insert into tx_p values ($1)", params: ["1"] },
+            { sql: "insert into tx_p values ($1)", params: ["2"] },
+            { sql: "select array_agg(id order by id)::text from tx_p" }
+          ],
+          { mode: "transaction" }
+        )
         assert.deepStrictEqual(
           ok.map((r) => r.command.tag),
           ["INSERT 0 1", "INSERT 0 1", "SELECT 1"]
@@ -88,13 +92,12 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("transaction: a deferred constraint failing at the implicit COMMIT says so", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
+        const conn = yield* open
         yield* conn.query("create temp table def (id int unique deferrable initially deferred)")
         const e = yield* Effect.flip(
-          pipelines.pipelineTransaction([
-            { sql: "insert into def values (1)" },
-            { sql: "insert into def values (1)" }
-          ])
+          conn.pipeline([{ sql: "insert into def values (1)" }, { sql: "insert into def values (1)" }], {
+            mode: "transaction"
+          })
         )
         assert.strictEqual(e._tag === "PgServerError" && e.code, "23505")
         assert.include(e._tag === "PgServerError" ? (e.where ?? "") : "", "pipeline COMMIT")
@@ -104,14 +107,11 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("inside a transaction block: both modes run in it; ROLLBACK undoes them", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
+        const conn = yield* open
         yield* conn.query("create temp table blk (id int)")
         yield* conn.query("begin")
-        yield* pipelines.pipeline([
-          { sql: "insert into blk values (1)" },
-          { sql: "insert into blk values (2)" }
-        ])
-        yield* pipelines.pipelineTransaction([{ sql: "insert into blk values (3)" }])
+        yield* conn.pipeline([{ sql: "insert into blk values (1)" }, { sql: "insert into blk values (2)" }])
+        yield* conn.pipeline([{ sql: "insert into blk values (3)" }], { mode: "transaction" })
         assert.strictEqual(yield* conn.transactionStatus, "T")
         assert.strictEqual(yield* count(conn, "blk"), "3")
         yield* conn.query("rollback")
@@ -121,14 +121,16 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("notices go to the query that raised them", () =>
       Effect.gen(function* () {
-        const { pipelines } = yield* open
+        const conn = yield* open
         const raise = (text: string) => ({ sql: `do $$ begin raise notice '${text}'; end $$` })
-        const exits = yield* pipelines.pipeline([raise("a"), { sql: "select 1" }, raise("c")])
+        const exits = yield* conn.pipeline([raise("a"), { sql: "select 1" }, raise("c")])
         assert.deepStrictEqual(
           exits.map((e) => (Exit.isSuccess(e) ? e.value.notices.map((n) => n.message) : [])),
           [["a"], [], ["c"]]
         )
-        const tx = yield* pipelines.pipelineTransaction([raise("x"), raise("y"), { sql: "select 1" }])
+        const tx = yield* conn.pipeline([raise("x"), raise("y"), { sql: "select 1" }], {
+          mode: "transaction"
+        })
         assert.deepStrictEqual(
           tx.map((r) => r.notices.map((n) => n.message)),
           [["x"], ["y"], []]
@@ -138,31 +140,29 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("COPY and empty lists are answered before sending", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
+        const conn = yield* open
         const e = yield* Effect.flip(
-          pipelines.pipeline([{ sql: "select 1" }, { sql: "copy (select 1) to stdout" }])
+          conn.pipeline([{ sql: "select 1" }, { sql: "copy (select 1) to stdout" }])
         )
         assert.deepStrictEqual(e._tag === "PgProtocolError" && [e.reason, e.mayHaveRun], [
           "CopyNotSupported",
           false
         ])
-        assert.deepStrictEqual(yield* pipelines.pipeline([]), [])
-        assert.deepStrictEqual(yield* pipelines.pipelineTransaction([]), [])
+        assert.deepStrictEqual(yield* conn.pipeline([]), [])
+        assert.deepStrictEqual(yield* conn.pipeline([], { mode: "transaction" }), [])
         assert.deepStrictEqual((yield* conn.query("select 1")).rows, [["1"]])
       })
     )
 
     it.effect("a timeout cancels the running query of a transaction pipeline (nothing kept)", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
+        const conn = yield* open
         yield* conn.query("create temp table slow (id int)")
         const e = yield* Effect.flip(
-          pipelines.pipelineTransaction(
-            [{ sql: "insert into slow values (1)" }, { sql: "select pg_sleep(5)" }],
-            {
-              timeout: 200
-            }
-          )
+          conn.pipeline([{ sql: "insert into slow values (1)" }, { sql: "select pg_sleep(5)" }], {
+            mode: "transaction",
+            timeout: 200
+          })
         )
         assert.deepStrictEqual(e._tag === "PgTimeoutError" && e.outcome, "cancelled")
         assert.strictEqual(yield* count(conn, "slow"), "0")
@@ -171,16 +171,16 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("interrupted while running: cancelled on the server, the connection stays usable", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
+        const conn = yield* open
         const started = Date.now()
         const running = yield* Effect.forkChild(
-          pipelines.pipeline([{ sql: "select pg_sleep(5)" }, { sql: "select 2" }])
+          conn.pipeline([{ sql: "select pg_sleep(5)" }, { sql: "select 2" }])
         )
         yield* Effect.sleep("150 millis")
         yield* Fiber.interrupt(running)
         assert.deepStrictEqual((yield* conn.query("select 3")).rows, [["3"]])
         assert.isBelow(Date.now() - started, 4000)
-        const simple = yield* Effect.forkChild(pipelines.executeSimple("select pg_sleep(5)"))
+        const simple = yield* Effect.forkChild(conn.executeSimple("select pg_sleep(5)"))
         yield* Effect.sleep("150 millis")
         yield* Fiber.interrupt(simple)
         assert.deepStrictEqual((yield* conn.query("select 4")).rows, [["4"]])
@@ -190,8 +190,8 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("executeSimple: every statement's CommandComplete", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
-        const done = yield* pipelines.executeSimple(
+        const conn = yield* open
+        const done = yield* conn.executeSimple(
           "create temp table es (a int); insert into es values (1), (2); ; update es set a = a + 1"
         )
         assert.deepStrictEqual(
@@ -204,10 +204,10 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("executeSimple refuses a SELECT after it ran (mayHaveRun), and goes on in step", () =>
       Effect.gen(function* () {
-        const { conn, pipelines } = yield* open
+        const conn = yield* open
         yield* conn.query("create temp table ran (a int)")
         const e = yield* Effect.flip(
-          pipelines.executeSimple("insert into ran values (1); select g from generate_series(1, 1000) g")
+          conn.executeSimple("insert into ran values (1); select g from generate_series(1, 1000) g")
         )
         assert.deepStrictEqual(e._tag === "PgProtocolError" && [e.reason, e.mayHaveRun], [
           "UnexpectedRows",
@@ -215,9 +215,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         ])
         // The insert ran and committed with the select (one implicit transaction, no error).
         assert.strictEqual(yield* count(conn, "ran"), "1")
-        const copy = yield* Effect.flip(pipelines.executeSimple("copy ran from stdin"))
+        const copy = yield* Effect.flip(conn.executeSimple("copy ran from stdin"))
         assert.deepStrictEqual(copy._tag === "PgProtocolError" && copy.reason, "CopyNotSupported")
-        const timeout = yield* Effect.flip(pipelines.executeSimple("select pg_sleep(5)", { timeout: 200 }))
+        const timeout = yield* Effect.flip(conn.executeSimple("select pg_sleep(5)", { timeout: 200 }))
         assert.deepStrictEqual(timeout._tag === "PgTimeoutError" && timeout.outcome, "cancelled")
         assert.deepStrictEqual((yield* conn.query("select 5")).rows, [["5"]])
       })

@@ -1,5 +1,5 @@
 /**
- * Prepared statements against a real server (connection/prepared.ts): prepare, execute and close;
+ * Prepared statements against a real server (connection/conn.ts): prepare, execute and close;
  * the scope closing what it prepared (pg_prepared_statements empty afterwards); names refused
  * before sending; living next to the statement cache; describe; and interruption and timeouts at
  * each point (queued behind an exclusive cursor, running while blocked on a lock): the connection
@@ -9,13 +9,11 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope, Stream } from "effect"
 import * as Expert from "../../src/Expert.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
-import { allPreparedNames, harness, preparedNames } from "./support.ts"
+import { allPreparedNames, open, preparedNames } from "./support.ts"
 
 layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, excludeTestServices: true })(
   "prepared statements (PG18)",
   (it) => {
-    const open = Effect.flatMap(PgTestServer.PgTestServer, harness)
-
     /** A second session holding ACCESS EXCLUSIVE on `table` until its scope ends. */
     const lockTable = (table: string) =>
       Effect.gen(function* () {
@@ -27,9 +25,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("prepare, execute with parameters, close; types and columns reported", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         const scope = yield* Scope.make()
-        const s = yield* Scope.provide(prepared.prepare("select $1::int8 + 1 as n, $2::text as t"), scope)
+        const s = yield* Scope.provide(conn.prepare("select $1::int8 + 1 as n, $2::text as t"), scope)
         assert.match(s.name, /^epp\d+$/)
         assert.deepStrictEqual(s.paramTypes, [20, 25])
         assert.deepStrictEqual(
@@ -39,10 +37,10 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             ["t", 25]
           ]
         )
-        const r = yield* prepared.execute(s, ["41", null])
+        const r = yield* conn.execute(s, ["41", null])
         assert.deepStrictEqual(r.rows, [["42", null]])
         assert.strictEqual(r.command.tag, "SELECT 1")
-        assert.deepStrictEqual((yield* prepared.execute(s, ["1", "x"])).rows, [["2", "x"]])
+        assert.deepStrictEqual((yield* conn.execute(s, ["1", "x"])).rows, [["2", "x"]])
         assert.deepStrictEqual(yield* preparedNames(conn), [s.name])
         yield* Scope.close(scope, Exit.void)
         assert.deepStrictEqual(yield* preparedNames(conn), [])
@@ -51,20 +49,20 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("a named statement; closeStatement by hand; the scope then closes nothing else", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         const scope = yield* Scope.make()
-        const first = yield* Scope.provide(prepared.prepare("select 1 as a", { name: "mine" }), scope)
+        const first = yield* Scope.provide(conn.prepare("select 1 as a", { name: "mine" }), scope)
         assert.strictEqual(first.name, "mine")
-        yield* prepared.closeStatement(first)
+        yield* conn.closeStatement(first)
         // Closing again, or a name that never existed, is not an error (the server says CloseComplete).
-        yield* prepared.closeStatement("mine")
-        yield* prepared.closeStatement("never_prepared")
+        yield* conn.closeStatement("mine")
+        yield* conn.closeStatement("never_prepared")
         const again = yield* Effect.scoped(
           Effect.gen(function* () {
-            const second = yield* prepared.prepare("select 2 as b", { name: "mine" })
+            const second = yield* conn.prepare("select 2 as b", { name: "mine" })
             // The first scope ends: it must not close the statement prepared again under its name.
             yield* Scope.close(scope, Exit.void)
-            return yield* prepared.execute(second)
+            return yield* conn.execute(second)
           })
         )
         assert.deepStrictEqual(again.rows, [["2"]])
@@ -74,11 +72,11 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("a name already in use fails with the server's error; nothing is left behind", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         yield* Effect.scoped(
           Effect.gen(function* () {
-            yield* prepared.prepare("select 1", { name: "dup" })
-            const e = yield* Effect.flip(prepared.prepare("select 2", { name: "dup" }))
+            yield* conn.prepare("select 1", { name: "dup" })
+            const e = yield* Effect.flip(conn.prepare("select 2", { name: "dup" }))
             assert.strictEqual(e._tag === "PgServerError" && e.code, "42P05")
           })
         )
@@ -88,17 +86,17 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("names that are empty, too long or reserved are refused before sending", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         for (const name of ["", "x".repeat(64), "é".repeat(32), "ep1", "epp12", "a\0b"]) {
-          const e = yield* Effect.flip(Effect.scoped(prepared.prepare("select 1", { name })))
+          const e = yield* Effect.flip(Effect.scoped(conn.prepare("select 1", { name })))
           assert.deepStrictEqual(
             e._tag === "PgProtocolError" && [e.reason, e.mayHaveRun],
             ["InvalidValue", false],
             JSON.stringify(name)
           )
         }
-        yield* Effect.scoped(prepared.prepare("select 1", { name: "x".repeat(63) }))
-        const cache = yield* Effect.flip(prepared.closeStatement("ep1"))
+        yield* Effect.scoped(conn.prepare("select 1", { name: "x".repeat(63) }))
+        const cache = yield* Effect.flip(conn.closeStatement("ep1"))
         assert.strictEqual(cache._tag, "PgProtocolError")
         assert.deepStrictEqual(yield* preparedNames(conn), [])
       })
@@ -106,18 +104,18 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("execute refuses a parameter count that differs, before sending", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         yield* Effect.scoped(
           Effect.gen(function* () {
-            const s = yield* prepared.prepare("select $1::int")
-            const e = yield* Effect.flip(prepared.execute(s, []))
+            const s = yield* conn.prepare("select $1::int")
+            const e = yield* Effect.flip(conn.execute(s, []))
             assert.deepStrictEqual(e._tag === "PgProtocolError" && [e.reason, e.mayHaveRun], [
               "InvalidValue",
               false
             ])
-            const bad = yield* Effect.flip(prepared.execute(s, ["nope"]))
+            const bad = yield* Effect.flip(conn.execute(s, ["nope"]))
             assert.strictEqual(bad._tag === "PgServerError" && bad.code, "22P02")
-            assert.deepStrictEqual((yield* prepared.execute(s, ["3"])).rows, [["3"]])
+            assert.deepStrictEqual((yield* conn.execute(s, ["3"])).rows, [["3"]])
           })
         )
         assert.deepStrictEqual((yield* conn.query("select 1")).rows, [["1"]])
@@ -126,17 +124,17 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("next to the statement cache: no clash of names, both keep working", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         yield* Effect.scoped(
           Effect.gen(function* () {
             for (let i = 0; i < 3; i++) yield* conn.query(`select ${i} as cached`)
-            const mine = yield* prepared.prepare("select 10 as mine")
+            const mine = yield* conn.prepare("select 10 as mine")
             for (let i = 0; i < 3; i++) yield* conn.query(`select ${i} as cached`)
             const names = yield* allPreparedNames(conn)
             assert.lengthOf(names, 4)
             assert.strictEqual(names.filter((n) => /^ep\d+$/.test(n ?? "")).length, 3)
             assert.include(names, mine.name)
-            assert.deepStrictEqual((yield* prepared.execute(mine)).rows, [["10"]])
+            assert.deepStrictEqual((yield* conn.execute(mine)).rows, [["10"]])
           })
         )
         assert.lengthOf(yield* allPreparedNames(conn), 3)
@@ -146,15 +144,15 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("describe: parameter OIDs and columns, nothing executed", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         yield* conn.query("create temp table d (id int8, v text)")
-        const d = yield* prepared.describe("select $1::int8, $2::text")
+        const d = yield* conn.describe("select $1::int8, $2::text")
         assert.deepStrictEqual(d.paramTypes, [20, 25])
-        const ins = yield* prepared.describe("insert into d values ($1, $2)")
+        const ins = yield* conn.describe("insert into d values ($1, $2)")
         assert.deepStrictEqual(ins.paramTypes, [20, 25])
         assert.deepStrictEqual(ins.columns, [])
         assert.deepStrictEqual((yield* conn.query("select count(*) from d")).rows, [["0"]])
-        const e = yield* Effect.flip(prepared.describe("select * from no_such_table"))
+        const e = yield* Effect.flip(conn.describe("select * from no_such_table"))
         assert.strictEqual(e._tag === "PgServerError" && e.code, "42P01")
         assert.deepStrictEqual(yield* preparedNames(conn), [])
       })
@@ -162,9 +160,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("a statement survives an aborted transaction; Close works in one", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         const scope = yield* Scope.make()
-        const s = yield* Scope.provide(prepared.prepare("select 5"), scope)
+        const s = yield* Scope.provide(conn.prepare("select 5"), scope)
         yield* conn.simpleQuery("begin")
         yield* Effect.flip(conn.query("select 1/0"))
         assert.strictEqual(yield* conn.transactionStatus, "E")
@@ -177,14 +175,14 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("interrupted while queued (behind an exclusive cursor): withdrawn, nothing created", () =>
       Effect.gen(function* () {
-        const { conn, prepared, cursors } = yield* open
+        const conn = yield* open
         const rows = yield* Effect.scoped(
           Effect.gen(function* () {
             const pull = yield* Stream.toPull(
-              cursors.cursor("select g from generate_series(1, 10) g", [], { window: 2 })
+              conn.cursor("select g from generate_series(1, 10) g", [], { window: 2 })
             )
             const first = yield* pull
-            const waiting = yield* Effect.forkChild(Effect.scoped(prepared.prepare("select 1")))
+            const waiting = yield* Effect.forkChild(Effect.scoped(conn.prepare("select 1")))
             yield* Effect.sleep("50 millis")
             assert.strictEqual(yield* conn.pending, 2)
             yield* Fiber.interrupt(waiting)
@@ -200,12 +198,12 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("interrupted while running (Parse blocked on a lock): cancelled, nothing created", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         yield* conn.query("create table locked_p (a int)")
         yield* Effect.scoped(
           Effect.gen(function* () {
             yield* lockTable("locked_p")
-            const running = yield* Effect.forkChild(Effect.scoped(prepared.prepare("select * from locked_p")))
+            const running = yield* Effect.forkChild(Effect.scoped(conn.prepare("select * from locked_p")))
             yield* Effect.sleep("200 millis")
             yield* Fiber.interrupt(running)
           })
@@ -218,15 +216,15 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("a timeout cancels a blocked prepare on the server (PgTimeoutError cancelled)", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         yield* conn.query("create table locked_t (a int)")
         const e = yield* Effect.scoped(
           Effect.gen(function* () {
             yield* lockTable("locked_t")
             const prepare = Effect.flip(
-              Effect.scoped(prepared.prepare("select * from locked_t", { timeout: 200 }))
+              Effect.scoped(conn.prepare("select * from locked_t", { timeout: 200 }))
             )
-            const describe = Effect.flip(prepared.describe("select * from locked_t", { timeout: 200 }))
+            const describe = Effect.flip(conn.describe("select * from locked_t", { timeout: 200 }))
             return [yield* prepare, yield* describe]
           })
         )
@@ -241,17 +239,17 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("a timeout cancels a running execute (pg_sleep); the statement stays usable", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         yield* Effect.scoped(
           Effect.gen(function* () {
-            const s = yield* prepared.prepare("select pg_sleep($1::float8)")
-            const e = yield* Effect.flip(prepared.execute(s, ["5"], { timeout: 200 }))
+            const s = yield* conn.prepare("select pg_sleep($1::float8)")
+            const e = yield* Effect.flip(conn.execute(s, ["5"], { timeout: 200 }))
             assert.deepStrictEqual(e._tag === "PgTimeoutError" && e.outcome, "cancelled")
-            assert.strictEqual((yield* prepared.execute(s, ["0"])).command.tag, "SELECT 1")
-            const interrupted = yield* Effect.forkChild(prepared.execute(s, ["5"]))
+            assert.strictEqual((yield* conn.execute(s, ["0"])).command.tag, "SELECT 1")
+            const interrupted = yield* Effect.forkChild(conn.execute(s, ["5"]))
             yield* Effect.sleep("100 millis")
             yield* Fiber.interrupt(interrupted)
-            assert.strictEqual((yield* prepared.execute(s, ["0"])).command.tag, "SELECT 1")
+            assert.strictEqual((yield* conn.execute(s, ["0"])).command.tag, "SELECT 1")
           })
         )
         assert.deepStrictEqual(yield* preparedNames(conn), [])
@@ -260,12 +258,12 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
     it.effect("the scope's close does not fail when the connection is gone", () =>
       Effect.gen(function* () {
-        const { conn, prepared } = yield* open
+        const conn = yield* open
         const scope = yield* Scope.make()
-        yield* Scope.provide(prepared.prepare("select 1"), scope)
+        yield* Scope.provide(conn.prepare("select 1"), scope)
         yield* conn.close
         yield* Scope.close(scope, Exit.void)
-        const e = yield* Effect.flip(prepared.describe("select 1"))
+        const e = yield* Effect.flip(conn.describe("select 1"))
         assert.strictEqual(e._tag, "PgClosedError")
       })
     )

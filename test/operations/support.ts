@@ -1,84 +1,34 @@
 /**
- * A connection for the operation suites with its engine in hand: dialled, authenticated and
- * assembled the way connection/connect.ts does it (socket, codec, startup, Engine,
- * makeOperations), plus the deps the new operations take (`CommandDeps`: engine, writer, `timed`,
- * `interrupt`, built with cancel.ts `makeLiveness` and timed.ts `makeTimed` over the same engine),
- * and the operations themselves (`prepared`, `pipelines`, `cursors`). The lead wires them into
- * ConnectionApi; until then the suites call the glue directly.
+ * Helpers for the operation suites: a connection of the public Expert API to the suite's server
+ * (closed with the scope), and what that session's server keeps (pg_prepared_statements,
+ * pg_cursors), asked over the same session.
  *
- * It does NOT do TLS or libpq's configuration (plain TCP to a PgTestServer, trust auth).
+ * It does NOT start servers (each suite's layer does).
  */
-import { Effect, type Scope } from "effect"
-import { Auth } from "../../src/Auth.ts"
-import { Codec } from "../../src/Codec.ts"
-import { makeLiveness } from "../../src/connection/cancel.ts"
-import { makeCursor } from "../../src/connection/cursor.ts"
-import { type ExpertConnection, makeOperations } from "../../src/connection/operations.ts"
-import { makePipelineOps } from "../../src/connection/pipeline.ts"
-import { type CommandDeps, makePreparedOps } from "../../src/connection/prepared.ts"
-import { makeTimed } from "../../src/connection/timed.ts"
-import { Engine } from "../../src/engine/Engine.ts"
-import { PgSocket, type SocketOptions } from "../../src/PgSocket.ts"
-import { Writer } from "../../src/protocol/Writer.ts"
-import type { PgTestServerInfo } from "../../src/testing/ServerInfo.ts"
+import { Effect } from "effect"
+import type { ConnectionApi } from "../../src/connection/api.ts"
+import * as Expert from "../../src/Expert.ts"
+import { PgTestServer } from "../../src/testing/index.ts"
 
-export interface Harness {
-  /** The connection's ordinary operations (on the same engine). */
-  readonly conn: ExpertConnection
-  readonly deps: CommandDeps
-  readonly prepared: ReturnType<typeof makePreparedOps>
-  readonly pipelines: ReturnType<typeof makePipelineOps>
-  readonly cursors: ReturnType<typeof makeCursor>
-}
+/** A fresh Expert connection to the suite's server, closed with the scope. */
+export const open = Effect.flatMap(PgTestServer.PgTestServer, (server) => Expert.connect(server.url))
 
-let counter = 0
+type Simple = Pick<ConnectionApi<unknown>, "simpleQuery">
 
-/** A fresh connection to `server`, closed with the scope. */
-export const harness = (server: PgTestServerInfo): Effect.Effect<Harness, unknown, Scope.Scope> =>
-  Effect.gen(function* () {
-    const options: SocketOptions = {
-      target: { _tag: "Tcp", host: server.host, port: server.port },
-      tls: { use: "none", negotiation: "postgres", verify: "none" }
-    }
-    const socket = yield* PgSocket
-    const codec = yield* Codec
-    const auth = yield* Auth
-    const transport = yield* socket.open(options)
-    const wire = codec.make(transport, { maxMessageSize: 1 << 30 })
-    // As connect.ts: the engine is the Wire's only listener from the first byte; the startup runs on it.
-    const core = new Engine(wire)
-    const session = yield* auth.startup(core, {
-      user: server.user,
-      parameters: { database: server.database, application_name: `ops_${process.pid}_${counter++}` },
-      protocolMinor: 2,
-      minProtocolMinor: 0,
-      password: Effect.succeed(undefined),
-      channelBinding: "disable"
-    })
-    const cancelTarget = { socket, options }
-    const conn = yield* makeOperations(core, session, cancelTarget)
-    const { interrupt, cancelTimedOut } = makeLiveness(core, session, cancelTarget)
-    const deps: CommandDeps = {
-      core,
-      writer: new Writer(4096),
-      timed: makeTimed(core, interrupt, cancelTimedOut),
-      interrupt: (request) => interrupt(request)
-    }
-    return {
-      conn,
-      deps,
-      prepared: makePreparedOps(deps),
-      pipelines: makePipelineOps(deps),
-      cursors: makeCursor(deps)
-    }
-  })
+const column = (conn: Simple, sql: string) =>
+  Effect.map(conn.simpleQuery(sql), (r) => r.results[0]!.rows.map((row) => row[0]))
 
 /** Every name in pg_prepared_statements of `conn`'s session (the statement cache's too), sorted. */
-export const allPreparedNames = (conn: ExpertConnection) =>
-  Effect.map(conn.simpleQuery("select name from pg_prepared_statements order by name"), (r) =>
-    r.results[0]!.rows.map((row) => row[0])
-  )
+export const allPreparedNames = (conn: Simple) =>
+  column(conn, "select name from pg_prepared_statements order by name")
 
 /** The names in pg_prepared_statements that are not the statement cache's (`ep<N>`), sorted. */
-export const preparedNames = (conn: ExpertConnection) =>
+export const preparedNames = (conn: Simple) =>
   Effect.map(allPreparedNames(conn), (names) => names.filter((n) => !/^ep\d+$/.test(n ?? "")))
+
+/** The names in pg_cursors of `conn`'s session, sorted. */
+export const cursorNames = (conn: Simple) => column(conn, "select name from pg_cursors order by name")
+
+/** The first column of the first row of a simple query. */
+export const first = (conn: Simple, sql: string) =>
+  Effect.map(conn.simpleQuery(sql), (r) => r.results[0]!.rows[0]![0])
