@@ -51,6 +51,8 @@ export const LAYERS: ReadonlyArray<Layer> = [
       "src/lexer/**",
       "src/auth/**",
       "src/copy/**",
+      "src/replication/**",
+      "src/types/**",
       "src/Result.ts",
       "src/Sqlstate.ts"
     ]
