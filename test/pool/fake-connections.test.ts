@@ -320,14 +320,20 @@ describe("Pool on fake connections: openings and shutdown", () => {
   it.live("when every opening fails, each waiter gets the error, oldest first", () =>
     Effect.gen(function* () {
       const server = makeFakeServer()
+      // The openings fail only once all three borrowers wait (a slow machine must not end one early).
+      const gate = yield* Deferred.make<void>()
       server.opening = (n) =>
-        Effect.andThen(Effect.sleep(`${20 * n} millis`), Effect.fail(refused(`refused ${n}`)))
+        Deferred.await(gate).pipe(
+          Effect.andThen(Effect.sleep(`${20 * n} millis`)),
+          Effect.andThen(Effect.fail(refused(`refused ${n}`)))
+        )
       const machine = yield* fakePool(server, { max: 3, acquireTimeout: "5 seconds", name: poolName() })
       const fibers: Array<Fiber.Fiber<void, unknown>> = []
       for (let i = 0; i < 3; i++) {
         fibers.push(yield* Effect.forkChild(borrow(machine, () => Effect.void)))
         yield* waitingIs(machine, i + 1)
       }
+      yield* Deferred.succeed(gate, undefined)
       const messages: Array<string> = []
       for (const fiber of fibers) messages.push(((yield* Effect.flip(Fiber.join(fiber))) as Error).message)
       assert.deepStrictEqual(messages, ["refused 1", "refused 2", "refused 3"])
