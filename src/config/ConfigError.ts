@@ -24,7 +24,7 @@ import { Schema } from "effect"
  * - `Mismatch`: host, hostaddr and port lists of different lengths.
  * - `Conflict`: options that libpq refuses together (e.g. `sslrootcert=system` with `sslmode=require`).
  * - `MissingUser`: no user given and the OS user name cannot be found.
- * - `MissingFile`: a file the TLS settings require does not exist.
+ * - `MissingFile`: a file the TLS settings require does not exist, or a service file cannot be read.
  * - `PasswordSource`: the password Effect failed.
  */
 export const PgConfigErrorReason = Schema.Literals([

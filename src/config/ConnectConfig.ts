@@ -116,6 +116,13 @@ export interface ConnectConfig {
   readonly loadBalanceHosts: LoadBalanceHosts
   readonly minProtocolVersion: ProtocolVersion
   readonly maxProtocolVersion: ProtocolVersion
+  /**
+   * Ours: retry a host once with protocol 3.0 when it answers the 3.2 StartupMessage with a FATAL
+   * 08P01 (protocol violation) instead of NegotiateProtocolVersion, as PgBouncer 1.18 does. True
+   * when `max_protocol_version` was not set (the 3.2 is our default, not the user's demand) and
+   * the minimum is 3.0: docs/decisions/018-protocol-fallback-for-poolers.md. Absent means false.
+   */
+  readonly protocolFallback?: boolean
   /** Largest backend message accepted, in bytes (ours; default 1 GiB). */
   readonly maxMessageSize: number
   /**
@@ -137,6 +144,11 @@ export type ListInput<A> = A | ReadonlyArray<A>
 export interface ConnectConfigInput {
   /** A connection string: `postgresql://...` / `postgres://...`, or libpq `key=value` pairs. */
   readonly url?: string | undefined
+  /**
+   * A section of a connection service file (libpq `service`, PGSERVICE): its values fill what
+   * the other fields and `url` leave unset, before the environment (docs/config.md).
+   */
+  readonly service?: string | undefined
   readonly host?: ListInput<string> | undefined
   readonly hostaddr?: ListInput<string> | undefined
   readonly port?: ListInput<number | string> | undefined

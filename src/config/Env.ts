@@ -9,9 +9,9 @@
  * PGTZ and PGGEQO become the startup parameters `datestyle`, `timezone` and `geqo` unless their value
  * is `default` (any case), as libpq's `EnvironmentOptions`.
  *
- * What it does NOT do: read PGSERVICEFILE or PGSYSCONFDIR (service files are not supported: PGSERVICE
- * itself is reported as an unsupported option), PGLOCALEDIR, PGKRBSRVNAME's Kerberos config, or
- * validate values (the resolver does, naming the variable in its error).
+ * What it does NOT do: read the service files that PGSERVICE, PGSERVICEFILE and PGSYSCONFDIR name
+ * (ServiceFile.ts, through Resolve.ts), PGLOCALEDIR, PGKRBSRVNAME's Kerberos config, or validate
+ * values (the resolver does, naming the variable in its error).
  *
  * Invariants: the result only holds keywords of Keywords.ts; each value remembers its variable.
  */

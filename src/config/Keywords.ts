@@ -36,7 +36,7 @@ const k = (name: string, env: string | undefined, status: KeywordStatus, secret 
 
 /** Every keyword of libpq 18, in libpq's order. */
 export const keywords: ReadonlyArray<Keyword> = [
-  k("service", "PGSERVICE", "unsupported"),
+  k("service", "PGSERVICE", "supported"),
   k("user", "PGUSER", "supported"),
   k("password", "PGPASSWORD", "supported", true),
   k("passfile", "PGPASSFILE", "supported"),

@@ -30,6 +30,7 @@ import { type ResolveOptions, resolve, resolveSources, systemContext } from "./R
 
 /** Config key (field name) → libpq keyword, for the string-valued fields. */
 const stringKeys: ReadonlyArray<readonly [key: string, keyword: string]> = [
+  ["service", "service"],
   ["host", "host"],
   ["hostaddr", "hostaddr"],
   ["port", "port"],

@@ -2,7 +2,8 @@
  * `resolve`: from what the user gave (a connection string, a `ConnectConfigInput`, Effect Config keys)
  * to a checked `ConnectConfig`, with libpq's precedence, defaults and rules.
  *
- * What it does: merges explicit fields > connection string > PG* environment > defaults, per keyword;
+ * What it does: merges explicit fields > connection string > the service's section of a service
+ * file (`service`/PGSERVICE: ServiceFile.ts) > PG* environment > defaults, per keyword;
  * rejects unsupported keywords; builds the host list; applies libpq's defaults (port 5432, user = the
  * OS user, database = user, sslmode `prefer` or `verify-full` with `sslrootcert=system`, channel_binding
  * `prefer`, sslnegotiation `postgres`, sslcertmode `allow`, ssl_min_protocol_version `TLSv1.2`,
@@ -11,8 +12,9 @@
  * `connectOptions2` (see ConnectConfig.ts for the invariants).
  *
  * What it does NOT do: read `~/.pgpass` or TLS files (they are read at connect time: PgPass.ts,
- * Tls.ts), run the password Effect, or connect. `resolveWith` is pure given a `ResolveContext`;
- * `resolve` builds the context from the process (env, OS user, home, default socket directory).
+ * Tls.ts), run the password Effect, or connect. `resolveWith` is pure given a `ResolveContext`
+ * (service files are read through its `readFile`); `resolve` builds the context from the process
+ * (env, OS user, home, default socket directory, system configuration directory, the file system).
  *
  * Invariants: a `ConnectConfig` given to `resolve` is returned unchanged; a password never reaches
  * an error message.
@@ -39,6 +41,13 @@ import { type EnvRecord, fromEnv, type Sourced } from "./Env.ts"
 import { buildHosts, defaultSocketDir } from "./Hosts.ts"
 import { findKeyword } from "./Keywords.ts"
 import { anyAuth, parseRequireAuth } from "./RequireAuth.ts"
+import {
+  type FileRead,
+  readServiceFile,
+  serviceFilesOf,
+  serviceOptions,
+  systemSysconfDir
+} from "./ServiceFile.ts"
 import { connectionStringOptions, fromInput, mergeOptions, type Sources } from "./Sources.ts"
 import {
   isTlsRangeValid,
@@ -60,6 +69,12 @@ export interface ResolveContext {
   readonly sslDir: string | undefined
   /** Default host: a Unix-socket directory, or undefined for `localhost`. */
   readonly defaultSocketDir: string | undefined
+  /** The directory of `.pg_service.conf` (libpq: the home directory); undefined: none. */
+  readonly homeDir?: string | undefined
+  /** Where `pg_service.conf` is when PGSYSCONFDIR is unset (libpq: its compiled-in SYSCONFDIR). */
+  readonly sysconfDir?: string | undefined
+  /** Reads a service file; without it no service file exists. */
+  readonly readFile?: (path: string) => FileRead
 }
 
 /** Options of `resolve`. */
@@ -88,7 +103,10 @@ export const systemContext = (env: EnvRecord = process.env): ResolveContext => {
       ? appData && join(appData, "postgresql", "pgpass.conf")
       : home && join(home, ".pgpass"),
     sslDir: windows ? appData && join(appData, "postgresql") : home && join(home, ".postgresql"),
-    defaultSocketDir: defaultSocketDir()
+    defaultSocketDir: defaultSocketDir(),
+    homeDir: windows ? appData && join(appData, "postgresql") : home,
+    sysconfDir: windows ? undefined : systemSysconfDir(),
+    readFile: readServiceFile
   }
 }
 
@@ -239,6 +257,7 @@ const resolveSession = (get: Get, fail: Fail, sources: Sources) =>
       loadBalanceHosts,
       minProtocolVersion,
       maxProtocolVersion,
+      protocolFallback: maxSource === undefined && minProtocolVersion === "3.0",
       connectTimeout,
       keepalives,
       keepalivesIdle,
@@ -255,7 +274,14 @@ export const resolveSources = (
   Result.gen(function* () {
     const fromString = yield* connectionStringOptions(sources)
     const env = fromEnv(context.env)
-    const o = mergeOptions([sources.explicit, fromString, env.options])
+    // libpq's conninfo_add_defaults: the service's values fill what the connection string left
+    // unset, before the environment does; the service name itself may come from PGSERVICE.
+    const serviceName = mergeOptions([sources.explicit, fromString, env.options]).get("service")
+    const service =
+      serviceName === undefined
+        ? new Map<string, Sourced>()
+        : yield* serviceOptions(serviceName, serviceFilesOf(context))
+    const o = mergeOptions([sources.explicit, fromString, service, env.options])
     const get = (keyword: string) => o.get(keyword)
     const fail = (reason: PgConfigError["reason"], message: string, keyword: string) =>
       Result.fail(configError(reason, message, { key: keyword, origin: get(keyword)?.origin }))

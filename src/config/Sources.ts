@@ -87,6 +87,7 @@ export const fromInput = (
     set("hostaddr", list(input.hostaddr))
     set("port", list(input.port))
   }
+  set("service", input.service)
   set("dbname", input.database)
   set("user", input.user)
   set("passfile", input.passfile)

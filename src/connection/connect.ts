@@ -10,8 +10,14 @@
  * TLS files (root, client certificate and key, CRL) are read once per connect; `sslcertmode=require`
  * is refused, as libpq refuses it when it cannot see whether the server asked for a certificate.
  *
+ * Protocol 3.2 is asked for by default; a host that answers it with a FATAL 08P01 instead of
+ * NegotiateProtocolVersion (PgBouncer 1.18) is tried once more with 3.0, unless the user set
+ * max_protocol_version (decision 018).
+ *
  * It does NOT implement the operations (operations.ts). target_session_attrs beyond "any" is
- * checked with the server's reported in_hot_standby / default_transaction_read_only.
+ * checked as libpq checks it, with the server's reported in_hot_standby /
+ * default_transaction_read_only (a query where they are not reported), with libpq's messages;
+ * prefer-standby is a pass over every host for a standby, then a pass accepting any server.
  */
 import { readFileSync } from "node:fs"
 import { Cause, Duration, Effect, Exit, Redacted, Scope } from "effect"
@@ -50,7 +56,7 @@ export const connectResolved = (
       for (const host of hosts) {
         for (const use of tlsAttempts(policy, host)) {
           const result = yield* Effect.exit(
-            attempt(config, host, tlsRequest(policy, tlsFiles, config, host, use), pass)
+            attemptWithFallback(config, host, tlsRequest(policy, tlsFiles, config, host, use), pass)
           )
           if (Exit.isSuccess(result)) return result.value
           const error = firstError(result.cause)
@@ -145,12 +151,36 @@ const tlsRequest = (
 
 const redactedValue = (r: Redacted.Redacted<string>): string => Redacted.value(r)
 
-/** One attempt on one host with one TLS choice, in its own scope. */
-const attempt = (
+/**
+ * A FATAL 08P01 in answer to a 3.2 StartupMessage: a pooler that does not negotiate (PgBouncer
+ * 1.18: "bad packet header"). PostgreSQL itself answers NegotiateProtocolVersion.
+ */
+const refusedMinor = (error: ConnectError): boolean =>
+  error._tag === "PgServerError" && error.code === "08P01"
+
+/**
+ * {@link attempt} with the protocol version of the configuration; when 3.2 was only our default
+ * (`protocolFallback`) and the host refused it, once more with 3.0 (decision 018).
+ */
+const attemptWithFallback = (
   config: ConnectConfig,
   host: HostSpec,
   tls: TlsRequest,
   sessionAttrs: string
+): Effect.Effect<ExpertConnection, ConnectError, Scope.Scope> => {
+  const minor = config.maxProtocolVersion === "3.2" ? 2 : 0
+  const first = attempt(config, host, tls, sessionAttrs, minor)
+  if (minor === 0 || config.protocolFallback !== true) return first
+  return Effect.catchIf(first, refusedMinor, () => attempt(config, host, tls, sessionAttrs, 0))
+}
+
+/** One attempt on one host with one TLS choice and protocol 3.`protocolMinor`, in its own scope. */
+const attempt = (
+  config: ConnectConfig,
+  host: HostSpec,
+  tls: TlsRequest,
+  sessionAttrs: string,
+  protocolMinor: number
 ): Effect.Effect<ExpertConnection, ConnectError, Scope.Scope> =>
   Effect.gen(function* () {
     const outer = yield* Effect.scope
@@ -179,7 +209,7 @@ const attempt = (
       const wire = codec.make(transport, { maxMessageSize: config.maxMessageSize })
       // The engine is the Wire's only listener from the first byte; the startup runs on it.
       const engine = new Engine(wire)
-      const session = yield* auth.startup(engine, startupInput(config, host))
+      const session = yield* auth.startup(engine, startupInput(config, host, protocolMinor))
       return { engine, session }
     }).pipe(Scope.provide(scope))
     const bounded =
@@ -219,13 +249,13 @@ const attempt = (
       return yield* new PgConnectionError({
         phase: "connect",
         mayHaveReachedServer: false,
-        message: `server at ${where} is not ${mismatch} (target_session_attrs)`
+        message: `server at ${where}: ${mismatch} (target_session_attrs=${sessionAttrs})`
       })
     }
     return connection
   })
 
-const startupInput = (config: ConnectConfig, host: HostSpec): StartupInput => {
+const startupInput = (config: ConnectConfig, host: HostSpec, protocolMinor: number): StartupInput => {
   const parameters: Record<string, string> = { database: config.database, ...config.params }
   const app = config.applicationName ?? config.fallbackApplicationName
   if (app !== undefined) parameters.application_name = app
@@ -233,7 +263,7 @@ const startupInput = (config: ConnectConfig, host: HostSpec): StartupInput => {
   return {
     user: config.user,
     parameters,
-    protocolMinor: config.maxProtocolVersion === "3.2" ? 2 : 0,
+    protocolMinor,
     minProtocolMinor: config.minProtocolVersion === "3.2" ? 2 : 0,
     password: Effect.map(passwordFor(config, host), (choice) => choice.password),
     channelBinding: config.channelBinding,
@@ -242,7 +272,12 @@ const startupInput = (config: ConnectConfig, host: HostSpec): StartupInput => {
   }
 }
 
-/** libpq's target_session_attrs check, from the parameters PG14+ report (else a query). */
+/**
+ * libpq's target_session_attrs check (fe-connect.c, CONNECTION_CHECK_TARGET): from the
+ * `in_hot_standby` and `default_transaction_read_only` parameters PG14+ report at startup, else
+ * from a query (libpq: `SHOW transaction_read_only`, `SELECT pg_is_in_recovery()`). Returns
+ * libpq's reason for rejecting the server, or undefined when it fits.
+ */
 const checkSessionAttrs = (
   connection: ExpertConnection,
   wanted: string
@@ -258,21 +293,31 @@ const checkSessionAttrs = (
       hotStandby = r.rows[0]?.[0] ?? "off"
       readOnly = r.rows[0]?.[1] ?? "off"
     }
-    const standby = hotStandby === "on"
-    const writable = !standby && readOnly !== "on"
-    switch (wanted) {
-      case "read-write":
-        return writable ? undefined : "read-write"
-      case "read-only":
-        return writable ? "read-only" : undefined
-      case "primary":
-        return standby ? "a primary" : undefined
-      case "standby":
-        return standby ? undefined : "a standby"
-      default:
-        return undefined
-    }
+    return sessionAttrsMismatch(wanted, hotStandby === "on", readOnly === "on")
   })
+
+/** Why a server with these properties does not fit `wanted` (libpq's messages), or undefined. */
+const sessionAttrsMismatch = (
+  wanted: string,
+  standby: boolean,
+  defaultReadOnly: boolean
+): string | undefined => {
+  // libpq: a server is read-only when it is in hot standby or its sessions default to read-only.
+  const readOnly = standby || defaultReadOnly
+  switch (wanted) {
+    case "read-write":
+      return readOnly ? "session is read-only" : undefined
+    case "read-only":
+      return readOnly ? undefined : "session is not read-only"
+    case "primary":
+      return standby ? "server is in hot standby mode" : undefined
+    case "standby":
+    case "prefer-standby":
+      return standby ? undefined : "server is not in hot standby mode"
+    default:
+      return undefined
+  }
+}
 
 const firstError = <E>(cause: Cause.Cause<E>): E | undefined => {
   for (const reason of cause.reasons) if (Cause.isFailReason(reason)) return reason.error

@@ -219,7 +219,8 @@ export const launchPostgres = (
   }
 }
 
-const tcpConnects = (port: number): Promise<boolean> =>
+/** Whether a TCP connect to 127.0.0.1:`port` succeeds within a second. */
+export const tcpConnects = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const socket = createConnection({ host: "127.0.0.1", port })
     socket.setTimeout(1_000)
@@ -251,6 +252,9 @@ export class StartFailure extends Error {
 const portInUsePattern =
   /could not bind IPv[46] address|Address already in use|could not create any TCP\/IP sockets/
 
+/** A primary logs "ready to accept connections", a hot standby "ready to accept read-only connections". */
+const readyLine = /ready to accept (?:read-only )?connections/
+
 /**
  * Waits for "ready to accept connections" in the log (written after the listen sockets exist) and
  * then for a successful TCP connect. Rejects with StartFailure when the server exits first or the
@@ -275,7 +279,7 @@ export const waitReady = async (
         portInUsePattern.test(log)
       )
     }
-    if (!sawReady) sawReady = (await readLogFrom(logFile, logOffset)).includes("ready to accept connections")
+    if (!sawReady) sawReady = readyLine.test(await readLogFrom(logFile, logOffset))
     if (sawReady && (await tcpConnects(port))) return
     if (Date.now() > deadline) {
       const log = await readLogFrom(logFile, logOffset)

@@ -3,8 +3,9 @@
  *
  * Does: ties every step of Cluster.ts to the caller's Scope: the directory is removed, and every
  * process (initdb, single-user setup, postmaster) is stopped, when the Scope closes, whether by
- * success, failure or interruption (also while starting). Provides restart (same port), backend
- * signals and log reading on top.
+ * success, failure or interruption (also while starting). Provides stop, restart (same port),
+ * backend signals and log reading on top. A cluster can be prepared (made, not started), copied
+ * while it is shut down cleanly (the base of a streaming standby, Replication.ts), and started.
  * Does NOT: use Effect's Clock: all waiting is done with real timers, because @effect/vitest
  * provides a TestClock (also to layers) under which a Clock-based wait would never end.
  * Invariants: a process is spawned inside `Effect.try`/`Effect.sync` (atomic), after the finalizer
@@ -34,7 +35,14 @@ import {
 } from "./Cluster.ts"
 import { hbaConf, postgresqlConf, roles, rolesSql, type SettingValue } from "./ClusterConfig.ts"
 import { fromUnknown, PgTestServerError } from "./PgTestServerError.ts"
-import { type ChildHandle, type RunAs, resolveRunAs, stopChild, unregisterDir } from "./Process.ts"
+import {
+  type ChildHandle,
+  type RunAs,
+  resolveRunAs,
+  spawnChild,
+  stopChild,
+  unregisterDir
+} from "./Process.ts"
 import type { PgTestLocalServer, PgTestRestartMode } from "./ServerInfo.ts"
 import { type PgTestTls, type TlsKeyType, tlsPems, writeTlsFiles } from "./Tls.ts"
 
@@ -72,7 +80,8 @@ const runScopedTool = (
     )
   )
 
-const clusterDir = (tmpRoot: string, runAs: RunAs | undefined) =>
+/** A cluster directory (Cluster.ts) that is removed when the current Scope closes. */
+export const clusterDir = (tmpRoot: string, runAs: RunAs | undefined) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: () => makeClusterDir(tmpRoot, runAs),
@@ -189,12 +198,18 @@ const signalBackend = (slot: Slot, backendPid: number, name: NodeJS.Signals, wha
     catch: fromUnknown("Signal", what)
   })
 
-/** Starts a local cluster whose lifetime is the current Scope. */
-export const startLocal = (
-  options: LocalServerOptions
-): Effect.Effect<PgTestLocalServer, PgTestServerError, Scope.Scope> =>
+/** A cluster made and configured but not started yet (its data directory is shut down cleanly). */
+export interface PreparedCluster {
+  readonly options: LocalServerOptions
+  readonly runAs: RunAs | undefined
+  readonly tmpRoot: string
+  readonly paths: ClusterPaths
+  readonly tls: PgTestTls | undefined
+}
+
+/** Checks the temp directory and the run-as user; sweeps directories of dead test processes once. */
+const checkPlace = (options: LocalServerOptions) =>
   Effect.gen(function* () {
-    const { bins } = options
     const tmpRoot = resolve(options.tmpRoot ?? tmpdir())
     // sockaddr_un.sun_path holds 107 bytes plus NUL; PostgreSQL refuses longer socket paths.
     const socketPathLength = join(tmpRoot, `${DIR_PREFIX}XXXXXX`, "run", ".s.PGSQL.65535").length
@@ -210,7 +225,7 @@ export const startLocal = (
     })
     yield* Effect.tryPromise({
       try: async () => {
-        await checkTraversable(bins.binDir, runAs, "install the binaries elsewhere and set PG_BIN")
+        await checkTraversable(options.bins.binDir, runAs, "install the binaries elsewhere and set PG_BIN")
         await checkTraversable(tmpRoot, runAs, "pass another tmpDir")
       },
       catch: fromUnknown("Filesystem", "checking directory permissions")
@@ -219,6 +234,19 @@ export const startLocal = (
       swept.add(tmpRoot)
       yield* Effect.promise(() => sweepStale(tmpRoot))
     }
+    return { tmpRoot, runAs }
+  })
+
+/**
+ * Makes a cluster in a directory of the current Scope: initdb (with the TLS material generated
+ * meanwhile), the roles in single-user mode, postgresql.conf and pg_hba.conf. Nothing runs afterwards.
+ */
+export const prepareLocal = (
+  options: LocalServerOptions
+): Effect.Effect<PreparedCluster, PgTestServerError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { bins } = options
+    const { tmpRoot, runAs } = yield* checkPlace(options)
     const paths = yield* clusterDir(tmpRoot, runAs)
     const tlsKeyType = options.tls
     const [, pems] = yield* Effect.all(
@@ -255,7 +283,46 @@ export const startLocal = (
       },
       catch: fromUnknown("Filesystem", "writing the cluster configuration")
     })
+    return { options, runAs, tmpRoot, paths, tls }
+  })
 
+/**
+ * A copy of a prepared (not yet started) cluster in a new directory of the current Scope: the
+ * same system identifier and checkpoint, so it can stream from the original as a standby. The
+ * copy's socket directory is its own.
+ */
+export const copyPrepared = (
+  source: PreparedCluster
+): Effect.Effect<PreparedCluster, PgTestServerError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const paths = yield* clusterDir(source.tmpRoot, source.runAs)
+    yield* runScopedTool(
+      () =>
+        spawnChild(source.runAs, "cp", ["-a", `${source.paths.dataDir}/.`, `${paths.dataDir}/`], {
+          stdio: ["ignore", "pipe", "pipe"],
+          cwd: paths.root
+        }),
+      "Setup",
+      "copying the data directory"
+    )
+    yield* Effect.tryPromise({
+      try: () => {
+        const conf = `\n# added by effect-pg/testing (copy)\nunix_socket_directories = '${paths.socketDir}'\n`
+        return writeDataFile(`${paths.dataDir}/postgresql.conf`, conf, source.runAs, true)
+      },
+      catch: fromUnknown("Filesystem", "configuring the copied cluster")
+    })
+    // The server's TLS files came with the data directory; the client's are the original's.
+    return { ...source, paths }
+  })
+
+/** Starts a prepared cluster on a free port; it is stopped when the current Scope closes. */
+export const runPrepared = (
+  prepared: PreparedCluster
+): Effect.Effect<PgTestLocalServer, PgTestServerError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { options, runAs, paths, tls } = prepared
+    const { bins } = options
     const slot: Slot = { handle: undefined, port: 0, closed: false }
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
@@ -266,6 +333,8 @@ export const startLocal = (
     yield* startFirst(slot, bins, runAs, paths, options)
 
     const lock = yield* Semaphore.make(1)
+    const stop = (stopOptions?: { readonly mode?: PgTestRestartMode }) =>
+      lock.withPermit(stopSlot(slot, stopOptions?.mode ?? "fast", options.stopTimeoutMs))
     const restart = (restartOptions?: { readonly mode?: PgTestRestartMode }) =>
       lock.withPermit(
         Effect.gen(function* () {
@@ -311,7 +380,14 @@ export const startLocal = (
       }),
       terminateBackend: (backendPid) => signalBackend(slot, backendPid, "SIGTERM", "terminateBackend"),
       cancelBackend: (backendPid) => signalBackend(slot, backendPid, "SIGINT", "cancelBackend"),
+      stop,
       restart
     }
     return server
   })
+
+/** Starts a local cluster whose lifetime is the current Scope. */
+export const startLocal = (
+  options: LocalServerOptions
+): Effect.Effect<PgTestLocalServer, PgTestServerError, Scope.Scope> =>
+  Effect.flatMap(prepareLocal(options), runPrepared)

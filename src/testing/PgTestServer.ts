@@ -13,7 +13,7 @@
  * and interruption; options are validated before anything is started.
  */
 import { Context, Duration, Effect, Layer, Option, type Scope } from "effect"
-import { defaultMajor, type PgMajorVersion, resolveBinaries } from "./Binaries.ts"
+import { defaultMajor, type PgBinaries, type PgMajorVersion, resolveBinaries } from "./Binaries.ts"
 import { type SettingValue, validateSettings } from "./ClusterConfig.ts"
 import {
   dockerEngineHint,
@@ -22,7 +22,7 @@ import {
   externalUrlVariable,
   startContainer
 } from "./External.ts"
-import { startLocal } from "./LocalServer.ts"
+import { type LocalServerOptions, startLocal } from "./LocalServer.ts"
 import { fromUnknown, PgTestServerError } from "./PgTestServerError.ts"
 import type { PgTestServerInfo } from "./ServerInfo.ts"
 import type { TlsKeyType } from "./Tls.ts"
@@ -90,17 +90,58 @@ const validate = (options: PgTestServerOptions) =>
     }
   })
 
+const toLocal = (
+  options: PgTestServerOptions,
+  timeouts: { readonly startTimeoutMs: number; readonly stopTimeoutMs: number },
+  bins: PgBinaries
+): LocalServerOptions => {
+  const tls = options.tls ?? true
+  return {
+    bins,
+    runAsName: options.runAs ?? "pgtest",
+    tmpRoot: options.tmpDir,
+    tls: tls === false ? undefined : tls === true ? "ec" : (tls.keyType ?? "ec"),
+    settings: options.settings ?? {},
+    hba: options.hba ?? [],
+    startTimeoutMs: timeouts.startTimeoutMs,
+    stopTimeoutMs: timeouts.stopTimeoutMs
+  }
+}
+
+/** Where npm packages are resolved from (tests pass a directory without them). */
+export interface Lookup {
+  readonly searchFrom?: ReadonlyArray<string>
+}
+
 /**
- * Starts (or finds) a PostgreSQL server for the lifetime of the current Scope.
- *
- * @example
- * const pg = yield* PgTestServer.start({ version: 15 })
- * // connect to pg.host:pg.port as pg.user, or pg.roles.scram with pg.tls.caFile
+ * Validated options and local binaries: what a local cluster is made from (PgTestReplication.ts
+ * uses it; never an external server or a container).
  */
-export const start: (
-  options?: PgTestServerOptions
-) => Effect.Effect<PgTestServerInfo, PgTestServerError, Scope.Scope> = Effect.fn("PgTestServer.start")(
-  function* (options: PgTestServerOptions = {}) {
+export const localOptions = (
+  options: PgTestServerOptions,
+  lookup: Lookup = {}
+): Effect.Effect<LocalServerOptions, PgTestServerError> =>
+  Effect.gen(function* () {
+    const timeouts = yield* validate(options)
+    const bins = yield* Effect.tryPromise({
+      try: () =>
+        resolveBinaries({
+          version: options.version,
+          binDir: options.binDir,
+          env: options.env ?? process.env,
+          ...lookup
+        }),
+      catch: fromUnknown("BinariesNotFound", "looking for PostgreSQL binaries")
+    })
+    return toLocal(options, timeouts, bins)
+  })
+
+/** {@link start} with the npm lookup given (internal: the tests use it to hide installed packages). */
+export const startWith = (
+  options: PgTestServerOptions,
+  lookup: Lookup
+): Effect.Effect<PgTestServerInfo, PgTestServerError, Scope.Scope> =>
+  Effect.gen(function* () {
     const timeouts = yield* validate(options)
     const env: Env = options.env ?? process.env
     const backend = options.backend ?? "auto"
@@ -121,7 +162,7 @@ export const start: (
     if (backend === "container") return yield* startContainer(major)
     const found = yield* Effect.result(
       Effect.tryPromise({
-        try: () => resolveBinaries({ version: options.version, binDir: options.binDir, env }),
+        try: () => resolveBinaries({ version: options.version, binDir: options.binDir, env, ...lookup }),
         catch: fromUnknown("BinariesNotFound", "looking for PostgreSQL binaries")
       })
     )
@@ -141,17 +182,21 @@ export const start: (
         )
       )
     }
-    const tls = options.tls ?? true
-    return yield* startLocal({
-      bins: found.success,
-      runAsName: options.runAs ?? "pgtest",
-      tmpRoot: options.tmpDir,
-      tls: tls === false ? undefined : tls === true ? "ec" : (tls.keyType ?? "ec"),
-      settings: options.settings ?? {},
-      hba: options.hba ?? [],
-      startTimeoutMs: timeouts.startTimeoutMs,
-      stopTimeoutMs: timeouts.stopTimeoutMs
-    })
+    return yield* startLocal(toLocal(options, timeouts, found.success))
+  })
+
+/**
+ * Starts (or finds) a PostgreSQL server for the lifetime of the current Scope.
+ *
+ * @example
+ * const pg = yield* PgTestServer.start({ version: 15 })
+ * // connect to pg.host:pg.port as pg.user, or pg.roles.scram with pg.tls.caFile
+ */
+export const start: (
+  options?: PgTestServerOptions
+) => Effect.Effect<PgTestServerInfo, PgTestServerError, Scope.Scope> = Effect.fn("PgTestServer.start")(
+  function* (options: PgTestServerOptions = {}) {
+    return yield* startWith(options, {})
   }
 )
 

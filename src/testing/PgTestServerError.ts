@@ -37,7 +37,11 @@ export const PgTestServerErrorReason = Schema.Literals([
   /** The TCP proxy could not listen or connect. */
   "Proxy",
   /** Creating, cloning or dropping a test database (PgTestDatabase), or connecting to one, failed. */
-  "Database"
+  "Database",
+  /** A standby did not stream, catch up or promote in time (PgTestReplication). */
+  "Replication",
+  /** PgBouncer could not be found, configured or started (PgTestBouncer). */
+  "Bouncer"
 ])
 export type PgTestServerErrorReason = typeof PgTestServerErrorReason.Type
 

