@@ -1,6 +1,7 @@
 /**
- * The values a query returns: column metadata, rows, the CommandComplete tag and the notices the
- * statement raised. Plain data, no behaviour beyond parsing the command tag.
+ * The values a query returns: column metadata, rows, the CommandComplete tag, the notices the
+ * statement raised, and a simple query's warnings (a COPY TO STDOUT whose data it discarded).
+ * Plain data, no behaviour beyond parsing the command tag.
  *
  * Rows are in text format: one `string | null` per column, in column order (the server's text
  * output). Typed decoding comes later; nothing here interprets a value.
@@ -55,9 +56,21 @@ export interface StatementResult {
   readonly command: CommandComplete | undefined
 }
 
+/**
+ * Something a simple query noticed that is no error: a COPY TO STDOUT among its statements ran
+ * and completed (its result is in `results`), and its data was discarded.
+ */
+export interface SimpleQueryWarning {
+  /** The index in `results` of the statement it concerns. */
+  readonly statement: number
+  readonly message: string
+}
+
 export interface SimpleQueryResult {
   readonly results: ReadonlyArray<StatementResult>
   readonly notices: ReadonlyArray<Notice>
+  /** Empty unless a statement was a COPY TO STDOUT (its data discarded; use copyOut). */
+  readonly warnings: ReadonlyArray<SimpleQueryWarning>
 }
 
 /** Parses a CommandComplete tag. Tags with a count end in it; INSERT has an OID before it. */

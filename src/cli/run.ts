@@ -7,7 +7,8 @@
  * nothing run; runs each statement on its own through the simple protocol (autocommit, as psql
  * runs a file), or all of them between BEGIN and COMMIT with --single-transaction; prints each
  * result to stdout in the chosen format (tables with command tags, CSV, or JSON lines) and the
- * server's notices to stderr as psql does ("NOTICE:  …"); stops at the first failing statement —
+ * server's notices to stderr as psql does ("NOTICE:  …"), and simpleQuery's warnings (a COPY TO
+ * STDOUT whose output was discarded) the same way; stops at the first failing statement —
  * psql's ON_ERROR_STOP — printing the PgError message with where the statement came from
  * ("effect-pg: file.sql:3: ERROR: …"), unless --continue-on-error (a lost connection always stops).
  * Does NOT: choose or open the connection (main.ts), or exit the process: it returns the status.
@@ -129,8 +130,10 @@ const runStep = (
 ): Effect.Effect<void, PgError | CliError> => {
   switch (step._tag) {
     case "Statement":
-      return Effect.map(conn.simpleQuery(step.sql), ({ results, notices }) => {
+      return Effect.map(conn.simpleQuery(step.sql), ({ results, notices, warnings }) => {
         for (const notice of notices) terminal.stderr(formatNotice(notice))
+        // A COPY TO STDOUT in the SQL ran, its output discarded: say so (--copy-out keeps it).
+        for (const warning of warnings) terminal.stderr(`WARNING:  ${warning.message}\n`)
         for (const result of results) terminal.stdout(formatResult(format, result))
       })
     case "CopyIn":

@@ -28,14 +28,19 @@
  */
 import type { BackendMessage } from "../protocol/Backend.ts"
 import type { ErrorFields } from "../protocol/ErrorFields.ts"
-import type { Row } from "../Result.ts"
+import type { Row, StatementResult } from "../Result.ts"
 
 /**
  * Why a command failed, as plain data; the engine turns it into the typed error of the API
  * (`PgServerError` for `ServerError`, `PgProtocolError` with the same `reason` otherwise).
  */
 export type Failure =
-  | { readonly _tag: "ServerError"; readonly fields: ErrorFields }
+  | {
+      readonly _tag: "ServerError"
+      readonly fields: ErrorFields
+      /** The statements of the same simple Query that completed before the error (PgServerError.completed). */
+      readonly completed?: ReadonlyArray<StatementResult> | undefined
+    }
   | {
       readonly _tag: "Protocol"
       /** PgProtocolError's reason, e.g. "UnexpectedMessage", "CopyNotSupported", "UnexpectedRows". */
@@ -155,7 +160,10 @@ export const authFailure = (method: string, reason: AuthFailureReason, message: 
   message
 })
 
-export const serverError = (fields: ErrorFields): Failure => ({ _tag: "ServerError", fields })
+export const serverError = (fields: ErrorFields, completed?: ReadonlyArray<StatementResult>): Failure =>
+  completed === undefined || completed.length === 0
+    ? { _tag: "ServerError", fields }
+    : { _tag: "ServerError", fields, completed }
 
 export const protocol = (
   reason: string,

@@ -23,8 +23,8 @@
  * forbids is `Unexpected` (the connection fails): each message is checked against where the
  * exchange is (`CopyPhase`), so a DataRow without RowDescription, a result in the middle of
  * copy-in mode, CopyData outside copy-out mode, a CommandComplete for a copy-in never ended with
- * CopyDone, or a ReadyForQuery that leaves a statement unfinished (or answers nothing at all) is
- * never taken for a NotCopy or a success.
+ * CopyDone, a DataRow whose width differs from its RowDescription, or a ReadyForQuery that leaves
+ * a statement unfinished (or answers nothing at all) is never taken for a NotCopy or a success.
  *
  * It does NOT do I/O, wait for socket drain (the glue, connection/copy.ts, does), nor look into
  * the data (text, CSV and binary pass through as they are).
@@ -65,6 +65,8 @@ export interface CopyExchange {
   phase: CopyPhase
   /** A statement was answered (CommandComplete, EmptyQueryResponse or ErrorResponse). */
   answered: boolean
+  /** The column count of the row set in progress (a DataRow must have as many values). */
+  columns: number
 }
 
 const transitions: Record<CopyPhase, Partial<Record<BackendMessage["_tag"], CopyPhase>>> = {
@@ -100,6 +102,13 @@ export const copyUnexpected = (what: string): Step<never, never> =>
 export const advance = (exchange: CopyExchange, message: BackendMessage): Step<never, never> | undefined => {
   const to = transitions[exchange.phase][message._tag]
   if (to === undefined) return copyUnexpected(`${message._tag} (${describe[exchange.phase]})`)
+  // Rows are drained, never delivered, but a row of the wrong width is still a broken exchange.
+  if (message._tag === "RowDescription") exchange.columns = message.fields.length
+  if (message._tag === "DataRow" && message.columns.length !== exchange.columns) {
+    return copyUnexpected(
+      `DataRow with ${message.columns.length} column(s) after a RowDescription of ${exchange.columns}`
+    )
+  }
   if (to === "idle" || to === "errored") exchange.answered = true
   exchange.phase = to
   return undefined
@@ -149,7 +158,7 @@ export const startCopy = <S extends CopyExchange>(
 ): Start<S> | Failure => {
   const frames = encodeQuery(sql)
   if (frames instanceof ProtocolError) return protocol(frames.reason, frames.message, { mayHaveRun: false })
-  return { frames, exclusive: true, state: { phase: "idle", answered: false, ...state } as S }
+  return { frames, exclusive: true, state: { phase: "idle", answered: false, columns: 0, ...state } as S }
 }
 
 /** The command tag of a COPY that completed (none before). */

@@ -4,22 +4,25 @@
  *
  * Wire transcript (Frontend/Backend Protocol, "Simple Query"):
  *   Query → (CommandComplete | EmptyQueryResponse)* [ErrorResponse] ReadyForQuery.
- * A statement that returns rows (RowDescription) is refused after the fact: the statement ran, so
- * the command remembers an `UnexpectedRows` failure (`mayHaveRun` true), drains its DataRows
- * without decoding or keeping them, lets the server finish, and fails at ReadyForQuery. A server
- * error that comes later replaces that failure (it is what became of the statements: a cancel, a
- * rollback of the implicit transaction); a refused COPY stays the reported failure. A COPY is
- * refused as simpleQuery refuses it (CopyFail answers CopyInResponse; CopyOut data is drained).
- * Anything else out of order is `Unexpected` (the connection fails).
+ * A statement that returns rows (RowDescription), or a COPY TO STDOUT (its data), is refused after
+ * the fact: the statement ran, so the command remembers an `UnexpectedRows` failure (`mayHaveRun`
+ * true), drains the rows or data without decoding or keeping them, lets the server finish the
+ * string, and fails at ReadyForQuery. A COPY FROM STDIN is answered with CopyFail, as simpleQuery
+ * answers it: the server ends it with 57014 and skips the rest. A server error replaces an
+ * `UnexpectedRows` failure (it is what became of the statements: a cancel, the rollback of the
+ * implicit transaction) and carries the command tags of the statements that completed before it
+ * (`completed`), so a failure never hides a COMMIT. Anything else out of order is `Unexpected`
+ * (the connection fails).
  *
  * It does NOT keep rows or columns: use simpleQuery for statements that return them.
  */
 
 import { mayContainCopy } from "../lexer/Leading.ts"
 import type { BackendMessage } from "../protocol/Backend.ts"
+import { DataRowScanner } from "../protocol/DataRowScanner.ts"
 import { writeQuery } from "../protocol/Frontend.ts"
 import type { Writer } from "../protocol/Writer.ts"
-import { type CommandComplete, parseCommandTag } from "../Result.ts"
+import { type CommandComplete, parseCommandTag, type StatementResult } from "../Result.ts"
 import {
   CONTINUE,
   type Command,
@@ -29,12 +32,11 @@ import {
   protocol,
   type Start,
   type Step,
-  serverError,
   unexpected,
   unexpectedMessage
 } from "./Command.ts"
 import { encodeFrames } from "./prepare.ts"
-import { copyFailFrames, onErrorOrCopy } from "./shared.ts"
+import { copyFailFrames, onSimpleErrorOrCopy, type SimplePhase } from "./shared.ts"
 
 export interface ExecuteSimpleArgs {
   /** One or more statements, none of which returns rows. */
@@ -43,17 +45,21 @@ export interface ExecuteSimpleArgs {
   readonly writer?: Writer | undefined
 }
 
-type Phase = "idle" | "rows" | "failed" | "copy-in" | "copy-out"
-
 export interface ExecuteSimpleState {
-  phase: Phase
+  /** shared.ts `SimplePhase`. */
+  phase: SimplePhase
+  /** The column count of the row set being drained (each DataRow must have as many). */
+  columns: number
   failure: Failure | undefined
   readonly commands: Array<CommandComplete>
 }
 
 const NAME = "an executeSimple"
 
-const COPY_FAIL = copyFailFrames("COPY FROM STDIN is not supported by executeSimple", false)
+/** Commands are run one message at a time: one scanner serves every run. */
+const scanner = new DataRowScanner()
+
+const COPY_FAIL = copyFailFrames("COPY FROM STDIN is not supported by executeSimple; use copyIn", false)
 
 /** Why a statement's rows were refused: it ran. */
 const rowsRefused = (columns: number): Failure =>
@@ -63,6 +69,28 @@ const rowsRefused = (columns: number): Failure =>
     { mayHaveRun: true }
   )
 
+/** Why a COPY TO STDOUT was refused: it ran (to its end), its data was drained. */
+const COPY_OUT_REFUSED: Failure = protocol(
+  "UnexpectedRows",
+  "executeSimple: a COPY TO STDOUT returned data (discarded); use copyOut",
+  { mayHaveRun: true }
+)
+
+/** The completed statements as simple-query results (no columns, no rows). */
+const asResults = (commands: ReadonlyArray<CommandComplete>): Array<StatementResult> =>
+  commands.map((command) => ({ columns: [], rows: [], command }))
+
+/** A drained DataRow of `count` values: `Unexpected` unless its RowDescription had as many columns. */
+const drained = (state: ExecuteSimpleState, count: number): Step<never> =>
+  count === state.columns
+    ? CONTINUE
+    : unexpected(
+        protocol(
+          "UnexpectedMessage",
+          `a DataRow with ${count} column(s) after a RowDescription of ${state.columns}`
+        )
+      )
+
 const onMessage = (
   state: ExecuteSimpleState,
   message: BackendMessage
@@ -71,34 +99,38 @@ const onMessage = (
     case "RowDescription":
       if (state.phase !== "idle") return unexpectedMessage(NAME, message, state.phase)
       state.failure ??= rowsRefused(message.fields.length)
+      state.columns = message.fields.length
       state.phase = "rows"
       return CONTINUE
     case "DataRow":
-      return state.phase === "rows" ? CONTINUE : unexpectedMessage(NAME, message, state.phase)
+      return state.phase === "rows"
+        ? drained(state, message.columns.length)
+        : unexpectedMessage(NAME, message, state.phase)
     case "CommandComplete":
-      if (state.phase !== "idle" && state.phase !== "rows" && state.phase !== "copy-out") {
+      if (state.phase !== "idle" && state.phase !== "rows" && state.phase !== "copy-out-done") {
         return unexpectedMessage(NAME, message, state.phase)
       }
-      if (state.phase !== "copy-out") state.commands.push(parseCommandTag(message.tag))
+      state.commands.push(parseCommandTag(message.tag))
       state.phase = "idle"
       return CONTINUE
     case "EmptyQueryResponse":
       return state.phase === "idle" ? CONTINUE : unexpectedMessage(NAME, message, state.phase)
-    case "ErrorResponse":
-      if (state.phase === "failed") return unexpectedMessage(NAME, message, "after an error")
-      if (state.failure?._tag === "Protocol" && state.failure.reason === "UnexpectedRows") {
-        state.failure = serverError(message.fields)
-      }
-      return onErrorOrCopy(state, message, NAME, "idle", COPY_FAIL)!
     case "ReadyForQuery":
-      if (state.phase === "rows" || state.phase === "copy-in" || state.phase === "copy-out") {
+      if (state.phase !== "idle" && state.phase !== "failed")
         return unexpectedMessage(NAME, message, state.phase)
-      }
       return state.failure !== undefined ? fail(state.failure) : done(state.commands)
     default:
       return (
-        onErrorOrCopy(state, message, NAME, "idle", COPY_FAIL) ??
-        unexpectedMessage(NAME, message, state.phase)
+        onSimpleErrorOrCopy(
+          state,
+          message,
+          NAME,
+          COPY_FAIL,
+          () => asResults(state.commands),
+          () => {
+            state.failure ??= COPY_OUT_REFUSED
+          }
+        ) ?? unexpectedMessage(NAME, message, state.phase)
       )
   }
 }
@@ -113,15 +145,22 @@ export const executeSimple = {
       frames,
       // A COPY FROM STDIN makes the server read what follows as COPY data: write nothing behind it.
       exclusive: mayContainCopy(args.sql),
-      state: { phase: "idle", failure: undefined, commands: [] }
+      state: { phase: "idle", columns: 0, failure: undefined, commands: [] }
     }
   },
   onMessage,
-  onDataRow: (state, _body) =>
-    state.phase === "rows"
-      ? CONTINUE
-      : unexpected(
-          protocol("UnexpectedMessage", `unexpected DataRow during an executeSimple (${state.phase})`)
-        ),
+  onDataRow: (state, body) => {
+    if (state.phase !== "rows") {
+      return unexpected(
+        protocol("UnexpectedMessage", `unexpected DataRow during an executeSimple (${state.phase})`)
+      )
+    }
+    // Checked (lengths, column count) but not decoded: the values are dropped.
+    const malformed = scanner.scan(body)
+    if (malformed !== undefined) {
+      return unexpected(protocol(malformed.reason, malformed.message, { messageType: malformed.messageType }))
+    }
+    return drained(state, scanner.count)
+  },
   tags: (state) => state.commands.map((c) => c.tag)
 } satisfies Command<ExecuteSimpleArgs, ExecuteSimpleState, ReadonlyArray<CommandComplete>>

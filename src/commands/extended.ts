@@ -1,19 +1,28 @@
 /**
  * The extended-query command: one statement sent as [Close(S)…] [Parse] Bind [Describe(P)]
- * Execute Sync, its rows streamed as `Row` steps.
+ * Execute(0) Sync, its rows streamed as `Row` steps (or, for queryExpectNoData, refused).
  *
  * Wire transcript (Frontend/Backend Protocol, "Extended Query"):
  *   CloseComplete × closes, ParseComplete (when parsing), BindComplete,
  *   RowDescription | NoData (when described; a cached statement's columns are given instead),
- *   DataRow*, CommandComplete | EmptyQueryResponse | PortalSuspended, ReadyForQuery;
+ *   DataRow*, CommandComplete | EmptyQueryResponse, ReadyForQuery;
  *   or ErrorResponse at any point before ReadyForQuery (also after CommandComplete: a deferred
  *   constraint failing at the implicit COMMIT), then ReadyForQuery.
  * Anything out of that order is `Unexpected` (the connection fails), including a DataRow whose
- * column count differs from its RowDescription.
+ * column count differs from its RowDescription (it is never delivered) and a PortalSuspended
+ * (Execute asked for no row limit, so the portal cannot be suspended: taking it for the end
+ * would truncate the rows).
+ *
+ * `expectNoData` (queryExpectNoData): columns are fine, rows are not. The first DataRow makes the
+ * outcome `UnexpectedRows` (the statement ran; `mayHaveRun`); the rows are checked and drained,
+ * never delivered, and the server finishes the statement, so its side effects are done and the
+ * session is in step. A server error that comes later replaces that outcome (it is what became
+ * of the statement).
  *
  * A COPY reaching this flow is refused without desync: CopyInResponse is answered with CopyFail
  * and Sync (the server ignored the first Sync in copy-in mode) and the statement did not take
- * effect; CopyOutResponse's data is drained, and the statement ran.
+ * effect; CopyOutResponse's data is drained, and the statement ran. The refusal names COPY IN or
+ * COPY OUT and the operation.
  *
  * It does NOT encode the statement (the connection's statement cache does, and says what the
  * frames contain) nor decode values beyond text.
@@ -49,6 +58,8 @@ export interface ExtendedArgs {
   readonly preset?: ReadonlyArray<Column> | undefined
   /** Nothing may be written behind it (a COPY statement: its Sync is ignored in copy-in mode). */
   readonly exclusive?: boolean | undefined
+  /** queryExpectNoData: a row (or a COPY) fails the statement after it ran; rows are not delivered. */
+  readonly expectNoData?: boolean | undefined
 }
 
 export interface ExtendedResult {
@@ -66,6 +77,7 @@ type Phase =
   | "failed"
   | "copy-in"
   | "copy-out"
+  | "copy-out-done"
 
 export interface ExtendedState {
   phase: Phase
@@ -75,6 +87,8 @@ export interface ExtendedState {
   columns: ReadonlyArray<Column>
   /** NoData: the statement returns no rows. */
   noData: boolean
+  /** queryExpectNoData: rows are refused (see the module header). */
+  readonly expectNoData: boolean
   command: CommandComplete | undefined
   failure: Failure | undefined
   /** The server acknowledged the Parse (a named statement exists now). */
@@ -84,11 +98,24 @@ export interface ExtendedState {
 }
 
 const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
-const SUSPENDED: CommandComplete = { tag: "", command: "SUSPENDED", rows: undefined }
 
 const COPY_FAIL_AND_SYNC = copyFailFrames("COPY FROM STDIN is not supported by this operation", true)
 
 const NAME = "a query"
+
+const operationOf = (state: ExtendedState) => (state.expectNoData ? "queryExpectNoData" : "query")
+
+/** queryExpectNoData's outcome when a row arrives: the statement ran. */
+const ROWS_REFUSED: Failure = protocol(
+  "UnexpectedRows",
+  "queryExpectNoData: query unexpectedly produced rows",
+  {
+    mayHaveRun: true
+  }
+)
+
+const isRowsRefused = (failure: Failure | undefined) =>
+  failure?._tag === "Protocol" && failure.reason === "UnexpectedRows"
 
 const startPhase = (closes: number, parse: boolean): Phase =>
   closes > 0 ? "closes" : parse ? "parse" : "bind"
@@ -96,7 +123,13 @@ const startPhase = (closes: number, parse: boolean): Phase =>
 const onRow = (
   state: ExtendedState,
   value: TextRow | ProtocolError
-): Step<ExtendedResult, ReadonlyArray<Column>> => rowProblem(value, state.columns) ?? row(value as TextRow)
+): Step<ExtendedResult, ReadonlyArray<Column>> => {
+  const problem = rowProblem(value, state.columns)
+  if (problem !== undefined) return problem
+  if (!state.expectNoData) return row(value as TextRow)
+  state.failure ??= ROWS_REFUSED
+  return CONTINUE
+}
 
 const rowsAllowed = (state: ExtendedState) => state.phase === "rows" && !state.noData
 
@@ -138,8 +171,14 @@ const onMessage = (
       return result(state.columns)
     case "CommandComplete":
     case "EmptyQueryResponse":
-    case "PortalSuspended":
       return onComplete(state, message)
+    case "PortalSuspended":
+      // Execute asked for every row (limit 0): a suspended portal would silently truncate them.
+      return unexpectedMessage(NAME, message, `${state.phase}: Execute asked for no row limit`)
+    case "ErrorResponse":
+      // What became of the statement after its rows were refused: rolled back (or cancelled).
+      if (isRowsRefused(state.failure) && state.phase !== "failed") state.failure = undefined
+      return onErrorOrCopy(state, message, NAME, "rows", COPY_FAIL_AND_SYNC, operationOf(state))!
     case "ReadyForQuery":
       if (state.phase === "failed") return fail(state.failure!)
       if (state.phase !== "complete") {
@@ -151,7 +190,7 @@ const onMessage = (
       return done({ columns: state.columns, command: state.command! })
     default:
       return (
-        onErrorOrCopy(state, message, NAME, "rows", COPY_FAIL_AND_SYNC) ??
+        onErrorOrCopy(state, message, NAME, "rows", COPY_FAIL_AND_SYNC, operationOf(state)) ??
         unexpectedMessage(NAME, message, state.phase)
       )
   }
@@ -159,17 +198,12 @@ const onMessage = (
 
 const onComplete = (
   state: ExtendedState,
-  message: BackendMessage & { _tag: "CommandComplete" | "EmptyQueryResponse" | "PortalSuspended" }
+  message: BackendMessage & { _tag: "CommandComplete" | "EmptyQueryResponse" }
 ): Step<ExtendedResult, ReadonlyArray<Column>> => {
-  // A COPY TO STDOUT that was drained ends with its CommandComplete.
-  const copyEnd = state.phase === "copy-out" && message._tag === "CommandComplete"
+  // A COPY TO STDOUT that was drained ends with its CommandComplete (after its CopyDone).
+  const copyEnd = state.phase === "copy-out-done" && message._tag === "CommandComplete"
   if (state.phase !== "rows" && !copyEnd) return unexpectedMessage(NAME, message, state.phase)
-  state.command =
-    message._tag === "CommandComplete"
-      ? parseCommandTag(message.tag)
-      : message._tag === "EmptyQueryResponse"
-        ? EMPTY_COMMAND
-        : SUSPENDED
+  state.command = message._tag === "CommandComplete" ? parseCommandTag(message.tag) : EMPTY_COMMAND
   state.phase = "complete"
   return CONTINUE
 }
@@ -189,6 +223,7 @@ export const extendedQuery = {
         preset: args.preset,
         columns: [],
         noData: false,
+        expectNoData: args.expectNoData === true,
         command: undefined,
         failure: undefined,
         parsed: false,
@@ -204,6 +239,10 @@ export const extendedQuery = {
     const value = scanTextRow(body)
     const problem = rowProblem(value, state.columns)
     if (problem !== undefined) return problem
+    if (state.expectNoData) {
+      state.failure ??= ROWS_REFUSED
+      return CONTINUE
+    }
     // No allocation per row: the run's own Row step, refilled (the engine takes the row at once).
     state.rowStep.row = value as TextRow
     return state.rowStep

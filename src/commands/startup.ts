@@ -18,8 +18,9 @@
  *
  * What it refuses, ending the connection:
  * - client-side refusals are `Stop` with an `Auth` failure (PgAuthError): require_auth,
- *   channel_binding (auth/ScramNegotiation.ts), an unsupported method (Kerberos, SSPI, GSS without
- *   a token or with a continuation), a missing password, an iteration count above auth/Scram.ts's
+ *   channel_binding (auth/ScramNegotiation.ts), an unsupported method named with its request code
+ *   (Kerberos V5, SCM credentials, SSPI, GSS without a token or with a continuation, a code the
+ *   protocol does not define: PgAuthError "unsupported-method", SQLSTATE 28000), a missing password, an iteration count above auth/Scram.ts's
  *   limit (refused before the password is even asked for, docs/decisions/011), a bad server
  *   signature; or with a `Protocol` failure (PgProtocolError): NegotiateProtocolVersion outside
  *   [minProtocolMinor, protocolMinor] ("ProtocolVersion"), a BackendKeyData key of a length the
@@ -60,6 +61,7 @@ import {
   onPassword,
   onSaltedPassword,
   outOfSequence,
+  requestLabel,
   STARTUP,
   type StartupStep,
   violation
@@ -198,7 +200,7 @@ const onMessage = (state: StartupState, message: BackendMessage): StartupStep =>
   }
   if (phase === "ready") return unexpectedMessage(NAME, message, "after ReadyForQuery")
   if (message._tag.startsWith("Authentication")) {
-    const why = outOfSequence(message._tag, phase === "authenticated", state.method)
+    const why = outOfSequence(requestLabel(message), phase === "authenticated", state.method)
     return why === undefined ? onAuthentication(state, message) : violation(why)
   }
   switch (message._tag) {

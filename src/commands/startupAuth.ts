@@ -1,6 +1,7 @@
 /**
  * The authentication part of the startup command (commands/startup.ts): the answer to each
- * Authentication* request (cleartext, MD5, SCRAM-SHA-256 and -PLUS, a one-shot GSS token), the
+ * Authentication* request (cleartext, MD5, SCRAM-SHA-256 and -PLUS, a one-shot GSS token; the
+ * refusal, naming the method and its request code, of those it does not implement), the
  * checks libpq makes before answering (`require_auth`, `channel_binding`, out-of-sequence
  * requests), and the answers built from the caller's password and SaltedPassword.
  *
@@ -181,8 +182,22 @@ const onSASLFinal = (state: StartupState, data: Uint8Array): StartupStep => {
   return CONTINUE
 }
 
-const unsupported = (method: string, message: string): StartupStep =>
-  stop(authFailure(method, "unsupported-method", message))
+/**
+ * A method this client does not implement, named with its request code (PgAuthError
+ * "unsupported-method", SQLSTATE 28000 as postgres_async reports it).
+ */
+const unsupported = (method: string, what: string, code: number): StartupStep =>
+  stop(
+    authFailure(
+      method,
+      "unsupported-method",
+      `the server requested ${what} (authentication request code ${code}), which this client does not support`
+    )
+  )
+
+/** How an authentication request is named in errors: its tag, and the code of an undefined one. */
+export const requestLabel = (message: BackendMessage): string =>
+  message._tag === "AuthenticationUnknown" ? `authentication request code ${message.code}` : message._tag
 
 /** An Authentication* message that is in sequence. */
 export const onAuthentication = (state: StartupState, message: BackendMessage): StartupStep => {
@@ -210,18 +225,30 @@ export const onAuthentication = (state: StartupState, message: BackendMessage): 
       if (refused !== undefined) return stop(refused)
       const token = state.args.gssToken
       return token === undefined
-        ? unsupported("GSS", "the server requested GSSAPI authentication and no GSS token was configured")
+        ? stop(
+            authFailure(
+              "GSS",
+              "unsupported-method",
+              "the server requested GSSAPI authentication and no GSS token was configured"
+            )
+          )
         : sendOrStop(encodeGSSResponse(token))
     }
     case "AuthenticationGSSContinue":
-      return unsupported(
-        "GSS",
-        "the server continued the GSSAPI exchange; only a one-shot GSS token is supported"
-      )
+      // Only a one-shot token is supported: a continuation is a multi-round GSSAPI (or SSPI) exchange.
+      return unsupported("GSS", "a GSSAPI continuation (AuthenticationGSSContinue)", 8)
     case "AuthenticationSSPI":
-      return unsupported("SSPI", "SSPI authentication is not supported")
+      return unsupported("SSPI", "SSPI authentication", 9)
     case "AuthenticationKerberosV5":
-      return unsupported("KerberosV5", "Kerberos V5 authentication is not supported")
+      return unsupported("KerberosV5", "Kerberos V5 authentication", 2)
+    case "AuthenticationSCMCredential":
+      return unsupported("SCMCredential", "SCM credential authentication", 6)
+    case "AuthenticationUnknown":
+      return unsupported(
+        `unknown (code ${message.code})`,
+        "an authentication method the protocol does not define",
+        message.code
+      )
     default:
       return unexpectedMessage(STARTUP, message)
   }

@@ -75,12 +75,18 @@ export interface ConnectionApi<E> {
     E,
     Scope.Scope
   >
-  /** Simple protocol: several statements in one string, every statement's result. */
+  /**
+   * Simple protocol: several statements in one string, every statement's result. A COPY TO
+   * STDOUT among them is drained (its result kept, a `warnings` entry says so); a COPY FROM
+   * STDIN is refused with CopyFail and fails with the server's 57014. A server error carries the
+   * statements that completed before it (`PgServerError.completed`, decision 017).
+   */
   readonly simpleQuery: (sql: string, options?: OperationOptions) => Effect.Effect<SimpleQueryResult, E>
   /**
    * Simple protocol for statements that return no rows (DDL, DML, SET; several in one string):
-   * every statement's CommandComplete. A statement that returns rows fails the call
-   * (PgProtocolError "UnexpectedRows", after it ran).
+   * every statement's CommandComplete. A statement that returns rows (a COPY TO STDOUT too)
+   * fails the call (PgProtocolError "UnexpectedRows", after every statement ran); COPY FROM STDIN
+   * fails with the server's 57014, with the completed statements (`PgServerError.completed`).
    */
   readonly executeSimple: (
     sql: string,

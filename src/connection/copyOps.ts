@@ -4,14 +4,21 @@
  * copyOut (a Stream of bytes with pushback) and copyOutRows (parsed text format).
  *
  * Failure of the source or interruption sends CopyFail, and the call waits for the server's
- * ReadyForQuery, so the connection stays usable; nothing of an aborted COPY is stored. Interrupted
- * before the server asked for data, the COPY is cancelled (and gets its CopyFail as soon as it
- * asks). A server error mid-copy (a bad row) stops the source and fails with that PgServerError
+ * ReadyForQuery, so the connection stays usable; nothing of an aborted COPY is stored. The CopyFail
+ * carries the source error's own message (an Error's `message`, a CopyAborted's `reason`, a
+ * string, else a `_tag`), which the server quotes in its 57014 "COPY from stdin failed: …"; the
+ * call fails with that PgServerError, the source's error as its `cause` (decision 017). Only when
+ * the server cannot answer (the connection was lost meanwhile) does it fail with the source's
+ * error itself, which is why the source's error type stays in the signature: the COPY certainly
+ * did not commit (no CopyDone was sent). A defect or an interruption of the source is re-raised
+ * as it is, and so is copyInRows' own refusal of a value it cannot encode (PgProtocolError,
+ * `mayHaveRun: false`). Interrupted before the server asked for data, the COPY is cancelled (and gets its
+ * CopyFail as soon as it asks). A server error mid-copy (a bad row) stops the source and fails with that PgServerError
  * (its `where` names the COPY line). A copyOut stream closed before its end cancels the COPY
  * instead of draining the rest. Only the source's own bytes are sent: it does NOT validate them
  * (text, CSV and binary pass through as they are).
  */
-import { Cause, Channel, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { Cause, Channel, Effect, Exit, Fiber, Result, Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Wire } from "../Codec.ts"
 import { CopyTextError, CopyTextParser, encodeRows, quoteIdentifier } from "../copy/CopyText.ts"
@@ -44,10 +51,46 @@ export class CopyAborted {
   }
 }
 
-const describeCause = (cause: Cause.Cause<unknown>): string =>
-  Cause.hasInterruptsOnly(cause)
-    ? "COPY interrupted by the client"
-    : `COPY source failed: ${Cause.pretty(cause).split("\n")[0]}`
+/** The message of a source's error, as the CopyFail reason (the server quotes it in its 57014). */
+const messageOf = (error: unknown): string => {
+  if (error instanceof CopyAborted) return error.reason
+  if (typeof error === "string") return error
+  if (typeof error === "object" && error !== null) {
+    if ("message" in error && typeof error.message === "string" && error.message !== "") return error.message
+    if ("_tag" in error && typeof error._tag === "string") return error._tag
+  }
+  return String(error)
+}
+
+/** Why the COPY is aborted, for the CopyFail: an interruption, or the source's error (or defect). */
+const abortReason = (cause: Cause.Cause<unknown>): string => {
+  if (Cause.hasInterruptsOnly(cause)) return "COPY interrupted by the client"
+  const error = Cause.findError(cause)
+  return messageOf(Result.isSuccess(error) ? error.success : Cause.squash(cause))
+}
+
+/**
+ * What a COPY whose source failed with `cause` fails with, once the server answered the CopyFail
+ * (`ended`): the server's error (57014) with the source's error as its cause; else the source's.
+ */
+const sourceFailure = <E>(
+  cause: Cause.Cause<E>,
+  ended: Exit.Exit<CommandComplete, PgExpertError>,
+  own: ((error: unknown) => boolean) | undefined
+): Effect.Effect<never, E | PgExpertError> => {
+  const error = Cause.findError(cause)
+  if (Result.isSuccess(error) && own?.(error.success) !== true && Exit.isFailure(ended)) {
+    const answer = Cause.findError(ended.cause)
+    if (Result.isSuccess(answer) && answer.success._tag === "PgServerError") {
+      return Effect.fail(answer.success.withCause(error.success))
+    }
+  }
+  return Effect.failCause(cause)
+}
+
+/** copyInRows' own refusal of a value it cannot encode (never sent). */
+const unencodable = (error: unknown): boolean =>
+  error instanceof PgProtocolError && error.mayHaveRun === false
 
 /**
  * What to do when the caller of a written request goes away (operations.ts `interrupt`): withdraw
@@ -64,7 +107,9 @@ const copyInWith =
   (core: Engine, interrupt: Interrupt) =>
   <E, R>(
     sql: string,
-    source: Stream.Stream<Uint8Array, E, R>
+    source: Stream.Stream<Uint8Array, E, R>,
+    /** The client's own refusals among the source's errors (copyInRows' encoding): reported as they are. */
+    own?: (error: unknown) => boolean
   ): Effect.Effect<CommandComplete, PgExpertError | E, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.gen(function* () {
@@ -105,9 +150,8 @@ const copyInWith =
           // timeout or an interrupt cancel it.
           return yield* restore(request.ended).pipe(Effect.onInterrupt(() => interrupt(request)))
         }
-        request.abort(describeCause(first.exit.cause))
-        yield* Effect.exit(request.ended)
-        return yield* Effect.failCause(first.exit.cause)
+        request.abort(abortReason(first.exit.cause))
+        return yield* sourceFailure(first.exit.cause, yield* Effect.exit(request.ended), own)
       })
     )
 
@@ -175,7 +219,7 @@ export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
         rowNumber += batch.length
         return Effect.succeed([encoder.encode(text)] as const)
       })
-      return copyIn(`COPY ${table}${columns} FROM STDIN`, bytes)
+      return copyIn(`COPY ${table}${columns} FROM STDIN`, bytes, unencodable)
     })
 
   /** Submits a COPY TO STDOUT and returns the pull of its data batches (scoped to the stream). */

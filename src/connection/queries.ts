@@ -54,14 +54,15 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
     params: ReadonlyArray<Param>,
     complete: (outcome: QueryResult | PgExpertError) => void,
     retry: Retry,
-    mayRetry: boolean
+    mayRetry: boolean,
+    expectNoData = false
   ): ExtendedQuery | PgExpertError => {
     const encoded = statements.encode(writer, sql, params)
     if (isError(encoded)) return encoded
     let all: Array<Row> | undefined
     let stale = false
     const request: ExtendedQuery = new ExtendedQuery(
-      extendedArgs(encoded, isCopyStatement(sql)),
+      { ...extendedArgs(encoded, isCopyStatement(sql)), expectNoData },
       {
         onRows: (rows) => {
           if (all === undefined) all = rows
@@ -71,7 +72,7 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
           if (isError(outcome)) {
             const again = mayRetry && (stale || collateral(request, outcome)) && retry.allowed()
             if (!again) return complete(outcome)
-            const next = submitQuery(sql, params, complete, retry, false)
+            const next = submitQuery(sql, params, complete, retry, false, expectNoData)
             return isError(next) ? complete(next) : retry.swap(next)
           }
           statements.observe(outcome.command.tag)
@@ -94,16 +95,13 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
   const collateral = (request: { readonly cancelRisk: boolean }, error: PgExpertError) =>
     collateralCancel(core, request, error)
 
+  /** Fails only when a row arrives or a COPY starts (commands/extended.ts `expectNoData`), after it ran. */
   const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
-    Effect.flatMap(query(sql, params, options), (result) =>
-      result.columns.length > 0
-        ? Effect.fail(
-            new PgProtocolError({
-              reason: "UnexpectedRows",
-              message: `queryExpectNoData: the statement returned ${result.columns.length} column(s); use query`
-            })
-          )
-        : Effect.succeed(result.command)
+    Effect.map(
+      timed<QueryResult>(options, "the query", (complete, retry) =>
+        submitQuery(sql, params, complete, retry, true, true)
+      ),
+      (result) => result.command
     )
 
   const simpleQuery = (sql: string, options?: OperationOptions) =>

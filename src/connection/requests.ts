@@ -10,12 +10,12 @@
  * No Effect here: completion is a plain callback.
  */
 import { type ExtendedArgs, type ExtendedState, extendedQuery } from "../commands/extended.ts"
-import { type SimpleState, simpleQuery } from "../commands/simple.ts"
+import { type SimpleResult, type SimpleState, simpleQuery } from "../commands/simple.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { Request } from "../engine/Engine.ts"
 import { CommandRun } from "../engine/run.ts"
 import { isCopy } from "../lexer/Leading.ts"
-import type { Column, CommandComplete, Notice, Row, StatementResult } from "../Result.ts"
+import type { Column, CommandComplete, Notice, Row, SimpleQueryResult } from "../Result.ts"
 
 export type RequestError = PgExpertError
 
@@ -78,21 +78,23 @@ export class ExtendedQuery extends CommandRun<
   }
 }
 
-/** A simple-protocol Query: every statement's result, or the first error. */
+/**
+ * A simple-protocol Query: every statement's result and the warnings (a COPY TO STDOUT drained),
+ * or the first error (with the results of the statements before it: commands/simple.ts).
+ */
 export class SimpleQuery extends CommandRun<
   { readonly frames: Uint8Array; readonly exclusive?: boolean | undefined },
   SimpleState,
-  { readonly results: ReadonlyArray<StatementResult> }
+  SimpleResult
 > {
   constructor(
     frames: Uint8Array,
-    onDone: (
-      result: { results: ReadonlyArray<StatementResult>; notices: ReadonlyArray<Notice> } | RequestError
-    ) => void,
+    onDone: (result: SimpleQueryResult | RequestError) => void,
     exclusive: boolean
   ) {
     super(simpleQuery, simpleQuery.start({ frames, exclusive }), {
-      onDone: (outcome, notices) => onDone(isError(outcome) ? outcome : { results: outcome.results, notices })
+      onDone: (outcome, notices) =>
+        onDone(isError(outcome) ? outcome : { results: outcome.results, notices, warnings: outcome.warnings })
     })
   }
 }

@@ -37,7 +37,7 @@ export interface RunSink<R, P = never> {
 /** The typed error of a command's plain failure. */
 export const toExpertError = (failure: Failure): PgServerError | PgProtocolError | PgAuthError =>
   failure._tag === "ServerError"
-    ? PgServerError.fromFields(failure.fields)
+    ? PgServerError.fromFields(failure.fields, { completed: failure.completed })
     : failure._tag === "Auth"
       ? new PgAuthError({ method: failure.method, reason: failure.reason, message: failure.message })
       : new PgProtocolError({

@@ -13,7 +13,9 @@
  *
  * Invariants: `cause` is the Expert error unchanged, so `error.cause._tag` branches exactly as the
  * Expert API does; `code` is a SQLSTATE only when the cause carries one (server errors, auth errors
- * refused by the server, and 08003 for a closed connection), never invented for transport errors.
+ * refused by the server, 08003 for a closed connection, and the SQLSTATE-like codes of
+ * postgres_async: 28000 for an authentication method the client does not implement, 08P01 for a
+ * protocol violation), never invented for transport errors.
  */
 import { Effect, Schema, Stream } from "effect"
 import { dual } from "effect/Function"
@@ -48,16 +50,18 @@ export class PgError extends Schema.TaggedError<PgError>()("PgError", {
 }) {
   /**
    * The SQLSTATE of the failure: the server's code, the code of the server's refusal for an auth
-   * error, 08003 for a closed or previously-failed connection; `undefined` for transport and
-   * protocol errors, which have none.
+   * error (28000 for a method the client does not implement), 08003 for a closed or
+   * previously-failed connection, 08P01 for a protocol violation (PgProtocolError.code);
+   * `undefined` for transport errors and the client's own refusals, which have none.
    */
   get code(): string | undefined {
     const cause = this.cause
     switch (cause._tag) {
       case "PgServerError":
       case "PgClosedError":
-        return cause.code
       case "PgAuthError":
+      case "PgProtocolError":
+        return cause.code
       case "PgTimeoutError":
         return cause.serverError?.code
       default:
@@ -194,12 +198,29 @@ const serverLines = (error: PgServerError, sql: string | undefined): Array<strin
     lines.push(...(cursor.length > 0 ? cursor : [`QUERY: ${truncate(error.internalQuery, 500)}`]))
   }
   if (error.where !== undefined) lines.push(`CONTEXT: ${error.where}`)
+  if (error.completed !== undefined) lines.push(completedLine(error.completed))
   return lines
+}
+
+/**
+ * What the statements of a simple query before the error did: their tags, and whether a COMMIT
+ * among them kept their effects (otherwise the error aborted the transaction they ran in).
+ */
+const completedLine = (completed: NonNullable<PgServerError["completed"]>): string => {
+  const tags = completed.map((r) => r.command?.tag ?? "(empty query)")
+  const committed = tags.some((tag) => tag === "COMMIT" || tag === "COMMIT PREPARED")
+  return (
+    `COMPLETED BEFORE THE ERROR: ${truncate(tags.join("; "), 500)} ` +
+    (committed
+      ? "(what their COMMIT committed stays committed)"
+      : "(not committed: the error aborted their transaction)")
+  )
 }
 
 const authLines = (error: PgAuthError, sql: string | undefined): Array<string> => {
   const head = `authentication failed (method ${error.method}, ${error.reason}): ${error.message}`
-  if (error.serverError === undefined) return [head]
+  if (error.serverError === undefined)
+    return [error.code === undefined ? head : head + sqlstateSuffix(error.code)]
   return [head, ...serverLines(error.serverError, sql)]
 }
 
@@ -216,7 +237,10 @@ const protocolLines = (error: PgProtocolError): Array<string> => {
       : `, message type ${type >= 0x20 && type < 0x7f ? `'${String.fromCharCode(type)}' ` : ""}0x${type
           .toString(16)
           .padStart(2, "0")}`
-  return [`protocol error (${error.reason}${where}): ${error.message}`]
+  const code = error.code
+  return [
+    `protocol error (${error.reason}${where}): ${error.message}${code === undefined ? "" : sqlstateSuffix(code)}`
+  ]
 }
 
 const causeLines = (error: PgPoolExpertError, sql: string | undefined): Array<string> => {

@@ -55,8 +55,10 @@ export type PgAuthErrorReason = typeof PgAuthErrorReason.Type
 
 /**
  * Authentication failed. `method` is the method the server asked for ("md5", "scram-sha-256",
- * "SASL", "GSS", "SSPI", "KerberosV5", "password"; an undefined request code is a PgProtocolError). `reason`:
- * - `unsupported-method`: the server asked for a method this client does not implement;
+ * "SASL", "GSS", "SSPI", "KerberosV5", "SCMCredential", "password", or "unknown (code N)" for a
+ * request code the protocol does not define). `reason`:
+ * - `unsupported-method`: the server asked for a method this client does not implement (the
+ *   message names it and its request code; `code` is 28000, as postgres_async reports it);
  * - `refused-by-require-auth`: the client refused a method the configuration does not allow
  *   (libpq's `require_auth`);
  * - `channel-binding-required`: channel binding was required but the server cannot do it;
@@ -74,7 +76,23 @@ export class PgAuthError extends Schema.TaggedError<PgAuthError>()("PgAuthError"
   serverError: Schema.optional(PgServerError),
   /** An underlying error (e.g. a crypto failure), kept as a defect. */
   cause: Schema.optional(Schema.Defect())
-}) {}
+}) {
+  /**
+   * SQLSTATE-like code: the server's refusal's (28P01, 28000) when it sent one; 28000
+   * `invalid_authorization_specification` for a method this client does not implement (the code
+   * postgres_async makes up); otherwise undefined (a client-side refusal has no SQLSTATE).
+   */
+  get code(): string | undefined {
+    if (this.serverError !== undefined) return this.serverError.code
+    return this.reason === "unsupported-method" ? Sqlstate.INVALID_AUTHORIZATION_SPECIFICATION : undefined
+  }
+}
+
+/**
+ * Reasons of refusals the client makes on its own, answered by a server that kept to the
+ * protocol: the session stays in step, so they are no protocol violation (no 08P01).
+ */
+const IN_STEP_REASONS: ReadonlySet<string> = new Set(["NotCopy", "UnexpectedRows", "CopyNotSupported"])
 
 /**
  * The bytes from the server broke the protocol (bad length, unknown message, unexpected message in
@@ -93,6 +111,19 @@ export class PgProtocolError extends Schema.TaggedError<PgProtocolError>()("PgPr
    */
   mayHaveRun: Schema.optional(Schema.Boolean)
 }) {
+  /**
+   * SQLSTATE-like code: 08P01 `protocol_violation` when the server's bytes broke the protocol (a
+   * malformed or out-of-place message: the connection failed); undefined for what the client
+   * refused on its own and the session survived (a request it could not encode or aborted,
+   * `mayHaveRun: false`; a statement that was not the COPY asked for, `NotCopy`; rows where none
+   * were expected, `UnexpectedRows`; a COPY an operation does not run, `CopyNotSupported`).
+   */
+  get code(): string | undefined {
+    return this.mayHaveRun === false || IN_STEP_REASONS.has(this.reason)
+      ? undefined
+      : Sqlstate.PROTOCOL_VIOLATION
+  }
+
   /** Copies the plain fields of a codec error (or any value of that shape). */
   static fromCodec(error: {
     readonly reason: string

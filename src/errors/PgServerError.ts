@@ -2,7 +2,9 @@
  * `PgServerError`: an ErrorResponse sent by the server, with every field the protocol defines.
  *
  * What it does: names the single-letter fields of ErrorResponse ('S', 'V', 'C', 'M', ...), turns the
- * numeric ones (P, p, L) into numbers, and looks up the SQLSTATE's condition name and class.
+ * numeric ones (P, p, L) into numbers, and looks up the SQLSTATE's condition name and class. Two
+ * fields come from the client, not the server: `completed` (the statements of a simple query that
+ * completed before the error) and `cause` (why the client ended a COPY it then saw fail).
  *
  * What it does NOT do: decode bytes (the protocol layer hands over the fields it decoded), decide
  * what the connection does next (a FATAL error ends the session, but that is the Connection's
@@ -22,6 +24,32 @@ import * as Sqlstate from "../Sqlstate.ts"
 
 const optionalString = Schema.optional(Schema.String)
 const optionalInt = Schema.optional(Schema.Int)
+
+/** Schema of Result.ts's `Column` (a RowDescription field). */
+const ColumnSchema = Schema.Struct({
+  name: Schema.String,
+  tableOid: Schema.Number,
+  columnAttr: Schema.Number,
+  typeOid: Schema.Number,
+  typeSize: Schema.Number,
+  typeModifier: Schema.Number,
+  format: Schema.Number
+})
+
+/** Schema of Result.ts's `CommandComplete`. */
+const CommandCompleteSchema = Schema.Struct({
+  tag: Schema.String,
+  command: Schema.String,
+  rows: Schema.UndefinedOr(Schema.Number),
+  oid: Schema.optional(Schema.Number)
+})
+
+/** Schema of Result.ts's `StatementResult` (one statement of a simple query). */
+export const StatementResultSchema = Schema.Struct({
+  columns: Schema.Array(ColumnSchema),
+  rows: Schema.Array(Schema.Array(Schema.NullOr(Schema.String))),
+  command: Schema.UndefinedOr(CommandCompleteSchema)
+})
 
 /**
  * An error reported by the server in an ErrorResponse message. The statement reached the server
@@ -66,7 +94,20 @@ export class PgServerError extends Schema.TaggedError<PgServerError>()("PgServer
   /** L: the line number in that source file. */
   line: optionalInt,
   /** R: the server source routine that reported the error. */
-  routine: optionalString
+  routine: optionalString,
+  /**
+   * Not from the ErrorResponse: in a multi-statement simple query (`simpleQuery`,
+   * `executeSimple`), the results of the statements of the same string that completed before
+   * this error, in order (so the one that failed is statement number `completed.length`, from 0).
+   * Absent when none did, and for the other operations. Their effects stay only where a COMMIT
+   * among them committed them: the error aborts the transaction they ran in (docs/errors.md).
+   */
+  completed: Schema.optional(Schema.Array(StatementResultSchema)),
+  /**
+   * Not from the ErrorResponse: what made the client end the statement, when it did (the COPY
+   * source's own error, for the 57014 that answers the CopyFail sent when that source failed).
+   */
+  cause: Schema.optional(Schema.Defect())
 }) {
   /** The condition name of `code` ("unique_violation"), or `undefined` for a code PostgreSQL 18 does not list. */
   get conditionName(): string | undefined {
@@ -92,6 +133,14 @@ export class PgServerError extends Schema.TaggedError<PgServerError>()("PgServer
     return severity === "FATAL" || severity === "PANIC"
   }
 
+  /** The same error with `cause` set: why the client ended the statement (a COPY source's error). */
+  withCause(cause: unknown): PgServerError {
+    const props: Record<string, unknown> = { message: this.message, cause }
+    const self = this as unknown as Readonly<Record<string, unknown>>
+    for (const key of Object.keys(this)) if (key !== "_tag" && key !== "cause") props[key] = self[key]
+    return new PgServerError(props as ConstructorParameters<typeof PgServerError>[0])
+  }
+
   /**
    * Builds the error from the fields of an ErrorResponse as the protocol layer decodes them: either
    * keyed by the one-letter field code ('S', 'V', 'C', 'M', 'D', 'H', 'P', 'p', 'q', 'W', 's', 't',
@@ -99,9 +148,15 @@ export class PgServerError extends Schema.TaggedError<PgServerError>()("PgServer
    * class (`severity`, `code`, `message`, `position` as a decimal string...), which is the shape
    * `protocol/ErrorFields.ts` decodes to. Unknown codes are ignored; an empty S, C or M counts as absent.
    */
-  static fromFields(fields: ErrorResponseFields): PgServerError {
+  static fromFields(
+    fields: ErrorResponseFields,
+    client?: {
+      readonly completed?: ReadonlyArray<typeof StatementResultSchema.Type> | undefined
+      readonly cause?: unknown
+    }
+  ): PgServerError {
     const get = fieldReader(fields)
-    const props: Record<string, string | number> = {
+    const props: Record<string, unknown> = {
       severity: nonEmpty(get("S", "severity")) ?? nonEmpty(get("V", "severityNonLocalized")) ?? "ERROR",
       code: nonEmpty(get("C", "code")) ?? Sqlstate.INTERNAL_ERROR,
       message: nonEmpty(get("M", "message")) ?? "(the server sent no message)"
@@ -114,6 +169,8 @@ export class PgServerError extends Schema.TaggedError<PgServerError>()("PgServer
       const value = parseInteger(get(letter, name))
       if (value !== undefined) props[name] = value
     }
+    if (client?.completed !== undefined && client.completed.length > 0) props.completed = client.completed
+    if (client?.cause !== undefined) props.cause = client.cause
     return new PgServerError(props as ConstructorParameters<typeof PgServerError>[0])
   }
 }

@@ -16,7 +16,8 @@
  *
  * Invariants: `decodeBackend` returns either a message or a ProtocolError, never both, never
  * throws, and reads nothing outside `body`; unknown type bytes give reason "UnknownMessage" with
- * `messageType` set.
+ * `messageType` set, while an authentication request code the protocol does not define is kept as
+ * `AuthenticationUnknown` (the startup names it in its refusal).
  *
  * @see https://www.postgresql.org/docs/current/protocol-message-formats.html
  */
@@ -27,6 +28,7 @@ import type {
   AuthenticationGSS,
   AuthenticationKerberosV5,
   AuthenticationOk,
+  AuthenticationSCMCredential,
   AuthenticationSSPI,
   BackendKeyData,
   BackendMessage,
@@ -60,6 +62,7 @@ const AUTH_KERBEROS: AuthenticationKerberosV5 = Object.freeze({ _tag: "Authentic
 const AUTH_CLEARTEXT: AuthenticationCleartextPassword = Object.freeze({
   _tag: "AuthenticationCleartextPassword"
 })
+const AUTH_SCM: AuthenticationSCMCredential = Object.freeze({ _tag: "AuthenticationSCMCredential" })
 const AUTH_GSS: AuthenticationGSS = Object.freeze({ _tag: "AuthenticationGSS" })
 const AUTH_SSPI: AuthenticationSSPI = Object.freeze({ _tag: "AuthenticationSSPI" })
 const BIND_COMPLETE: BindComplete = Object.freeze({ _tag: "BindComplete" })
@@ -109,6 +112,8 @@ const decodeAuthentication = (): BackendMessage | ProtocolError => {
       return finish(AUTH_CLEARTEXT)
     case 5:
       return finish({ _tag: "AuthenticationMD5Password", salt: reader.bytes(4, "the MD5 salt") })
+    case 6:
+      return finish(AUTH_SCM)
     case 7:
       return finish(AUTH_GSS)
     case 8:
@@ -136,11 +141,8 @@ const decodeAuthentication = (): BackendMessage | ProtocolError => {
     case 12:
       return { _tag: "AuthenticationSASLFinal", data: reader.rest() }
     default:
-      return new ProtocolError(
-        "UnknownMessage",
-        `unknown authentication request code ${code}`,
-        B.Authentication
-      )
+      // Kept: the startup names the method it cannot answer (a PgAuthError, not a codec error).
+      return { _tag: "AuthenticationUnknown", code, data: reader.rest() }
   }
 }
 

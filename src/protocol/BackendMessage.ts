@@ -31,6 +31,10 @@ export interface AuthenticationMD5Password {
   /** 4 bytes (view). */
   readonly salt: Uint8Array
 }
+/** AuthenticationSCMCredential ('R', code 6): Unix-socket credentials; no longer sent by servers since PostgreSQL 9.1. */
+export interface AuthenticationSCMCredential {
+  readonly _tag: "AuthenticationSCMCredential"
+}
 /** AuthenticationGSS ('R', code 7): start GSSAPI negotiation. */
 export interface AuthenticationGSS {
   readonly _tag: "AuthenticationGSS"
@@ -52,6 +56,16 @@ export interface AuthenticationSASL {
 /** AuthenticationSASLContinue ('R', code 11): SASL challenge (e.g. SCRAM server-first-message). */
 export interface AuthenticationSASLContinue {
   readonly _tag: "AuthenticationSASLContinue"
+  readonly data: Uint8Array
+}
+/**
+ * An Authentication ('R') request whose code the protocol does not define (e.g. a newer server's
+ * method): kept, not refused by the codec, so the startup can name the code it cannot answer.
+ */
+export interface AuthenticationUnknown {
+  readonly _tag: "AuthenticationUnknown"
+  readonly code: number
+  /** The bytes after the code (view). */
   readonly data: Uint8Array
 }
 /** AuthenticationSASLFinal ('R', code 12): SASL outcome (e.g. SCRAM server-final-message). */
@@ -203,12 +217,14 @@ export type BackendMessage =
   | AuthenticationKerberosV5
   | AuthenticationCleartextPassword
   | AuthenticationMD5Password
+  | AuthenticationSCMCredential
   | AuthenticationGSS
   | AuthenticationGSSContinue
   | AuthenticationSSPI
   | AuthenticationSASL
   | AuthenticationSASLContinue
   | AuthenticationSASLFinal
+  | AuthenticationUnknown
   | BackendKeyData
   | BindComplete
   | CloseComplete

@@ -4,7 +4,7 @@
  * version), aligned tables with CJK and emoji, -f files in order, SQL on stdin, exact --csv and
  * --json output, stop at the first failing statement (exit 1, the server's message on stderr, the
  * earlier output on stdout, the later statements not run), --continue-on-error,
- * --single-transaction, notices on stderr, connection errors, PG_URL/DATABASE_URL/PG* variables,
+ * --single-transaction, notices on stderr, a COPY statement in the SQL, connection errors, PG_URL/DATABASE_URL/PG* variables,
  * SIGINT during a statement, and the embedded server when nothing is configured.
  */
 import * as fs from "node:fs"
@@ -234,6 +234,26 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         assert.strictEqual(r.code, 0, r.stderr)
         assert.strictEqual(r.stderr, "NOTICE:  hello 42\n")
         assert.strictEqual(r.stdout, "DO\n one\n-----\n   1\n(1 row)\n\n")
+      })
+    )
+
+    it.effect("a COPY TO STDOUT in the SQL runs with a warning on stderr; COPY FROM STDIN gets 57014", () =>
+      Effect.gen(function* () {
+        const { url } = yield* PgTestServer.PgTestServer
+        const out = yield* runCli([`--url=${url}`, "copy (select 1) to stdout", "select 2 as two"])
+        assert.strictEqual(out.code, 0, out.stderr)
+        assert.strictEqual(out.stderr, "WARNING:  COPY TO STDOUT output discarded; use copyOut\n")
+        assert.strictEqual(out.stdout, "COPY 1\n two\n-----\n   2\n(1 row)\n\n")
+        const into = yield* runCli([
+          `--url=${url}`,
+          "create temp table cli_copy (a int); copy cli_copy from stdin"
+        ])
+        assert.strictEqual(into.code, 1)
+        assert.match(
+          into.stderr,
+          /COPY from stdin failed: COPY FROM STDIN is not supported by simpleQuery; use copyIn/
+        )
+        assert.match(into.stderr, /SQLSTATE 57014/)
       })
     )
 

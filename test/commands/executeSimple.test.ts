@@ -1,14 +1,24 @@
 /**
  * Transcripts of the execute-simple and listen commands: the Query they write, the
- * CommandCompletes they answer, rows refused after the fact (the statement ran), COPY refused
- * without desync, a LISTEN channel quoted and checked before sending, and `Unexpected` for every
- * message kind out of place at every state.
+ * CommandCompletes they answer, rows and COPY TO STDOUT data refused after the fact (the statement
+ * ran), COPY FROM STDIN answered with CopyFail (the server's 57014 with the tags completed before
+ * it), a DataRow of the wrong width refused, a LISTEN channel quoted and checked before sending,
+ * and `Unexpected` for every message kind out of place at every state.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { executeSimple } from "../../src/commands/executeSimple.ts"
 import { channelProblem, listen } from "../../src/commands/listen.ts"
 import { commandComplete, dataRow, error, ready } from "./samples.ts"
-import { assertTable, decodeFrames, framesOf, kinds, msg, refused, replay, stepTags } from "./support.ts"
+import {
+  assertTable,
+  BETWEEN_STATEMENTS,
+  decodeFrames,
+  framesOf,
+  msg,
+  refused,
+  replay,
+  stepTags
+} from "./support.ts"
 
 const SQL = { sql: "create table t (a int); insert into t values (1)" }
 
@@ -64,32 +74,66 @@ describe("executeSimple", () => {
     assert.strictEqual(end._tag === "Fail" && end.failure._tag, "ServerError")
   })
 
-  it("COPY: exclusive; CopyInResponse answered with CopyFail; CopyOut drained", () => {
-    const copy = replay(executeSimple, { sql: "copy t from stdin" }, [
+  it("COPY FROM STDIN: exclusive; CopyFail; the server's 57014 with the tags completed before it", () => {
+    const copy = replay(executeSimple, { sql: "insert into t values (1); copy t from stdin" }, [
+      commandComplete("INSERT 0 1"),
       msg("CopyInResponse"),
       error("57014"),
       ready()
     ])
     assert.isTrue(copy.start.exclusive)
-    assert.deepStrictEqual(kinds(framesOf(copy.steps[0])), ["CopyFail"])
-    assert.strictEqual(copy.steps.at(-1)!._tag, "Fail")
-    const out = replay(executeSimple, { sql: "copy t to stdout" }, [
+    const copyFail = decodeFrames(framesOf(copy.steps[1]))
+    assert.deepStrictEqual(copyFail, [
+      { _tag: "CopyFail", message: "COPY FROM STDIN is not supported by executeSimple; use copyIn" }
+    ])
+    const last = copy.steps.at(-1)!
+    assert.deepStrictEqual(
+      last._tag === "Fail" && last.failure._tag === "ServerError" && last.failure.completed,
+      [{ columns: [], rows: [], command: { tag: "INSERT 0 1", command: "INSERT", rows: 1, oid: 0 } }]
+    )
+  })
+
+  it("COPY TO STDOUT: drained, its tag kept, then UnexpectedRows (it ran) at ReadyForQuery", () => {
+    const out = replay(executeSimple, { sql: "copy t to stdout; insert into t values (3)" }, [
       msg("CopyOutResponse"),
       msg("CopyData"),
       msg("CopyDone"),
       commandComplete("COPY 1"),
+      commandComplete("INSERT 0 1"),
       ready()
     ])
+    assert.deepStrictEqual(executeSimple.tags(out.state), ["COPY 1", "INSERT 0 1"])
     const last = out.steps.at(-1)!
-    assert.strictEqual(
-      last._tag === "Fail" && last.failure._tag === "Protocol" && last.failure.reason,
-      "CopyNotSupported"
-    )
+    assert.deepStrictEqual(last, {
+      _tag: "Fail",
+      failure: {
+        _tag: "Protocol",
+        reason: "UnexpectedRows",
+        message: "executeSimple: a COPY TO STDOUT returned data (discarded); use copyOut",
+        mayHaveRun: true
+      }
+    })
   })
 
-  it("the fast path drains rows without decoding them", () => {
+  it("the fast path drains rows without decoding them, but checks them", () => {
     const { state } = replay(executeSimple, SQL, [msg("RowDescription")])
-    assert.strictEqual(executeSimple.onDataRow(state, new Uint8Array([0, 0]))._tag, "Continue")
+    assert.strictEqual(
+      executeSimple.onDataRow(state, new Uint8Array([0, 1, 0, 0, 0, 1, 0x37]))._tag,
+      "Continue"
+    )
+    // Fewer or more values than the RowDescription's one column, or a malformed body.
+    const width = (body: Uint8Array) => executeSimple.onDataRow(state, body)
+    assert.deepStrictEqual(width(new Uint8Array([0, 0])), {
+      _tag: "Unexpected",
+      failure: {
+        _tag: "Protocol",
+        reason: "UnexpectedMessage",
+        message: "a DataRow with 0 column(s) after a RowDescription of 1"
+      }
+    })
+    assert.strictEqual(width(new Uint8Array([0, 2, 0, 0, 0, 0, 0, 0, 0, 0]))._tag, "Unexpected")
+    assert.strictEqual(width(new Uint8Array([0, 1, 0, 0, 0, 9]))._tag, "Unexpected")
+    assert.strictEqual(executeSimple.onMessage(state, dataRow("1", "2"))._tag, "Unexpected")
     const idle = replay(executeSimple, SQL, []).state
     assert.strictEqual(executeSimple.onDataRow(idle, new Uint8Array([0, 0]))._tag, "Unexpected")
   })
@@ -100,15 +144,7 @@ describe("executeSimple", () => {
   })
 
   it("every message kind out of place is Unexpected", () => {
-    const idle = [
-      "RowDescription",
-      "CommandComplete",
-      "EmptyQueryResponse",
-      "ErrorResponse",
-      "CopyInResponse",
-      "CopyOutResponse",
-      "ReadyForQuery"
-    ] as const
+    const idle = BETWEEN_STATEMENTS
     assertTable(executeSimple, SQL, [
       { name: "idle", prefix: [], allowed: idle },
       { name: "between statements", prefix: [commandComplete("CREATE TABLE")], allowed: idle },
@@ -127,7 +163,17 @@ describe("executeSimple", () => {
       {
         name: "copy-out",
         prefix: [msg("CopyOutResponse")],
-        allowed: ["CopyData", "CopyDone", "CommandComplete", "ErrorResponse"]
+        allowed: ["CopyData", "CopyDone", "ErrorResponse"]
+      },
+      {
+        name: "copy-out, after CopyDone",
+        prefix: [msg("CopyOutResponse"), msg("CopyDone")],
+        allowed: ["CommandComplete", "ErrorResponse"]
+      },
+      {
+        name: "after a drained COPY TO STDOUT",
+        prefix: [msg("CopyOutResponse"), msg("CopyDone"), commandComplete("COPY 1")],
+        allowed: idle
       }
     ])
   })

@@ -1,8 +1,9 @@
 /**
  * Transcript tests of the extended-query command (src/commands/extended.ts): messages in, steps
  * and frames out, no I/O. The happy paths (described, cached, no rows, empty query, an error at
- * each point, a deferred error after CommandComplete, refused COPY both ways), the DataRow fast
- * path against the decoded form, and every backend message kind at every state.
+ * each point, a deferred error after CommandComplete, refused COPY both ways), PortalSuspended
+ * refused, the DataRow fast path against the decoded form, queryExpectNoData's mode (columns fine,
+ * rows and COPY refused after the statement ran), and every backend message kind at every state.
  */
 import { describe, expect, it } from "vitest"
 import type { Step } from "../../src/commands/Command.ts"
@@ -116,9 +117,14 @@ describe("extended query: transcripts", () => {
     expect(sent._tag).toBe("Send")
     const copyFail = encodeCopyFail("COPY FROM STDIN is not supported by this operation") as Uint8Array
     expect(Array.from(sent.frames)).toEqual([...copyFail, ...SYNC])
-    expect(steps[5]).toMatchObject({
+    expect(steps[5]).toEqual({
       _tag: "Fail",
-      failure: { reason: "CopyNotSupported", mayHaveRun: false }
+      failure: {
+        _tag: "Protocol",
+        reason: "CopyNotSupported",
+        message: "query: the statement attempted COPY IN (COPY FROM STDIN); use copyIn",
+        mayHaveRun: false
+      }
     })
   })
 
@@ -134,8 +140,33 @@ describe("extended query: transcripts", () => {
       ready()
     ])
     expect(tagsOf(steps).slice(3)).toEqual(["Continue", "Continue", "Continue", "Continue", "Fail"])
-    expect(steps[7]).toMatchObject({ failure: { reason: "CopyNotSupported" } })
-    expect((steps[7] as { failure: { mayHaveRun?: boolean } }).failure.mayHaveRun).toBeUndefined()
+    expect(steps[7]).toEqual({
+      _tag: "Fail",
+      failure: {
+        _tag: "Protocol",
+        reason: "CopyNotSupported",
+        message: "query: the statement attempted COPY OUT (COPY TO STDOUT); use copyOut"
+      }
+    })
+  })
+
+  it("PortalSuspended is Unexpected: no row limit was asked, so taking it would truncate", () => {
+    for (const prefix of [[rowDescription("n"), dataRow("1")], [{ _tag: "NoData" } as BackendMessage]]) {
+      const steps = feed(started(), [
+        { _tag: "ParseComplete" },
+        { _tag: "BindComplete" },
+        ...prefix,
+        { _tag: "PortalSuspended" }
+      ])
+      expect(steps[steps.length - 1]).toEqual({
+        _tag: "Unexpected",
+        failure: {
+          _tag: "Protocol",
+          reason: "UnexpectedMessage",
+          message: "unexpected PortalSuspended during a query (rows: Execute asked for no row limit)"
+        }
+      })
+    }
   })
 
   it("the DataRow fast path answers as the decoded message does", () => {
@@ -167,7 +198,129 @@ describe("extended query: transcripts", () => {
   })
 })
 
+describe("extended query: queryExpectNoData (expectNoData)", () => {
+  const refusedRows = {
+    _tag: "Fail",
+    failure: {
+      _tag: "Protocol",
+      reason: "UnexpectedRows",
+      message: "queryExpectNoData: query unexpectedly produced rows",
+      mayHaveRun: true
+    }
+  }
+
+  it("columns without rows succeed (SELECT 1 WHERE FALSE, a select on an empty table)", () => {
+    const steps = feed(started({ expectNoData: true }), [
+      { _tag: "ParseComplete" },
+      { _tag: "BindComplete" },
+      rowDescription("n"),
+      commandComplete("SELECT 0"),
+      ready()
+    ])
+    expect(steps[2]).toEqual({ _tag: "Result", result: [field("n")] })
+    expect(steps[4]).toEqual({
+      _tag: "Done",
+      value: { columns: [field("n")], command: { tag: "SELECT 0", command: "SELECT", rows: 0 } }
+    })
+  })
+
+  it("rows are drained, never delivered, and fail the statement after it ran", () => {
+    const state = started({ expectNoData: true })
+    const steps = feed(state, [
+      { _tag: "ParseComplete" },
+      { _tag: "BindComplete" },
+      rowDescription("n"),
+      dataRow("1"),
+      dataRow("2"),
+      commandComplete("INSERT 0 2"),
+      ready()
+    ])
+    expect(tagsOf(steps)).toEqual([
+      "Continue",
+      "Continue",
+      "Result",
+      "Continue",
+      "Continue",
+      "Continue",
+      "Fail"
+    ])
+    expect(steps[6]).toEqual(refusedRows)
+    // The fast path too: no Row step, and a malformed row is still a protocol error.
+    const fast = started({ expectNoData: true })
+    feed(fast, [{ _tag: "ParseComplete" }, { _tag: "BindComplete" }, rowDescription("n")])
+    expect(extendedQuery.onDataRow(fast, new Uint8Array([0, 1, 0, 0, 0, 1, 0x37]))).toEqual({
+      _tag: "Continue"
+    })
+    expect(extendedQuery.onDataRow(fast, new Uint8Array([0, 2, 0, 0, 0, 1, 0x37, 0, 0, 0, 0]))._tag).toBe(
+      "Unexpected"
+    )
+    expect(fast.failure).toEqual(refusedRows.failure)
+  })
+
+  it("a server error after the rows replaces the refusal (it is what became of the statement)", () => {
+    const steps = feed(started({ expectNoData: true }), [
+      { _tag: "ParseComplete" },
+      { _tag: "BindComplete" },
+      rowDescription("n"),
+      dataRow("1"),
+      error("22012", "division by zero"),
+      ready()
+    ])
+    expect(steps[5]).toMatchObject({
+      _tag: "Fail",
+      failure: { _tag: "ServerError", fields: { code: "22012" } }
+    })
+  })
+
+  it("a COPY is refused naming COPY IN or COPY OUT and queryExpectNoData", () => {
+    const copyIn = feed(started({ expectNoData: true }), [
+      { _tag: "ParseComplete" },
+      { _tag: "BindComplete" },
+      { _tag: "NoData" },
+      { _tag: "CopyInResponse", format: 0, columnFormats: [0] },
+      error("57014"),
+      ready()
+    ])
+    expect(copyIn[5]).toEqual({
+      _tag: "Fail",
+      failure: {
+        _tag: "Protocol",
+        reason: "CopyNotSupported",
+        message: "queryExpectNoData: the statement attempted COPY IN (COPY FROM STDIN); use copyIn",
+        mayHaveRun: false
+      }
+    })
+    const copyOut = feed(started({ expectNoData: true }), [
+      { _tag: "ParseComplete" },
+      { _tag: "BindComplete" },
+      { _tag: "NoData" },
+      { _tag: "CopyOutResponse", format: 0, columnFormats: [0] },
+      { _tag: "CopyDone" },
+      commandComplete("COPY 0"),
+      ready()
+    ])
+    expect(copyOut[6]).toEqual({
+      _tag: "Fail",
+      failure: {
+        _tag: "Protocol",
+        reason: "CopyNotSupported",
+        message: "queryExpectNoData: the statement attempted COPY OUT (COPY TO STDOUT); use copyOut"
+      }
+    })
+  })
+})
+
 /** The states, each with the messages that lead there and the kinds it accepts. */
+/** What may come once the statement's rows may start. */
+const ROWS = [
+  "DataRow",
+  "CommandComplete",
+  "EmptyQueryResponse",
+  "ErrorResponse",
+  "CopyInResponse",
+  "CopyOutResponse"
+]
+
 const states: ReadonlyArray<{
   readonly name: string
   readonly args?: Partial<ExtendedArgs>
@@ -185,27 +338,12 @@ const states: ReadonlyArray<{
   {
     name: "rows",
     prefix: [{ _tag: "ParseComplete" }, { _tag: "BindComplete" }, rowDescription("n")],
-    accepts: [
-      "DataRow",
-      "CommandComplete",
-      "EmptyQueryResponse",
-      "PortalSuspended",
-      "ErrorResponse",
-      "CopyInResponse",
-      "CopyOutResponse"
-    ]
+    accepts: ROWS
   },
   {
     name: "rows after NoData",
     prefix: [{ _tag: "ParseComplete" }, { _tag: "BindComplete" }, { _tag: "NoData" }],
-    accepts: [
-      "CommandComplete",
-      "EmptyQueryResponse",
-      "PortalSuspended",
-      "ErrorResponse",
-      "CopyInResponse",
-      "CopyOutResponse"
-    ]
+    accepts: ["CommandComplete", "EmptyQueryResponse", "ErrorResponse", "CopyInResponse", "CopyOutResponse"]
   },
   {
     name: "complete",
@@ -236,7 +374,24 @@ const states: ReadonlyArray<{
       { _tag: "NoData" },
       { _tag: "CopyOutResponse", format: 0, columnFormats: [0] }
     ],
-    accepts: ["CopyData", "CopyDone", "CommandComplete", "ErrorResponse"]
+    accepts: ["CopyData", "CopyDone", "ErrorResponse"]
+  },
+  {
+    name: "copy-out, after CopyDone",
+    prefix: [
+      { _tag: "ParseComplete" },
+      { _tag: "BindComplete" },
+      { _tag: "NoData" },
+      { _tag: "CopyOutResponse", format: 0, columnFormats: [0] },
+      { _tag: "CopyDone" }
+    ],
+    accepts: ["CommandComplete", "ErrorResponse"]
+  },
+  {
+    name: "rows, queryExpectNoData",
+    args: { expectNoData: true },
+    prefix: [{ _tag: "ParseComplete" }, { _tag: "BindComplete" }, rowDescription("n")],
+    accepts: ROWS
   }
 ]
 

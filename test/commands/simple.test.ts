@@ -1,19 +1,32 @@
 /**
  * Transcript tests of the simple-query command (src/commands/simple.ts): several statements,
- * rows collected, the first error, refused COPY both ways, the DataRow fast path, and every
- * backend message kind at every state.
+ * rows collected, the first error with the results completed before it, COPY FROM STDIN answered
+ * with CopyFail (the server's error is the outcome), COPY TO STDOUT drained with a warning, the
+ * DataRow fast path, and every backend message kind at every state.
  */
 import { describe, expect, it } from "vitest"
-import { type SimpleState, simpleQuery } from "../../src/commands/simple.ts"
+import {
+  SIMPLE_COPY_IN_REFUSED,
+  SIMPLE_COPY_OUT_DISCARDED,
+  type SimpleState,
+  simpleQuery
+} from "../../src/commands/simple.ts"
 import type { BackendMessage } from "../../src/protocol/Backend.ts"
 import { encodeCopyFail, encodeQuery } from "../../src/protocol/Frontend.ts"
 import { commandComplete, dataRow, error, field, ready, samples } from "./samples.ts"
+import { BETWEEN_STATEMENTS } from "./support.ts"
 
 const frames = encodeQuery("select 1; select 2") as Uint8Array
 const started = () => simpleQuery.start({ frames }).state
 const feed = (state: SimpleState, messages: ReadonlyArray<BackendMessage>) =>
   messages.map((m) => simpleQuery.onMessage(state, m))
 const rowDescription: BackendMessage = { _tag: "RowDescription", fields: [field("n")] }
+/** The fields of samples.ts's `error(code)`. */
+const errorFields = (code: string) => {
+  const message = error(code)
+  if (message._tag !== "ErrorResponse") throw new Error("not an ErrorResponse")
+  return message.fields
+}
 
 describe("simple query: transcripts", () => {
   it("two statements, rows collected per statement; frames are the Query", () => {
@@ -37,40 +50,93 @@ describe("simple query: transcripts", () => {
     expect(simpleQuery.tags(start.state)).toEqual(["SELECT 1", "CREATE TABLE"])
   })
 
-  it("the first error is the outcome; what ran before it keeps its tags", () => {
+  it("the first error is the outcome, with the results completed before it; their tags stay", () => {
     const state = started()
-    const steps = feed(state, [commandComplete("COMMIT"), error("22012"), ready()])
-    expect(steps[2]).toMatchObject({ _tag: "Fail", failure: { fields: { code: "22012" } } })
-    expect(simpleQuery.tags(state)).toEqual(["COMMIT"])
+    const steps = feed(state, [
+      rowDescription,
+      dataRow("1"),
+      commandComplete("SELECT 1"),
+      commandComplete("COMMIT"),
+      error("22012"),
+      ready()
+    ])
+    expect(steps[5]).toEqual({
+      _tag: "Fail",
+      failure: {
+        _tag: "ServerError",
+        fields: errorFields("22012"),
+        completed: [
+          { columns: [field("n")], rows: [["1"]], command: { tag: "SELECT 1", command: "SELECT", rows: 1 } },
+          { columns: [], rows: [], command: { tag: "COMMIT", command: "COMMIT", rows: undefined } }
+        ]
+      }
+    })
+    expect(simpleQuery.tags(state)).toEqual(["SELECT 1", "COMMIT"])
   })
 
-  it("COPY FROM STDIN: CopyFail, then the server's error, then ReadyForQuery", () => {
+  it("an error as the first statement carries no completed results", () => {
+    const steps = feed(started(), [error("42601"), ready()])
+    expect(steps[1]).toEqual({ _tag: "Fail", failure: { _tag: "ServerError", fields: errorFields("42601") } })
+  })
+
+  it("COPY FROM STDIN: CopyFail; the server's error (57014) is the outcome, with what completed", () => {
     const steps = feed(started(), [
+      commandComplete("INSERT 0 1"),
       { _tag: "CopyInResponse", format: 0, columnFormats: [0] },
       error("57014"),
       ready()
     ])
-    expect(steps[0]).toEqual({
-      _tag: "Send",
-      frames: encodeCopyFail("COPY FROM STDIN is not supported by this operation")
-    })
-    expect(steps[2]).toMatchObject({
+    expect(steps[1]).toEqual({ _tag: "Send", frames: encodeCopyFail(SIMPLE_COPY_IN_REFUSED) })
+    expect(SIMPLE_COPY_IN_REFUSED).toBe("COPY FROM STDIN is not supported by simpleQuery; use copyIn")
+    expect(steps[3]).toEqual({
       _tag: "Fail",
-      failure: { reason: "CopyNotSupported", mayHaveRun: false }
+      failure: {
+        _tag: "ServerError",
+        fields: errorFields("57014"),
+        completed: [
+          { columns: [], rows: [], command: { tag: "INSERT 0 1", command: "INSERT", rows: 1, oid: 0 } }
+        ]
+      }
     })
   })
 
-  it("COPY TO STDOUT is drained; later statements still run; the outcome says it was refused", () => {
+  it("COPY TO STDOUT is drained: its result, a warning, and the next statements run", () => {
     const steps = feed(started(), [
       { _tag: "CopyOutResponse", format: 0, columnFormats: [0] },
       { _tag: "CopyData", data: new Uint8Array([0x31]) },
       { _tag: "CopyDone" },
       commandComplete("COPY 1"),
+      rowDescription,
+      dataRow("2"),
       commandComplete("SELECT 1"),
       ready()
     ])
-    expect(steps.slice(0, 5).every((s) => s._tag === "Continue")).toBe(true)
-    expect(steps[5]).toMatchObject({ _tag: "Fail", failure: { reason: "CopyNotSupported" } })
+    expect(steps.slice(0, 7).every((s) => s._tag === "Continue")).toBe(true)
+    expect(SIMPLE_COPY_OUT_DISCARDED).toBe("COPY TO STDOUT output discarded; use copyOut")
+    expect(steps[7]).toEqual({
+      _tag: "Done",
+      value: {
+        results: [
+          { columns: [], rows: [], command: { tag: "COPY 1", command: "COPY", rows: 1 } },
+          { columns: [field("n")], rows: [["2"]], command: { tag: "SELECT 1", command: "SELECT", rows: 1 } }
+        ],
+        warnings: [{ statement: 0, message: SIMPLE_COPY_OUT_DISCARDED }]
+      }
+    })
+  })
+
+  it("an error in the middle of a COPY TO STDOUT: the error, with what completed before", () => {
+    const steps = feed(started(), [
+      commandComplete("SET"),
+      { _tag: "CopyOutResponse", format: 0, columnFormats: [0] },
+      { _tag: "CopyData", data: new Uint8Array([0x31]) },
+      error("57014"),
+      ready()
+    ])
+    expect(steps[4]).toMatchObject({
+      _tag: "Fail",
+      failure: { fields: { code: "57014" }, completed: [{ command: { tag: "SET" } }] }
+    })
   })
 
   it("a DataRow of the wrong width, or a malformed body, is unexpected", () => {
@@ -85,6 +151,8 @@ describe("simple query: transcripts", () => {
   })
 })
 
+const BETWEEN: ReadonlyArray<string> = BETWEEN_STATEMENTS
+
 const states: ReadonlyArray<{
   readonly name: string
   readonly prefix: ReadonlyArray<BackendMessage>
@@ -93,15 +161,7 @@ const states: ReadonlyArray<{
   {
     name: "between statements",
     prefix: [],
-    accepts: [
-      "RowDescription",
-      "CommandComplete",
-      "EmptyQueryResponse",
-      "ErrorResponse",
-      "CopyInResponse",
-      "CopyOutResponse",
-      "ReadyForQuery"
-    ]
+    accepts: BETWEEN
   },
   { name: "rows", prefix: [rowDescription], accepts: ["DataRow", "CommandComplete", "ErrorResponse"] },
   { name: "failed", prefix: [error()], accepts: ["ReadyForQuery"] },
@@ -113,7 +173,21 @@ const states: ReadonlyArray<{
   {
     name: "copy-out",
     prefix: [{ _tag: "CopyOutResponse", format: 0, columnFormats: [0] }],
-    accepts: ["CopyData", "CopyDone", "CommandComplete", "ErrorResponse"]
+    accepts: ["CopyData", "CopyDone", "ErrorResponse"]
+  },
+  {
+    name: "copy-out, after CopyDone",
+    prefix: [{ _tag: "CopyOutResponse", format: 0, columnFormats: [0] }, { _tag: "CopyDone" }],
+    accepts: ["CommandComplete", "ErrorResponse"]
+  },
+  {
+    name: "after a drained COPY TO STDOUT",
+    prefix: [
+      { _tag: "CopyOutResponse", format: 0, columnFormats: [0] },
+      { _tag: "CopyDone" },
+      commandComplete("COPY 0")
+    ],
+    accepts: BETWEEN
   }
 ]
 

@@ -390,18 +390,40 @@ describe("startup: methods", () => {
       step(state, { _tag: "AuthenticationGSSContinue", data: new Uint8Array([1]) }),
       "GSS",
       "unsupported-method",
-      /one-shot/
+      /^the server requested a GSSAPI continuation \(AuthenticationGSSContinue\) \(authentication request code 8\), which this client does not support$/
     )
     expectAuthStop(last(replay([{ _tag: "AuthenticationGSS" }]).steps), "GSS", "unsupported-method")
     step(begin({ gssToken: token }).state, authOk)
   })
 
-  it("SSPI and Kerberos V5: unsupported", () => {
-    expectAuthStop(last(replay([{ _tag: "AuthenticationSSPI" }]).steps), "SSPI", "unsupported-method")
+  it("SSPI, Kerberos V5, SCM credentials and undefined codes: unsupported, named with their code", () => {
+    const refused = (what: string, code: number) =>
+      new RegExp(
+        `^the server requested ${what} \\(authentication request code ${code}\\), which this client does not support$`
+      )
+    expectAuthStop(
+      last(replay([{ _tag: "AuthenticationSSPI" }]).steps),
+      "SSPI",
+      "unsupported-method",
+      refused("SSPI authentication", 9)
+    )
     expectAuthStop(
       last(replay([{ _tag: "AuthenticationKerberosV5" }]).steps),
       "KerberosV5",
-      "unsupported-method"
+      "unsupported-method",
+      refused("Kerberos V5 authentication", 2)
+    )
+    expectAuthStop(
+      last(replay([{ _tag: "AuthenticationSCMCredential" }]).steps),
+      "SCMCredential",
+      "unsupported-method",
+      refused("SCM credential authentication", 6)
+    )
+    expectAuthStop(
+      last(replay([{ _tag: "AuthenticationUnknown", code: 13, data: new Uint8Array(0) }]).steps),
+      "unknown (code 13)",
+      "unsupported-method",
+      refused("an authentication method the protocol does not define", 13)
     )
   })
 
@@ -660,9 +682,11 @@ const BEFORE_ANY_METHOD: Partial<Record<Tag, Expect>> = {
   AuthenticationMD5Password: "ok",
   AuthenticationSASL: "ok",
   AuthenticationKerberosV5: "auth:unsupported-method",
+  AuthenticationSCMCredential: "auth:unsupported-method",
   AuthenticationGSS: "auth:unsupported-method",
   AuthenticationGSSContinue: "auth:unsupported-method",
-  AuthenticationSSPI: "auth:unsupported-method"
+  AuthenticationSSPI: "auth:unsupported-method",
+  AuthenticationUnknown: "auth:unsupported-method"
 }
 
 const AUTH_TAGS = TAGS.filter((t) => t.startsWith("Authentication"))

@@ -24,12 +24,14 @@ const KINDS = {
   AuthenticationKerberosV5: 0,
   AuthenticationCleartextPassword: 0,
   AuthenticationMD5Password: 0,
+  AuthenticationSCMCredential: 0,
   AuthenticationGSS: 0,
   AuthenticationGSSContinue: 0,
   AuthenticationSSPI: 0,
   AuthenticationSASL: 0,
   AuthenticationSASLContinue: 0,
   AuthenticationSASLFinal: 0,
+  AuthenticationUnknown: 0,
   BackendKeyData: 0,
   BindComplete: 0,
   CloseComplete: 0,
@@ -106,6 +108,17 @@ export const decodeFrames = (frames: Uint8Array | ReadonlyArray<Uint8Array>): Ar
   }
   return out
 }
+
+/** What may come between the statements of a simple Query (simple.ts, executeSimple.ts). */
+export const BETWEEN_STATEMENTS: ReadonlyArray<Tag> = [
+  "RowDescription",
+  "CommandComplete",
+  "EmptyQueryResponse",
+  "ErrorResponse",
+  "CopyInResponse",
+  "CopyOutResponse",
+  "ReadyForQuery"
+]
 
 /** The message kinds of decoded frames, e.g. ["Parse", "Describe", "Sync"]. */
 export const kinds = (frames: Uint8Array | ReadonlyArray<Uint8Array>): Array<string> =>

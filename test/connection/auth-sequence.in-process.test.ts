@@ -108,10 +108,9 @@ describe("an authentication request after AuthenticationOk", () => {
   }
 
   refuses({
-    name: "an unknown request code after AuthenticationOk (refused by the codec)",
+    name: "an undefined request code after AuthenticationOk",
     script: then(trusted, Fake.authentication(99)),
-    message: /unknown authentication request code 99/,
-    reason: "UnknownMessage",
+    message: /^authentication request after AuthenticationOk \(authentication request code 99\)$/,
     responses: 0
   })
 

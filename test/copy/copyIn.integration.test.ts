@@ -1,13 +1,16 @@
 /**
- * COPY FROM STDIN against real servers (PG18, and PG15 for the basics): copyInRows with and
- * without a schema, values and names that need escaping or quoting, a NUL refused, a million rows,
- * raw COPY cut into odd chunks, CSV and hand-built binary payloads, a source that fails, an
+ * COPY FROM STDIN against real servers (PG18, and PG15 for the basics and a failing source):
+ * copyInRows with and without a schema, values and names that need escaping or quoting, a NUL
+ * refused, a million rows, raw COPY cut into odd chunks, CSV and hand-built binary payloads, a
+ * source that fails (the server's 57014 quoting its message, the source's error as cause), an
  * interrupted copy, a bad value in the data, the pull form (copyInFeed) and a non-COPY statement.
  * After every failure the test checks that the table is unchanged and the connection still works.
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
+import * as Connection from "../../src/Connection.ts"
 import { CopyAborted, type ExpertConnection } from "../../src/connection/operations.ts"
+import { mayHaveRun, PgError, PgServerError } from "../../src/Errors.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 import {
   backendLog,
@@ -89,6 +92,68 @@ for (const version of [18, 15] as const) {
           assert.strictEqual(yield* count(conn, "badint"), 0)
           yield* usable(conn)
         })
+      )
+
+      it.effect(
+        "a source that fails midway: CopyFail with its message, the server's 57014, table unchanged",
+        () =>
+          Effect.gen(function* () {
+            const conn = yield* connect
+            yield* conn.query("create temp table aborted (a int)")
+            yield* conn.query("insert into aborted values (0)")
+            class SourceBroke {
+              readonly _tag = "SourceBroke"
+              readonly message = "the disk went away"
+            }
+            const broke = new SourceBroke()
+            const source = Stream.concat(Stream.make(utf8("1\n2\n"), utf8("3\n")), Stream.fail(broke))
+            const e = yield* Effect.flip(conn.copyIn("copy aborted from stdin", source))
+            // The server's answer to the CopyFail, quoting the source error's own message; the source's
+            // error is its cause.
+            assert.strictEqual(e._tag, "PgServerError")
+            if (e._tag === "PgServerError") {
+              assert.strictEqual(e.code, "57014")
+              assert.strictEqual(e.message, "COPY from stdin failed: the disk went away")
+              assert.strictEqual(e.cause, broke)
+              assert.isFalse(mayHaveRun(e))
+            }
+            assert.strictEqual(yield* count(conn, "aborted"), 1)
+            yield* usable(conn)
+            // The server got a CopyFail (a CopyDone would have stored rows 1 to 3), carrying the reason.
+            const log = yield* backendLog(yield* PgTestServer.PgTestServer, conn.processId, (lines) =>
+              lines.includes("COPY from stdin failed")
+            )
+            assert.match(log, /COPY from stdin failed: the disk went away/)
+            // An Error's message, and a plain string, are the reason as they are.
+            const asError = yield* Effect.flip(
+              conn.copyIn(
+                "copy aborted from stdin",
+                Stream.concat(Stream.make(utf8("4\n")), Stream.fail(new Error("read EIO")))
+              )
+            )
+            assert.deepStrictEqual(
+              asError instanceof PgServerError && [asError.message, (asError.cause as Error).message],
+              ["COPY from stdin failed: read EIO", "read EIO"]
+            )
+            const asString = yield* Effect.flip(
+              conn.copyIn("copy aborted from stdin", Stream.fail("no more input"))
+            )
+            assert.deepStrictEqual(asString instanceof PgServerError && [asString.message, asString.cause], [
+              "COPY from stdin failed: no more input",
+              "no more input"
+            ])
+            // Through the normal API: PgError 57014 whose Expert cause keeps the source's error.
+            const normal = yield* Effect.flip(
+              Connection.toNormal(conn).copyIn("copy aborted from stdin", Stream.fail(broke))
+            )
+            assert.deepStrictEqual(normal instanceof PgError && [normal.code, normal.cause._tag], [
+              "57014",
+              "PgServerError"
+            ])
+            assert.strictEqual(normal instanceof PgError && normal.serverError?.cause, broke)
+            const ok = yield* conn.copyIn("copy aborted from stdin", Stream.make(utf8("9\n")))
+            assert.strictEqual(ok.rows, 1)
+          })
       )
     }
   )
@@ -266,29 +331,6 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
       })
     )
 
-    it.effect("a source that fails midway: CopyFail, the source's error, table unchanged", () =>
-      Effect.gen(function* () {
-        const conn = yield* connect
-        yield* conn.query("create temp table aborted (a int)")
-        yield* conn.query("insert into aborted values (0)")
-        class SourceBroke {
-          readonly _tag = "SourceBroke"
-        }
-        const source = Stream.concat(Stream.make(utf8("1\n2\n"), utf8("3\n")), Stream.fail(new SourceBroke()))
-        const e = yield* Effect.flip(conn.copyIn("copy aborted from stdin", source))
-        assert.instanceOf(e, SourceBroke)
-        assert.strictEqual(yield* count(conn, "aborted"), 1)
-        yield* usable(conn)
-        // The server got a CopyFail (a CopyDone would have stored rows 1 to 3), carrying the reason.
-        const log = yield* backendLog(yield* PgTestServer.PgTestServer, conn.processId, (lines) =>
-          lines.includes("COPY from stdin failed")
-        )
-        assert.match(log, /COPY from stdin failed: COPY source failed/)
-        const ok = yield* conn.copyIn("copy aborted from stdin", Stream.make(utf8("9\n")))
-        assert.strictEqual(ok.rows, 1)
-      })
-    )
-
     it.effect("interrupting the copy fiber midway aborts the copy; nothing lands", () =>
       Effect.gen(function* () {
         const conn = yield* connect
@@ -364,8 +406,14 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
             : { _tag: "Abort" as const, reason: "changed my mind" }
         )
         const e = yield* Effect.flip(conn.copyInFeed("copy feed from stdin", aborting))
-        assert.instanceOf(e, CopyAborted)
-        if (e instanceof CopyAborted) assert.strictEqual(e.reason, "changed my mind")
+        // The reason as it is (not mangled), quoted by the server; the CopyAborted is the cause.
+        assert.strictEqual(e._tag, "PgServerError")
+        if (e._tag === "PgServerError") {
+          assert.strictEqual(e.code, "57014")
+          assert.strictEqual(e.message, "COPY from stdin failed: changed my mind")
+          assert.instanceOf(e.cause, CopyAborted)
+          assert.strictEqual((e.cause as CopyAborted).reason, "changed my mind")
+        }
         assert.strictEqual(yield* count(conn, "feed"), 3)
         yield* usable(conn)
       })

@@ -176,12 +176,27 @@ describe("PgError messages", () => {
     )
     assert.strictEqual(
       PgError.fromExpert(protocolError).message,
-      "protocol error (UnknownMessage, message type 'z' 0x7a): unknown message type"
+      "protocol error (UnknownMessage, message type 'z' 0x7a): unknown message type" +
+        " (SQLSTATE 08P01 protocol_violation)"
     )
     assert.strictEqual(
       PgError.fromExpert(new PgProtocolError({ reason: "InvalidValue", message: "bad", messageType: 0 }))
         .message,
-      "protocol error (InvalidValue, message type 0x00): bad"
+      "protocol error (InvalidValue, message type 0x00): bad (SQLSTATE 08P01 protocol_violation)"
+    )
+    // What the client refused on its own, the session in step, is no protocol violation.
+    assert.strictEqual(
+      PgError.fromExpert(PgProtocolError.notSent({ reason: "InvalidValue", message: "a NUL" })).message,
+      "protocol error (InvalidValue): a NUL"
+    )
+    assert.strictEqual(
+      PgError.fromExpert(new PgProtocolError({ reason: "UnexpectedRows", message: "rows" })).message,
+      "protocol error (UnexpectedRows): rows"
+    )
+    assert.strictEqual(
+      PgError.fromExpert(authUnsupported).message,
+      "authentication failed (method GSS, unsupported-method): GSSAPI authentication is not supported" +
+        " (SQLSTATE 28000 invalid_authorization_specification)"
     )
     assert.strictEqual(
       PgError.fromExpert(closed, context).message,
@@ -224,13 +239,13 @@ describe("PgError conveniences", () => {
     { cause: authRefused, code: "28P01", server: false, connection: false, closed: false, reached: false },
     {
       cause: authUnsupported,
-      code: undefined,
+      code: "28000",
       server: false,
       connection: false,
       closed: false,
       reached: false
     },
-    { cause: protocolError, code: undefined, server: false, connection: false, closed: false, reached: true },
+    { cause: protocolError, code: "08P01", server: false, connection: false, closed: false, reached: true },
     { cause: closed, code: "08003", server: false, connection: false, closed: true, reached: false }
   ]
 

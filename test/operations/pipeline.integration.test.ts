@@ -216,7 +216,8 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         // The insert ran and committed with the select (one implicit transaction, no error).
         assert.strictEqual(yield* count(conn, "ran"), "1")
         const copy = yield* Effect.flip(conn.executeSimple("copy ran from stdin"))
-        assert.deepStrictEqual(copy._tag === "PgProtocolError" && copy.reason, "CopyNotSupported")
+        // Answered with CopyFail: the server's own 57014 ends it (issue 14, decision 017).
+        assert.deepStrictEqual(copy._tag === "PgServerError" && copy.code, "57014")
         const timeout = yield* Effect.flip(conn.executeSimple("select pg_sleep(5)", { timeout: 200 }))
         assert.deepStrictEqual(timeout._tag === "PgTimeoutError" && timeout.outcome, "cancelled")
         assert.deepStrictEqual((yield* conn.query("select 5")).rows, [["5"]])

@@ -107,7 +107,8 @@ const makeConnection = (server: FakeServer, id: number): FakeConnection => {
         statement(sql),
         (tag): SimpleQueryResult => ({
           results: [{ columns: [], rows: [], command: sql === "" ? undefined : parseCommandTag(tag) }],
-          notices: []
+          notices: [],
+          warnings: []
         })
       ),
     status: Effect.sync(() => status),

@@ -1,8 +1,8 @@
 /**
  * Backend decoding: every frame captured from PostgreSQL 18 and 15 decodes and re-encodes to the
  * same bytes; decoded values match what the captured sessions did; spec-built frames cover the
- * messages a stock server does not send here (Kerberos, GSS, SSPI); malformed bodies give the
- * right ProtocolError; random messages round-trip.
+ * messages a stock server does not send here (Kerberos, SCM credentials, GSS, SSPI, undefined
+ * authentication codes); malformed bodies give the right ProtocolError; random messages round-trip.
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -299,6 +299,16 @@ describe("spec-built frames for messages the capture servers do not send", () =>
     ],
     ["AuthenticationSSPI", Bytes.frame("R", new Bytes().i32(9)), { _tag: "AuthenticationSSPI" }],
     [
+      "AuthenticationSCMCredential",
+      Bytes.frame("R", new Bytes().i32(6)),
+      { _tag: "AuthenticationSCMCredential" }
+    ],
+    [
+      "an authentication code the protocol does not define: kept with its code and bytes",
+      Bytes.frame("R", new Bytes().i32(99).u8(1).u8(2)),
+      { _tag: "AuthenticationUnknown", code: 99, data: Uint8Array.from([1, 2]) }
+    ],
+    [
       "AuthenticationSASL with PLUS",
       Bytes.frame("R", new Bytes().i32(10).cstr("SCRAM-SHA-256-PLUS").cstr("SCRAM-SHA-256").u8(0)),
       { _tag: "AuthenticationSASL", mechanisms: ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-256"] }
@@ -357,7 +367,7 @@ describe("spec-built frames for messages the capture servers do not send", () =>
 describe("malformed bodies", () => {
   const cases: Array<[string, string, Uint8Array, ProtocolError["reason"]]> = [
     ["unknown type", "x", new Uint8Array(0), "UnknownMessage"],
-    ["unknown auth code", "R", Uint8Array.from([0, 0, 0, 4]), "UnknownMessage"],
+    ["AuthenticationSCMCredential with extra bytes", "R", Uint8Array.from([0, 0, 0, 6, 1]), "TrailingBytes"],
     ["AuthenticationOk with extra bytes", "R", Uint8Array.from([0, 0, 0, 0, 1]), "TrailingBytes"],
     ["short auth code", "R", Uint8Array.from([0, 0]), "Truncated"],
     ["MD5 salt cut short", "R", Uint8Array.from([0, 0, 0, 5, 1, 2]), "Truncated"],

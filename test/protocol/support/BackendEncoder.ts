@@ -12,6 +12,7 @@ const authCode: Record<string, number> = {
   AuthenticationKerberosV5: 2,
   AuthenticationCleartextPassword: 3,
   AuthenticationMD5Password: 5,
+  AuthenticationSCMCredential: 6,
   AuthenticationGSS: 7,
   AuthenticationGSSContinue: 8,
   AuthenticationSSPI: 9,
@@ -42,6 +43,7 @@ export const encodeBackend = (m: BackendMessage, fieldOrder?: ReadonlyArray<stri
     case "AuthenticationOk":
     case "AuthenticationKerberosV5":
     case "AuthenticationCleartextPassword":
+    case "AuthenticationSCMCredential":
     case "AuthenticationGSS":
     case "AuthenticationSSPI":
       return Bytes.frame("R", b.i32(authCode[m._tag]!))
@@ -51,6 +53,8 @@ export const encodeBackend = (m: BackendMessage, fieldOrder?: ReadonlyArray<stri
     case "AuthenticationSASLContinue":
     case "AuthenticationSASLFinal":
       return Bytes.frame("R", b.i32(authCode[m._tag]!).raw(m.data))
+    case "AuthenticationUnknown":
+      return Bytes.frame("R", b.i32(m.code).raw(m.data))
     case "AuthenticationSASL":
       b.i32(10)
       for (const mech of m.mechanisms) b.cstr(mech)

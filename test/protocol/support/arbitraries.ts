@@ -73,6 +73,7 @@ export const backendMessage: fc.Arbitrary<BackendMessage> = fc.oneof(
     _tag: fc.constant("AuthenticationMD5Password" as const),
     salt: fc.uint8Array({ minLength: 4, maxLength: 4 })
   }),
+  tagged("AuthenticationSCMCredential"),
   tagged("AuthenticationGSS"),
   fc.record({ _tag: fc.constant("AuthenticationGSSContinue" as const), data: bytes() }),
   tagged("AuthenticationSSPI"),
@@ -82,6 +83,16 @@ export const backendMessage: fc.Arbitrary<BackendMessage> = fc.oneof(
   }),
   fc.record({ _tag: fc.constant("AuthenticationSASLContinue" as const), data: bytes() }),
   fc.record({ _tag: fc.constant("AuthenticationSASLFinal" as const), data: bytes() }),
+  fc.record({
+    _tag: fc.constant("AuthenticationUnknown" as const),
+    // Codes the protocol does not define (1, 4: retired methods; 13 and up: not yet).
+    code: fc.oneof(
+      fc.constantFrom(1, 4),
+      fc.integer({ min: 13, max: 0x7fffffff }),
+      fc.integer({ min: -0x80000000, max: -1 })
+    ),
+    data: bytes()
+  }),
   fc.record({
     _tag: fc.constant("BackendKeyData" as const),
     processId: int32,
