@@ -21,6 +21,10 @@
  * operations (pool/api.ts), or parse connection settings (config/). See docs/pool.md and
  * docs/decisions/007-own-pool.md, 014-pool-connection-factory.md.
  *
+ * Read scaling (decision 020): `layerRead` makes a second pool, provided as `ReadPool` /
+ * `ExpertReadPool`, from the same host list with `targetSessionAttrs: "prefer-standby"` (unless
+ * given), so reads go to standbys and writes, through `Pool`, where the list says.
+ *
  * Invariants: a Layer's pool lives exactly as long as the Layer; closing it fails the waiting
  * borrowers and statements, closes idle connections at once and borrowed or shared ones when they
  * come back or drain (or after `shutdownTimeout`).
@@ -37,6 +41,7 @@ import { PoolConnector } from "./pool/connector.ts"
 import { normalPoolLift, type PgPoolExpertError, type PgPoolNormalError } from "./pool/errors.ts"
 import { makeMachine } from "./pool/machine.ts"
 import { type PoolConfigOptions, type PoolOptions, poolConfig, resolveOptions } from "./pool/options.ts"
+import { guardLift } from "./pool/pooler.ts"
 
 export { isPgPoolExpertError, PgPoolExpertError } from "./errors/PgPoolErrors.ts"
 export type { PoolApi } from "./pool/api.ts"
@@ -58,8 +63,9 @@ export {
 export { type CloseReason, poolMetrics } from "./pool/metrics.ts"
 export type { PoolConfigOptions, PoolOptions, ResetOnRelease } from "./pool/options.ts"
 export { poolConfig } from "./pool/options.ts"
+export type { PoolerMode } from "./pool/pooler.ts"
 export type { IsolationLevel, TransactionOptions } from "./pool/transaction.ts"
-export type { PoolStats } from "./pool/types.ts"
+export type { PoolStats, ReplicationSample } from "./pool/types.ts"
 
 /** The normal pool: normal connections, `PgError` (its `cause` may be a pool error too). */
 export type NormalPool = PoolApi<PgPoolNormalError, NormalConnection>
@@ -81,13 +87,14 @@ export const make = (options: PoolOptions): Effect.Effect<Pools, PgConfigError, 
   Effect.gen(function* () {
     const settings = yield* resolveOptions(options)
     const shared = makeShared(yield* makeMachine(settings, yield* PoolConnector))
+    const mode = settings.pooler
     const expert = makePoolApi(shared, {
-      lift: identityLift<PgPoolExpertError>(),
-      connection: expertLift
+      lift: guardLift(identityLift<PgPoolExpertError>(), mode),
+      connection: guardLift(expertLift, mode)
     })
     const pool = makePoolApi(shared, {
-      lift: normalPoolLift,
-      connection: normalLift()
+      lift: guardLift(normalPoolLift, mode),
+      connection: guardLift(normalLift(), mode)
     })
     return { pool, expert }
   })
@@ -105,9 +112,42 @@ export class ExpertPool extends Context.Service<ExpertPool, ExpertPoolApi>()("ef
 /** The connection pool (normal view). Its Layers also provide {@link ExpertPool}. */
 export class Pool extends Context.Service<Pool, NormalPool>()("effect-pg/Pool") {}
 
+/** The Expert view of the read pool ({@link layerRead}). */
+export class ExpertReadPool extends Context.Service<ExpertReadPool, ExpertPoolApi>()(
+  "effect-pg/ExpertReadPool"
+) {}
+
+/**
+ * A pool for read-only work on standbys ({@link layerRead}), next to the {@link Pool} for writes.
+ * Its Layer also provides {@link ExpertReadPool}.
+ */
+export class ReadPool extends Context.Service<ReadPool, NormalPool>()("effect-pg/ReadPool") {}
+
 /** A pool with these options, for the lifetime of the Layer. */
 export const layer = (options: PoolOptions): Layer.Layer<Pool | ExpertPool, PgConfigError> =>
   layerFrom(make(options))
+
+/**
+ * The read pool: a pool with these options as {@link ReadPool} and {@link ExpertReadPool}, with
+ * `targetSessionAttrs` "prefer-standby" (a standby when one is up, else any server) and the name
+ * "read" unless given. Give it the same host list as the writing {@link layer} (whose connect
+ * string says `target_session_attrs=read-write`, or whose `targetSessionAttrs` does). Use
+ * "standby" to keep reads off the primary altogether: its statements then fail with the connect
+ * error while no standby is up, and a promoted standby's connections are retired (reason
+ * `role`). Its maintenance samples the replication lag (`stats.replication`, the
+ * `effect_pg.pool.replication.*` gauges). See docs/ha.md.
+ */
+export const layerRead = (options: PoolOptions): Layer.Layer<ReadPool | ExpertReadPool, PgConfigError> =>
+  Layer.effectContext(
+    Effect.map(
+      make({
+        ...options,
+        name: options.name ?? "read",
+        targetSessionAttrs: options.targetSessionAttrs ?? "prefer-standby"
+      }),
+      ({ pool, expert }) => Context.make(ReadPool, pool).pipe(Context.add(ExpertReadPool, expert))
+    )
+  )
 
 /**
  * A pool whose connection comes from the `PgConfig` service and whose options are given here

@@ -297,7 +297,7 @@ const checkSessionAttrs = (
   })
 
 /** Why a server with these properties does not fit `wanted` (libpq's messages), or undefined. */
-const sessionAttrsMismatch = (
+export const sessionAttrsMismatch = (
   wanted: string,
   standby: boolean,
   defaultReadOnly: boolean

@@ -8,7 +8,9 @@
  * or requests still queued, → an empty query must come back within `checkTimeout` (it queues
  * behind whatever was left running); a transaction left open → ROLLBACK; statements the borrower
  * prepared and left open → closed (their handles stop working: decision 015); the reset
- * (`resetOnRelease`); past its lifetime → out.
+ * (`resetOnRelease`); past its lifetime → out. Both end with the role: a connection whose reported
+ * `in_hot_standby` / `default_transaction_read_only` no longer fit the pool's
+ * `target_session_attrs` (a promoted standby) is out (reason `role`; `roleMismatch`).
  *
  * `sideCheck` makes that `check`: the statement runs in a side fiber, awaited with a timer.
  *
@@ -20,6 +22,8 @@
  * and stop at the first that fails.
  */
 import { Effect, Exit, type Fiber } from "effect"
+import type { ConnectConfig, TargetSessionAttrs } from "../config/ConnectConfig.ts"
+import { sessionAttrsMismatch } from "../connection/connect.ts"
 import { after } from "../connection/deadline.ts"
 import { closeBorrowedStatements } from "../connection/operations.ts"
 import type { PoolConnection } from "./connector.ts"
@@ -55,9 +59,36 @@ export const sideCheck =
 
 export interface CheckDeps<C extends PoolConnection> {
   readonly settings: PoolSettings<C>
+  /** The pool's connection settings (its targetSessionAttrs: the role its connections must keep). */
+  readonly config: Pick<ConnectConfig, "targetSessionAttrs">
   readonly now: () => number
   /** Runs `effect` on the side: `true` when it succeeded within checkTimeout. */
   readonly check: (effect: Effect.Effect<unknown, unknown>) => Effect.Effect<boolean>
+}
+
+/** Whether a server with these properties does not fit `target` (for the pool: never for any, prefer-standby). */
+export const misfits = (target: TargetSessionAttrs, standby: boolean, readOnly: boolean): boolean =>
+  target !== "any" &&
+  target !== "prefer-standby" &&
+  sessionAttrsMismatch(target, standby, readOnly) !== undefined
+
+/**
+ * Whether the connection's reported `in_hot_standby` / `default_transaction_read_only` say it no
+ * longer fits `target`. Unknown (a server before 14, a pooler that hides them) is a fit.
+ */
+export const roleMismatch = (
+  connection: PoolConnection,
+  target: TargetSessionAttrs
+): Effect.Effect<boolean> => {
+  if (target === "any" || target === "prefer-standby") return Effect.succeed(false)
+  return Effect.map(
+    Effect.all([
+      connection.parameter("in_hot_standby"),
+      connection.parameter("default_transaction_read_only")
+    ]),
+    ([standby, readOnly]) =>
+      standby !== undefined && readOnly !== undefined && misfits(target, standby === "on", readOnly === "on")
+  )
 }
 
 /**
@@ -74,14 +105,24 @@ export const vetVerdict = <C extends PoolConnection>(
     if (status._tag !== "Open") return Effect.succeed("failed")
     const now = deps.now()
     if (now >= slot.expiresAt) return Effect.succeed("lifetime")
-    if (now - slot.releasedAt < deps.settings.healthCheckAfterMillis) return Effect.succeed(undefined)
-    return Effect.map(
+    const role = roleVerdict(deps, slot.connection)
+    if (now - slot.releasedAt < deps.settings.healthCheckAfterMillis) return role
+    return Effect.flatMap(
       Effect.onInterrupt(restore(deps.check(slot.connection.simpleQuery(""))), () =>
         Effect.sync(onInterrupt)
       ),
-      (ok) => (ok ? undefined : "health")
+      (ok) => (ok ? role : Effect.succeed("health" as const))
     )
   })
+
+/** `role` when the connection's reported parameters no longer fit the pool's target. */
+const roleVerdict = <C extends PoolConnection>(
+  deps: CheckDeps<C>,
+  connection: C
+): Effect.Effect<CloseReason | undefined> =>
+  Effect.map(roleMismatch(connection, deps.config.targetSessionAttrs), (misfit) =>
+    misfit ? "role" : undefined
+  )
 
 /** Whether `slot`, coming back from a borrow (or from its last one-shot statement), may be lent again. */
 export const returnVerdict = <C extends PoolConnection>(
@@ -115,5 +156,5 @@ export const returnVerdict = <C extends PoolConnection>(
       if (!done) return "reset"
     }
     if (deps.now() >= slot.expiresAt) return "lifetime"
-    return undefined
+    return yield* roleVerdict(deps, connection)
   })

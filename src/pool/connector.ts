@@ -5,7 +5,8 @@
  * - `PoolConnection` is the part of `ConnectionApi<PgExpertError>` the pool itself uses: `status`
  *   and `closeFinished` (retire what failed), `simpleQuery` (health check, settle check,
  *   ROLLBACK, DISCARD ALL), `pending` and `transactionStatus` (the return checks), `closeWith`
- *   (retire, cancelling what still runs). The pool's state machine is typed against it alone.
+ *   (retire, cancelling what still runs), `parameter` (the role a server reports: standbys.ts).
+ *   The pool's state machine is typed against it alone.
  * - `PooledConnection` pairs a connection with `setShared`, the switch of its transaction guard
  *   (engine/guard.ts): on while the connection carries one-shot statements of many callers, off
  *   while it is lent to one borrower. A pair, not an extra method, so the connection handed to
@@ -29,7 +30,7 @@ import type { PgExpertError } from "../Errors.ts"
 /** What the pool itself uses of a connection: a subset of `ConnectionApi<PgExpertError>`. */
 export type PoolConnection = Pick<
   ConnectionApi<PgExpertError>,
-  "status" | "closeFinished" | "closeWith" | "simpleQuery" | "pending" | "transactionStatus"
+  "status" | "closeFinished" | "closeWith" | "simpleQuery" | "pending" | "transactionStatus" | "parameter"
 >
 
 /** A connection as the pool holds it: the connection and the switch of its transaction guard. */

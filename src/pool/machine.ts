@@ -23,7 +23,9 @@
  * The modules share one mutable record (state.ts, where the invariants are written); this one
  * makes it, binds `fill` (opening a connection ends in a hand-over, which covers demand again, so
  * the call goes through the record instead of an import cycle), starts the maintenance fiber and
- * the `min` connections, and registers the shutdown with the scope.
+ * the `min` connections, and registers the shutdown with the scope. The pool's
+ * `targetSessionAttrs` option replaces the connection's here, for every connection it opens, and
+ * `pooler: "transaction"` turns the statement cache off.
  *
  * It does NOT trace, map errors, or know about transactions (pool/api.ts, pool/transaction.ts),
  * nor dial: connections come from the connector it is given (connector.ts `PoolConnector`).
@@ -43,11 +45,21 @@ import { maintain, shutdown } from "./upkeep.ts"
 
 /** A pool that lives as long as the scope, opening its connections with `connector`. */
 export const makeMachine = <C extends PoolConnection>(
-  settings: PoolSettings<C>,
+  options: PoolSettings<C>,
   connector: PoolConnectorService<C>
 ): Effect.Effect<PoolMachine<C>, PgConfigError, Scope.Scope> =>
   Effect.gen(function* () {
-    const config = yield* resolve(settings.connect)
+    const resolved = yield* resolve(options.connect)
+    // The pool's targetSessionAttrs replaces the connection's: one host list, a pool per role.
+    const targetSessionAttrs = options.targetSessionAttrs ?? resolved.targetSessionAttrs
+    // Behind a transaction pooler a named statement may meet another client's backend (pooler.ts).
+    const statementCacheSize = options.pooler === "transaction" ? 0 : resolved.statementCacheSize
+    const config = { ...resolved, targetSessionAttrs, statementCacheSize }
+    const settings = {
+      ...options,
+      targetSessionAttrs,
+      monitorReplication: options.monitorReplication ?? targetSessionAttrs !== "any"
+    }
     const s = yield* makeState(settings, config, connector.open)
     s.fill = () => fill(s)
     s.runWork(Effect.forever(Effect.andThen(Effect.sleep(settings.maintenanceIntervalMillis), maintain(s))))
@@ -69,7 +81,8 @@ export const makeMachine = <C extends PoolConnection>(
         creating: s.creating,
         closing: s.closing,
         min: settings.min,
-        max: settings.max
+        max: settings.max,
+        ...(s.replication === undefined ? {} : { replication: s.replication })
       }))
     }
   })

@@ -12,8 +12,13 @@
  */
 import { Config, Duration, Effect, Option } from "effect"
 import { configError, type PgConfigError } from "../config/ConfigError.ts"
-import type { ConnectInput } from "../config/ConnectConfig.ts"
+import {
+  type ConnectInput,
+  type TargetSessionAttrs,
+  targetSessionAttrsValues
+} from "../config/ConnectConfig.ts"
 import type { ExpertConnection } from "../connection/operations.ts"
+import { type PoolerMode, poolerModes } from "./pooler.ts"
 
 /**
  * What to do to a connection when a borrower gives it back, after any open transaction was rolled
@@ -63,6 +68,26 @@ export interface PoolOptions {
   readonly statementMaxLength?: number | undefined
   /** Record query parameters as the span attributes `db.query.parameter.<n>` (default false). */
   readonly traceParameters?: boolean | undefined
+  /**
+   * Replaces the connection's `target_session_attrs` for this pool, so one multi-host string
+   * serves a writing pool (`read-write`) and a reading one (`prefer-standby`, `standby`). Besides
+   * the check at connect, a pool whose target is not `any` or `prefer-standby` retires a
+   * connection whose server stops fitting it (a promoted standby; reason `role`).
+   */
+  readonly targetSessionAttrs?: TargetSessionAttrs | undefined
+  /**
+   * Sample the server's role and replication lag once per maintenance tick (one statement on one
+   * connection; `stats.replication` and the `effect_pg.pool.replication.*` gauges). Default: on
+   * when the pool's target_session_attrs is not `any`.
+   */
+  readonly monitorReplication?: boolean | undefined
+  /**
+   * What the connections go through (default "none"). "transaction" (PgBouncer's transaction
+   * mode): the statement cache is off and `prepare`, LISTEN, session SET and session advisory
+   * locks are refused with PgConfigError before anything is sent (pool/pooler.ts). "session"
+   * (PgBouncer's session mode) changes nothing.
+   */
+  readonly pooler?: PoolerMode | undefined
 }
 
 /**
@@ -86,6 +111,11 @@ export interface PoolSettings<C = ExpertConnection> {
   readonly name: string
   readonly statementMaxLength: number
   readonly traceParameters: boolean
+  /** undefined: the connection's target_session_attrs. */
+  readonly targetSessionAttrs: TargetSessionAttrs | undefined
+  /** undefined until the pool is made (machine.ts: on when the target is not `any`). */
+  readonly monitorReplication: boolean | undefined
+  readonly pooler: PoolerMode
 }
 
 const invalid = (key: string, message: string): PgConfigError =>
@@ -154,6 +184,16 @@ export const resolveOptions = (options: PoolOptions): Effect.Effect<PoolSettings
     }
     const name = options.name ?? "default"
     if (name === "") return yield* fail("name", "name must not be empty")
+    const pooler = options.pooler ?? "none"
+    if (!poolerModes.includes(pooler))
+      return yield* fail("pooler", 'pooler must be "none", "session" or "transaction"')
+    const target = options.targetSessionAttrs
+    if (target !== undefined && !targetSessionAttrsValues.includes(target)) {
+      return yield* fail(
+        "targetSessionAttrs",
+        `targetSessionAttrs must be one of ${targetSessionAttrsValues.join(", ")}`
+      )
+    }
     return {
       connect: options.connect,
       min,
@@ -170,7 +210,10 @@ export const resolveOptions = (options: PoolOptions): Effect.Effect<PoolSettings
       shutdownTimeoutMillis: yield* millis("shutdownTimeout", options.shutdownTimeout, 5_000),
       name,
       statementMaxLength: yield* count("statementMaxLength", options.statementMaxLength, 1_000, 0),
-      traceParameters: options.traceParameters ?? false
+      traceParameters: options.traceParameters ?? false,
+      targetSessionAttrs: target,
+      monitorReplication: options.monitorReplication,
+      pooler
     }
   })
 
@@ -185,7 +228,7 @@ const optional = <A>(config: Config.Config<A>) => Config.map(Config.option(confi
  * The pool options read through the current ConfigProvider, under keys named like the fields
  * (`min`, `max`, `maxInFlightPerConnection`, `acquireTimeout`, `idleTimeout`, `maxLifetime`, `lifetimeJitter`, `healthCheckAfter`,
  * `checkTimeout`, `resetOnRelease`, `maintenanceInterval`, `shutdownTimeout`, `name`,
- * `statementMaxLength`, `traceParameters`), all optional. Nest it for a prefix:
+ * `statementMaxLength`, `traceParameters`, `targetSessionAttrs`, `monitorReplication`, `pooler`), all optional. Nest it for a prefix:
  * `Config.nested(poolConfig, "pool")`.
  */
 export const poolConfig: Config.Config<PoolConfigOptions> = Config.all({
@@ -203,5 +246,8 @@ export const poolConfig: Config.Config<PoolConfigOptions> = Config.all({
   shutdownTimeout: optional(Config.Duration("shutdownTimeout")),
   name: optional(Config.String("name")),
   statementMaxLength: optional(Config.Int("statementMaxLength")),
-  traceParameters: optional(Config.Boolean("traceParameters"))
+  traceParameters: optional(Config.Boolean("traceParameters")),
+  targetSessionAttrs: optional(Config.Literals(targetSessionAttrsValues, "targetSessionAttrs")),
+  monitorReplication: optional(Config.Boolean("monitorReplication")),
+  pooler: optional(Config.Literals(poolerModes, "pooler"))
 })

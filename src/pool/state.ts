@@ -25,7 +25,7 @@ import { type PgPoolExpertError, PgPoolTimeoutError } from "./errors.ts"
 import { makeRecorder, type PoolRecorder } from "./metrics.ts"
 import type { PoolSettings } from "./options.ts"
 import { SharedSlots } from "./SharedSlots.ts"
-import type { Slot } from "./types.ts"
+import type { ReplicationSample, Slot } from "./types.ts"
 import { type WaitNode, WaitQueue } from "./WaitQueue.ts"
 
 /** A borrower or a statement waiting in one of the two lines. */
@@ -78,6 +78,9 @@ export interface PoolState<C extends PoolConnection> extends CheckDeps<C> {
   nextTicket: number
   /** Shutdown's wake-up once nothing is in use. */
   onDrained: (() => void) | undefined
+  /** The last replication sample (standbys.ts), and whether one is running. */
+  replication: ReplicationSample | undefined
+  sampling: boolean
   /**
    * Opens connections for the demand and reserves shared ones for uncovered borrowers
    * (opening.ts `fill`). Bound by machine.ts: opening ends in a hand-over, which calls it again.
@@ -124,6 +127,8 @@ export const makeState = <C extends PoolConnection>(
       nextId: 1,
       nextTicket: 0,
       onDrained: undefined,
+      replication: undefined,
+      sampling: false,
       fill: () => {}
     }
   })

@@ -63,6 +63,23 @@ export interface PoolStats {
   readonly closing: number
   readonly min: number
   readonly max: number
+  /** The last replication sample (only once one was taken: `monitorReplication`). */
+  readonly replication?: ReplicationSample
+}
+
+/** What the maintenance tick's replication sample saw (pool/standbys.ts). */
+export interface ReplicationSample {
+  /** The sampled server is a standby (`pg_is_in_recovery()`). */
+  readonly inRecovery: boolean
+  /**
+   * Seconds: on a standby, how far its replay is behind (0 when it replayed all it received); on a
+   * primary, the largest `replay_lag` in `pg_stat_replication` (0 when none is reported).
+   */
+  readonly lagSeconds: number
+  /** Standbys streaming from the sampled server (`pg_stat_replication`, state `streaming`). */
+  readonly standbys: number
+  /** When the answer came (the Clock, epoch milliseconds). */
+  readonly sampledAt: number
 }
 
 /** The `restore` of `Effect.uninterruptibleMask`. */

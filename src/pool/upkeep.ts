@@ -4,7 +4,8 @@
  * - `maintain` (every `maintenanceInterval`, on the Clock): resumes growth after a failed
  *   opening; retires idle connections whose status is not Open, that are past their lifetime, or
  *   idle longer than `idleTimeout` above `min`; seals shared connections past their lifetime (no
- *   new statements; the last one out retires them); restores `min` and covers demand.
+ *   new statements; the last one out retires them); checks the role of connections and samples
+ *   replication (standbys.ts `monitor`); restores `min` and covers demand.
  * - `shutdown` (the pool's scope closes): fails every waiter with `PgClosedError`, stops the
  *   background work, closes idle connections at once, waits for the ones in use up to
  *   `shutdownTimeout`, then closes everything left and waits for the closes.
@@ -19,6 +20,7 @@ import { after } from "../connection/deadline.ts"
 import type { PoolConnection } from "./connector.ts"
 import { fillToMin } from "./opening.ts"
 import { retire } from "./retire.ts"
+import { monitor } from "./standbys.ts"
 import { type PoolState, poolClosed, publish } from "./state.ts"
 
 /** One maintenance tick. */
@@ -36,6 +38,7 @@ export const maintain = <C extends PoolConnection>(s: PoolState<C>): Effect.Effe
     }
     // A shared connection past its lifetime takes no new statements; its last one retires it.
     for (const slot of s.shared.snapshot()) if (t >= slot.expiresAt) slot.sealed = true
+    yield* monitor(s)
     fillToMin(s)
     s.fill()
   })

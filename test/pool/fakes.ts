@@ -11,6 +11,7 @@
  *   ends the statements still running on it.
  * - A connection closes when the pool closes its scope (`closedByPool`), or when the pool calls
  *   `closeWith` (`cancelledOnClose` when it asked to cancel what runs).
+ * - Reported parameters (`in_hot_standby`...): whatever the test puts in `reported`.
  *
  * It does NOT speak the wire protocol or run SQL: answers are whatever the test says.
  */
@@ -41,6 +42,8 @@ export interface FakeConnection extends PoolConnection {
   readonly currentStatus: () => Status
   /** Statements running now. */
   readonly running: () => number
+  /** The run-time parameters it reports (`parameter`): empty, as a server that reports none. */
+  readonly reported: Map<string, string>
 }
 
 export interface FakeServer {
@@ -120,11 +123,13 @@ const makeConnection = (server: FakeServer, id: number): FakeConnection => {
         end({ _tag: "ClosedGracefully" }, Exit.void)
       }),
     pending: Effect.sync(() => running),
+    parameter: (name) => Effect.sync(() => connection.reported.get(name)),
     transactionStatus: Effect.sync(() => transaction),
     fail: (error = lostConnection()) =>
       end({ _tag: "Failed", error, resourcesReleased: true }, Exit.fail(error)),
     currentStatus: () => status,
-    running: () => running
+    running: () => running,
+    reported: new Map()
   }
   return connection
 }
