@@ -5,7 +5,8 @@
  * result types, the configuration (`PgConfig`, parsing of URLs / key=value / PG* / ~/.pgpass),
  * the replaceable services (`PgSocket`, `Codec`, `Auth`), quoting (`Quote`) and the SQLSTATE
  * constants. The pure wire codec is `Protocol`; the command contract and the built-in commands,
- * for custom commands run with `connection.run`, are `Command`. `Pool` and the `SessionStore` sit on top. Test
+ * for custom commands run with `connection.run`, are `Command`. Replication connections and their
+ * acknowledged change streams are `Replication`. `Pool` and the `SessionStore` sit on top. Test
  * servers live in `effect-pg/testing`.
  *
  * Naming (decision 012, Effect's own packages are the model): every module is a namespace named
@@ -27,6 +28,7 @@ export * as PgSocket from "./PgSocket.ts"
 export * as Pool from "./Pool.ts"
 export * as Protocol from "./protocol/index.ts"
 export * as Quote from "./Quote.ts"
+export * as Replication from "./Replication.ts"
 export * from "./Result.ts"
 export * as SessionStore from "./SessionStore.ts"
 export * as Sqlstate from "./Sqlstate.ts"

@@ -67,6 +67,9 @@ export const setShared = (connection: ExpertConnection, shared: boolean): void =
   if (core !== undefined) core.guard.enabled = shared
 }
 
+/** The engine under one of our connections (a replication connection drives it directly). */
+export const engineOf = (connection: object): Engine | undefined => internals.get(connection)?.core
+
 /**
  * For the pool, when a borrowed connection comes back: closes every statement `prepare` made on
  * it that is still open (their handles stop working at once). `undefined` when there is none, or

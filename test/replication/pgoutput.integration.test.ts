@@ -21,7 +21,8 @@ import type { Begin, Commit } from "../../src/replication/PgOutputMessage.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
 import { assertRecent, type Decoded, peekDecoded, run, slotSettings, summarize } from "./support/slot.ts"
 
-const value = (conn: ExpertConnection, sql: string) => Effect.map(conn.query(sql), (r) => r.rows[0]![0]!)
+const value = (conn: ExpertConnection, sql: string) =>
+  Effect.map(conn.query(sql), (r) => r.rows[0]![0] as string)
 
 const toast = "toast-".repeat(2000)
 const jsonb = '{"a": null, "b": [1, 2]}'

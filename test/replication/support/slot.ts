@@ -72,7 +72,13 @@ export const peek = (conn: ExpertConnection, slot: string, options: PeekOptions)
     `select lsn::text, xid::text, data from pg_logical_slot_peek_binary_changes(${literal(slot)}, NULL, NULL, ` +
     `${args.map(literal).join(", ")})`
   return Effect.map(conn.query(sql), (result) =>
-    result.rows.map(([lsn, xid, data]): Change => ({ lsn: lsn!, xid: xid!, data: fromHex(data!.slice(2)) }))
+    result.rows.map(
+      ([lsn, xid, data]): Change => ({
+        lsn: lsn as string,
+        xid: xid as string,
+        data: fromHex((data as string).slice(2))
+      })
+    )
   )
 }
 
