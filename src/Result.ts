@@ -3,8 +3,9 @@
  * statement raised, and a simple query's warnings (a COPY TO STDOUT whose data it discarded).
  * Plain data, no behaviour beyond parsing the command tag.
  *
- * Rows are in text format: one `string | null` per column, in column order (the server's text
- * output). Typed decoding comes later; nothing here interprets a value.
+ * Rows are one value per column, in column order, `null` for SQL NULL: the server's text
+ * (`string`) by default, or JS values decoded by the connection's TypeRegistry when its results
+ * are "typed" (docs/types.md, decision 021). Nothing here interprets a value.
  */
 import type { ErrorFields } from "./protocol/ErrorFields.ts"
 
@@ -22,8 +23,14 @@ export interface Column {
   readonly format: number
 }
 
-/** One row: a value per column, `null` for SQL NULL. */
-export type Row = ReadonlyArray<string | null>
+/**
+ * One row: a value per column, `null` for SQL NULL. A `string` per column with text results
+ * (`TextRow`), the codec's JS value with typed results (docs/types.md).
+ */
+export type Row = ReadonlyArray<unknown>
+
+/** A row of text results: the server's text per column. */
+export type TextRow = ReadonlyArray<string | null>
 
 /**
  * A NoticeResponse (or a WARNING/NOTICE/INFO): the same named fields as an ErrorResponse —
@@ -51,7 +58,8 @@ export interface QueryResult {
 /** One statement's result inside a simple (multi-statement) query. */
 export interface StatementResult {
   readonly columns: ReadonlyArray<Column>
-  readonly rows: ReadonlyArray<Row>
+  /** Always text: the simple protocol has no binary results and is not decoded. */
+  readonly rows: ReadonlyArray<TextRow>
   /** undefined for the empty query. */
   readonly command: CommandComplete | undefined
 }
@@ -84,3 +92,53 @@ export const parseCommandTag = (tag: string): CommandComplete => {
   }
   return { tag, command: rows === undefined ? tag : parts.slice(0, -1).join(" "), rows }
 }
+
+/**
+ * The object keys of columns named `names`, in order: each name, with `_2`, `_3`, … added to a
+ * name already taken (`select 1 as a, 2 as a` gives `a` and `a_2`), so every column has a key
+ * and the choice depends only on the names' order.
+ */
+export const columnKeys = (names: ReadonlyArray<string>): Array<string> => {
+  const taken = new Set<string>()
+  return names.map((name) => {
+    let key = name
+    for (let n = 2; taken.has(key); n++) key = `${name}_${n}`
+    taken.add(key)
+    return key
+  })
+}
+
+/**
+ * A function from rows of `columns` to objects keyed by column name (duplicates renamed as
+ * `columnKeys` does). The keys are worked out once; use it for every row of one result or stream
+ * (`streamWithColumns` gives the columns first).
+ */
+export const rowToObject = (columns: ReadonlyArray<Column>): ((row: Row) => Record<string, unknown>) => {
+  const keys = columnKeys(columns.map((c) => c.name))
+  const n = keys.length
+  // A column named __proto__ is an own property, never the object's prototype.
+  if (keys.includes("__proto__")) {
+    return (row) => {
+      const object: Record<string, unknown> = {}
+      for (let i = 0; i < n; i++)
+        Object.defineProperty(object, keys[i]!, {
+          value: row[i],
+          enumerable: true,
+          writable: true,
+          configurable: true
+        })
+      return object
+    }
+  }
+  return (row) => {
+    const object: Record<string, unknown> = {}
+    for (let i = 0; i < n; i++) object[keys[i]!] = row[i]
+    return object
+  }
+}
+
+/** A result's rows as objects keyed by column name (see `rowToObject`). */
+export const objects = (result: {
+  readonly columns: ReadonlyArray<Column>
+  readonly rows: ReadonlyArray<Row>
+}): Array<Record<string, unknown>> => result.rows.map(rowToObject(result.columns))

@@ -124,7 +124,10 @@ export const make = (
         : Effect.map(pool.query(sql.select, [key]), ({ rows }): SessionEntry | undefined => {
             const row = rows[0]
             if (row === undefined) return undefined
-            return { value: row[0] ?? null, expiresIn: Duration.millis(Math.max(0, Number(row[1]))) }
+            return {
+              value: (row[0] as string | null) ?? null,
+              expiresIn: Duration.millis(Math.max(0, Number(row[1])))
+            }
           })
 
     const set = (key: string, value: string, expiry?: Duration.Input) =>

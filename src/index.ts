@@ -3,7 +3,8 @@
  *
  * The public surface: the normal API (`Connection`), the Expert API (`Expert`), the errors, the
  * result types, the configuration (`PgConfig`, parsing of URLs / key=value / PG* / ~/.pgpass),
- * the replaceable services (`PgSocket`, `Codec`, `Auth`), quoting (`Quote`) and the SQLSTATE
+ * the replaceable services (`PgSocket`, `Codec`, `Auth`, `TypeRegistry`), the value codecs
+ * (`Types`: docs/types.md), quoting (`Quote`) and the SQLSTATE
  * constants. The pure wire codec is `Protocol`; the command contract and the built-in commands,
  * for custom commands run with `connection.run`, are `Command`. Replication connections and their
  * acknowledged change streams are `Replication`. `Pool` and the `SessionStore` sit on top. Test
@@ -22,6 +23,7 @@ export * as Connection from "./Connection.ts"
 export * as Command from "./commands/index.ts"
 export type { ConnectConfig, ConnectConfigInput, ConnectInput } from "./config/ConnectConfig.ts"
 export * as PgConfig from "./config/index.ts"
+export * as TypeRegistry from "./connection/typeRegistry.ts"
 export * from "./Errors.ts"
 export * as Expert from "./Expert.ts"
 export * as PgSocket from "./PgSocket.ts"
@@ -32,3 +34,4 @@ export * as Replication from "./Replication.ts"
 export * from "./Result.ts"
 export * as SessionStore from "./SessionStore.ts"
 export * as Sqlstate from "./Sqlstate.ts"
+export * as Types from "./types/index.ts"

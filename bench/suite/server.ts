@@ -87,9 +87,11 @@ export const prepareServer = Effect.gen(function* () {
         `select name, setting, coalesce(unit, '') from pg_settings where name in (${list}) order by name`
       )
       return {
-        version: version.rows[0]?.[0] ?? "?",
+        version: String(version.rows[0]?.[0] ?? "?"),
         source: server.source,
-        settings: settings.rows.map((r) => [r[0] ?? "", `${r[1] ?? ""}${r[2] ? ` (${r[2]})` : ""}`] as const)
+        settings: settings.rows.map(
+          (r) => [String(r[0] ?? ""), `${r[1] ?? ""}${r[2] ? ` (${r[2]})` : ""}`] as const
+        )
       } satisfies ServerFacts
     })
   )

@@ -12,7 +12,7 @@
  * would lose digits; every value is its text form), or render results without columns (a command
  * like INSERT has no rows to show: the caller prints nothing for it in these formats).
  */
-import type { Column, Row } from "../Result.ts"
+import { type Column, columnKeys, type TextRow } from "../Result.ts"
 
 const needsQuotes = /[",\r\n]/
 
@@ -24,24 +24,16 @@ export const csvField = (value: string | null): string => {
 }
 
 /** Header and rows as CSV records, each ended by CRLF. */
-export const renderCsv = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<Row>): string => {
+export const renderCsv = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<TextRow>): string => {
   const record = (fields: ReadonlyArray<string | null>) => fields.map(csvField).join(",") + "\r\n"
   return record(columns.map((c) => c.name)) + rows.map(record).join("")
 }
 
 /** The JSON keys for `names`: each name, with `_2`, `_3`, … added to a name already taken. */
-export const jsonKeys = (names: ReadonlyArray<string>): Array<string> => {
-  const taken = new Set<string>()
-  return names.map((name) => {
-    let key = name
-    for (let n = 2; taken.has(key); n++) key = `${name}_${n}`
-    taken.add(key)
-    return key
-  })
-}
+export const jsonKeys = columnKeys
 
 /** The rows as one line of JSON (an array of objects), without the newline. */
-export const renderJson = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<Row>): string => {
+export const renderJson = (columns: ReadonlyArray<Column>, rows: ReadonlyArray<TextRow>): string => {
   const keys = jsonKeys(columns.map((c) => c.name)).map((k) => JSON.stringify(k))
   const objects = rows.map(
     (row) => "{" + keys.map((key, i) => `${key}:${JSON.stringify(row[i] ?? null)}`).join(",") + "}"

@@ -39,7 +39,7 @@ import {
   writeSync
 } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
-import { decodeTextRow, scanTextRow, type TextRow } from "../protocol/TextRow.ts"
+import { decodeTextRow } from "../protocol/TextRow.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import { type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
 import {
@@ -59,16 +59,19 @@ import {
   unexpectedMessage
 } from "./Command.ts"
 import { advance, encodeFrames } from "./prepare.ts"
+import { isDecodeFailure, type ReadRow, type RowReader, readRow } from "./rows.ts"
 import { rowProblem } from "./shared.ts"
 
 export interface CursorArgs {
   readonly sql: string
-  /** Text parameters; `null` is SQL NULL. */
+  /** Parameters as Bind values (text; `null` is SQL NULL): connection/params.ts encodes JS values. */
   readonly params?: ReadonlyArray<string | null> | undefined
   /** Rows per window: an integer in 1..2147483647. */
   readonly window: number
   /** Where to encode (the connection's Writer); default the commands' own. */
   readonly writer?: Writer | undefined
+  /** Typed results (commands/rows.ts); absent: text rows. */
+  readonly reader?: RowReader | undefined
 }
 
 /** What the caller feeds the running cursor. */
@@ -114,6 +117,7 @@ export interface CursorState {
   readonly more: Uint8Array
   /** Close(P, "") + Sync. */
   readonly close: Uint8Array
+  readonly reader: RowReader | undefined
 }
 
 type CursorStep = Step<CursorResult, CursorEvent>
@@ -122,12 +126,17 @@ const NAME = "a cursor"
 const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
 const MAX_WINDOW = 0x7fffffff
 
-const onRow = (state: CursorState, value: TextRow | ProtocolError): CursorStep => {
+const onRow = (state: CursorState, value: ReadRow): CursorStep => {
+  if (isDecodeFailure(value)) {
+    // The first value that did not decode fails the cursor: the window is drained, then closed.
+    state.failure ??= value.failure
+    return CONTINUE
+  }
   const problem = rowProblem(value, state.columns)
   if (problem !== undefined) return problem
-  if (state.closeSent) return CONTINUE
+  if (state.closeSent || state.failure !== undefined) return CONTINUE
   state.rows++
-  return row(value as TextRow)
+  return row(value as ReadonlyArray<unknown>)
 }
 
 const rowsAllowed = (state: CursorState) => state.phase === "rows" && !state.noData
@@ -140,6 +149,13 @@ const onWindowEnd = (state: CursorState, message: BackendMessage): CursorStep =>
   if (state.closeSent) {
     state.phase = "closing"
     return CONTINUE
+  }
+  if (message._tag === "PortalSuspended" && state.failure !== undefined) {
+    // A value did not decode: close the portal instead of asking for more.
+    state.closeSent = true
+    state.syncSent = true
+    state.phase = "closing"
+    return send(state.close)
   }
   if (message._tag === "PortalSuspended") {
     state.phase = "suspended"
@@ -170,8 +186,10 @@ const onMessage = (state: CursorState, message: BackendMessage): CursorStep => {
     case "RowDescription":
     case "NoData":
       if (state.phase !== "describe") return unexpectedMessage(NAME, message, state.phase)
-      if (message._tag === "RowDescription") state.columns = message.fields
-      else state.noData = true
+      if (message._tag === "RowDescription") {
+        state.columns = message.fields
+        state.reader?.plan(state.columns)
+      } else state.noData = true
       state.phase = "rows"
       return result({ _tag: "Columns", columns: state.columns })
     case "DataRow":
@@ -187,6 +205,9 @@ const onMessage = (state: CursorState, message: BackendMessage): CursorStep => {
       return onError(state, message)
     case "ReadyForQuery":
       if (state.phase === "failed") return fail(state.failure!)
+      // A value that did not decode (the rows were drained, the portal closed).
+      if (state.failure !== undefined && (state.phase === "syncing" || state.phase === "closed"))
+        return fail(state.failure)
       if (state.phase === "syncing") return done({ command: state.command, closed: false })
       if (state.phase === "closed") return done({ command: state.command, closed: true })
       return unexpectedMessage(NAME, message, state.phase)
@@ -261,7 +282,8 @@ export const cursor = {
         closeSent: false,
         syncSent: false,
         more,
-        close
+        close,
+        reader: args.reader
       }
     }
   },
@@ -270,7 +292,7 @@ export const cursor = {
     if (!rowsAllowed(state)) {
       return unexpected(protocol("UnexpectedMessage", `unexpected DataRow during a cursor (${state.phase})`))
     }
-    return onRow(state, scanTextRow(body))
+    return onRow(state, readRow(state.reader, body))
   },
   onInput,
   tags: (state) => (state.command === undefined || state.command.tag === "" ? [] : [state.command.tag])

@@ -3,8 +3,11 @@
  * Execute(0) Sync, its rows streamed as `Row` steps (or, for queryExpectNoData, refused).
  *
  * Wire transcript (Frontend/Backend Protocol, "Extended Query"):
- *   CloseComplete × closes, ParseComplete (when parsing), BindComplete,
- *   RowDescription | NoData (when described; a cached statement's columns are given instead),
+ *   CloseComplete × closes, ParseComplete (when parsing),
+ *   [ParameterDescription, RowDescription | NoData] (`describeStatement`: Describe(S) after the
+ *   Parse, so the statement cache learns the parameter types in the same round trip), BindComplete,
+ *   RowDescription | NoData (Describe(P); absent with `describeStatement`, or for a cached
+ *   statement, whose columns are given instead),
  *   DataRow*, CommandComplete | EmptyQueryResponse, ReadyForQuery;
  *   or ErrorResponse at any point before ReadyForQuery (also after CommandComplete: a deferred
  *   constraint failing at the implicit COMMIT), then ReadyForQuery.
@@ -24,12 +27,16 @@
  * effect; CopyOutResponse's data is drained, and the statement ran. The refusal names COPY IN or
  * COPY OUT and the operation.
  *
+ * Values are the server's text, or, with a `reader`, decoded on the frame path by a RowReader
+ * (commands/rows.ts): a value that fails to decode fails the query (UndecodableValue) after the
+ * rest of its rows were drained.
+ *
  * It does NOT encode the statement (the connection's statement cache does, and says what the
- * frames contain) nor decode values beyond text.
+ * frames contain).
  */
 import type { BackendMessage } from "../protocol/Backend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
-import { decodeTextRow, scanTextRow, type TextRow } from "../protocol/TextRow.ts"
+import { decodeTextRow, type TextRow } from "../protocol/TextRow.ts"
 import { type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
 import {
   CONTINUE,
@@ -45,6 +52,7 @@ import {
   unexpected,
   unexpectedMessage
 } from "./Command.ts"
+import { isDecodeFailure, type RowReader, readRow } from "./rows.ts"
 import { copyFailFrames, onErrorOrCopy, rowProblem } from "./shared.ts"
 
 export interface ExtendedArgs {
@@ -56,20 +64,28 @@ export interface ExtendedArgs {
   readonly parse: boolean
   /** Columns known in advance (a cached statement): no Describe was sent. */
   readonly preset?: ReadonlyArray<Column> | undefined
+  /** The frames hold Describe(S) between Parse and Bind instead of Describe(P) after the Bind. */
+  readonly describeStatement?: boolean | undefined
   /** Nothing may be written behind it (a COPY statement: its Sync is ignored in copy-in mode). */
   readonly exclusive?: boolean | undefined
   /** queryExpectNoData: a row (or a COPY) fails the statement after it ran; rows are not delivered. */
   readonly expectNoData?: boolean | undefined
+  /** Typed results: decodes the rows (one per run, commands/rows.ts); absent: text rows. */
+  readonly reader?: RowReader | undefined
 }
 
 export interface ExtendedResult {
   readonly columns: ReadonlyArray<Column>
   readonly command: CommandComplete
+  /** The statement's parameter types (with `describeStatement`). */
+  readonly paramTypes?: ReadonlyArray<number> | undefined
 }
 
 type Phase =
   | "closes"
   | "parse"
+  | "params"
+  | "statement"
   | "bind"
   | "describe"
   | "rows"
@@ -83,7 +99,9 @@ export interface ExtendedState {
   phase: Phase
   closesLeft: number
   readonly parse: boolean
-  readonly preset: ReadonlyArray<Column> | undefined
+  preset: ReadonlyArray<Column> | undefined
+  readonly describeStatement: boolean
+  paramTypes: ReadonlyArray<number> | undefined
   columns: ReadonlyArray<Column>
   /** NoData: the statement returns no rows. */
   noData: boolean
@@ -93,8 +111,10 @@ export interface ExtendedState {
   failure: Failure | undefined
   /** The server acknowledged the Parse (a named statement exists now). */
   parsed: boolean
+  /** Decodes typed rows (absent: text rows). */
+  readonly reader: RowReader | undefined
   /** The one Row step of this run, refilled per row: the engine consumes a step before the next. */
-  readonly rowStep: { readonly _tag: "Row"; row: TextRow }
+  readonly rowStep: { readonly _tag: "Row"; row: ReadonlyArray<unknown> }
 }
 
 const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
@@ -148,7 +168,12 @@ const onMessage = (
     case "ParseComplete":
       if (state.phase !== "parse") return unexpectedMessage(NAME, message, state.phase)
       state.parsed = true
-      state.phase = "bind"
+      state.phase = state.describeStatement ? "params" : "bind"
+      return CONTINUE
+    case "ParameterDescription":
+      if (state.phase !== "params") return unexpectedMessage(NAME, message, state.phase)
+      state.paramTypes = message.oids
+      state.phase = "statement"
       return CONTINUE
     case "BindComplete":
       if (state.phase !== "bind") return unexpectedMessage(NAME, message, state.phase)
@@ -157,14 +182,28 @@ const onMessage = (
         return CONTINUE
       }
       state.columns = state.preset
+      state.reader?.plan(state.columns)
       state.phase = "rows"
       return result(state.columns)
     case "RowDescription":
+      if (state.phase === "statement") {
+        // Describe(S): the columns, formats all text (the Bind asked for text).
+        state.preset = message.fields
+        state.phase = "bind"
+        return CONTINUE
+      }
       if (state.phase !== "describe") return unexpectedMessage(NAME, message, state.phase)
       state.columns = message.fields
+      state.reader?.plan(state.columns)
       state.phase = "rows"
       return result(state.columns)
     case "NoData":
+      if (state.phase === "statement") {
+        state.preset = []
+        state.noData = true
+        state.phase = "bind"
+        return CONTINUE
+      }
       if (state.phase !== "describe") return unexpectedMessage(NAME, message, state.phase)
       state.noData = true
       state.phase = "rows"
@@ -187,7 +226,7 @@ const onMessage = (
         )
       }
       if (state.failure !== undefined) return fail(state.failure)
-      return done({ columns: state.columns, command: state.command! })
+      return done({ columns: state.columns, command: state.command!, paramTypes: state.paramTypes })
     default:
       return (
         onErrorOrCopy(state, message, NAME, "rows", COPY_FAIL_AND_SYNC, operationOf(state)) ??
@@ -221,12 +260,15 @@ export const extendedQuery = {
         closesLeft: closes,
         parse: args.parse,
         preset: args.preset,
+        describeStatement: args.describeStatement === true,
+        paramTypes: undefined,
         columns: [],
         noData: false,
         expectNoData: args.expectNoData === true,
         command: undefined,
         failure: undefined,
         parsed: false,
+        reader: args.reader,
         rowStep: { _tag: "Row", row: [] }
       }
     }
@@ -236,15 +278,23 @@ export const extendedQuery = {
     if (!rowsAllowed(state)) {
       return unexpected(protocol("UnexpectedMessage", `unexpected DataRow during a query (${state.phase})`))
     }
-    const value = scanTextRow(body)
+    // queryExpectNoData refuses rows: they are checked, never decoded.
+    const value = readRow(state.expectNoData ? undefined : state.reader, body)
+    if (isDecodeFailure(value)) {
+      // The first value that did not decode fails the query; the rest of its rows are drained.
+      state.failure ??= value.failure
+      return CONTINUE
+    }
     const problem = rowProblem(value, state.columns)
     if (problem !== undefined) return problem
     if (state.expectNoData) {
       state.failure ??= ROWS_REFUSED
       return CONTINUE
     }
+    // A row after a failed value is dropped: the query fails with that value's error.
+    if (state.failure !== undefined) return CONTINUE
     // No allocation per row: the run's own Row step, refilled (the engine takes the row at once).
-    state.rowStep.row = value as TextRow
+    state.rowStep.row = value as ReadonlyArray<unknown>
     return state.rowStep
   },
   tags: (state) => (state.command === undefined || state.command.tag === "" ? [] : [state.command.tag])

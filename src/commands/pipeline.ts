@@ -35,7 +35,7 @@ import {
   writeSync
 } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
-import { decodeTextRow, scanTextRow, type TextRow } from "../protocol/TextRow.ts"
+import { decodeTextRow } from "../protocol/TextRow.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import { type Column, type CommandComplete, parseCommandTag, type Row } from "../Result.ts"
 import {
@@ -53,11 +53,12 @@ import {
   unexpectedMessage
 } from "./Command.ts"
 import { encodeFrames } from "./prepare.ts"
+import { isDecodeFailure, type ReadRow, type RowReader, readRow } from "./rows.ts"
 import { rowProblem } from "./shared.ts"
 
 export interface PipelineQuery {
   readonly sql: string
-  /** Text parameters; `null` is SQL NULL. */
+  /** Parameters as Bind values (text; `null` is SQL NULL): connection/params.ts encodes JS values. */
   readonly params?: ReadonlyArray<string | null> | undefined
 }
 
@@ -68,6 +69,8 @@ export interface PipelineArgs {
   readonly mode: PipelineMode
   /** Where to encode (the connection's Writer); default the commands' own. */
   readonly writer?: Writer | undefined
+  /** Typed results (commands/rows.ts), one reader for every query in turn; absent: text rows. */
+  readonly reader?: RowReader | undefined
 }
 
 /** One query's outcome. */
@@ -101,11 +104,17 @@ export interface PipelineState {
   phase: Phase
   columns: ReadonlyArray<Column>
   noData: boolean
-  rows: Array<TextRow>
+  rows: Array<ReadonlyArray<unknown>>
   command: CommandComplete | undefined
   /** The current query's failure (isolated), or the pipeline's (transaction). */
   failure: Failure | undefined
   readonly entries: Array<PipelineEntry>
+  readonly reader: RowReader | undefined
+  /**
+   * A value that did not decode (typed results): the query's outcome (isolated), or the
+   * pipeline's (transaction) unless a server error comes; its later rows are dropped.
+   */
+  undecodable: Failure | undefined
 }
 
 type PipelineStep = Step<PipelineResult, PipelineProgress>
@@ -137,12 +146,17 @@ const next = (state: PipelineState): void => {
   state.rows = []
   state.command = undefined
   state.failure = undefined
+  if (state.mode === "isolated") state.undecodable = undefined
 }
 
-const onRow = (state: PipelineState, value: TextRow | ProtocolError): PipelineStep => {
+const onRow = (state: PipelineState, value: ReadRow): PipelineStep => {
+  if (isDecodeFailure(value)) {
+    state.undecodable ??= value.failure
+    return CONTINUE
+  }
   const problem = rowProblem(value, state.columns)
   if (problem !== undefined) return problem
-  state.rows.push(value as TextRow)
+  if (state.undecodable === undefined) state.rows.push(value as ReadonlyArray<unknown>)
   return CONTINUE
 }
 
@@ -168,11 +182,13 @@ const onReady = (state: PipelineState, message: BackendMessage): PipelineStep =>
     return unexpectedMessage(NAME, message, `query ${state.index}, ${state.phase}`)
   }
   if (state.mode === "transaction") {
-    return state.phase === "failed" ? fail(state.failure!) : done({ entries: state.entries })
+    if (state.phase === "failed") return fail(state.failure!)
+    return state.undecodable === undefined ? done({ entries: state.entries }) : fail(state.undecodable)
   }
+  const failure = state.phase === "failed" ? state.failure! : state.undecodable
   const entry: PipelineEntry =
-    state.phase === "failed"
-      ? { _tag: "Failure", failure: state.failure! }
+    failure !== undefined
+      ? { _tag: "Failure", failure }
       : { _tag: "Success", columns: state.columns, rows: state.rows, command: state.command! }
   state.entries.push(entry)
   const index = state.index
@@ -195,7 +211,10 @@ const onMessage = (state: PipelineState, message: BackendMessage): PipelineStep 
   if (sequence !== undefined) {
     if (state.phase !== sequence[0]) return unexpectedMessage(NAME, message, where)
     state.phase = sequence[1]
-    if (message._tag === "RowDescription") state.columns = message.fields
+    if (message._tag === "RowDescription") {
+      state.columns = message.fields
+      state.reader?.plan(state.columns)
+    }
     if (message._tag === "NoData") state.noData = true
     return CONTINUE
   }
@@ -272,7 +291,9 @@ export const pipeline = {
         rows: [],
         command: undefined,
         failure: undefined,
-        entries: []
+        entries: [],
+        reader: args.reader,
+        undecodable: undefined
       }
     }
   },
@@ -286,7 +307,7 @@ export const pipeline = {
         )
       )
     }
-    return onRow(state, scanTextRow(body))
+    return onRow(state, readRow(state.reader, body))
   },
   tags: (state) => {
     const tags: Array<string> = []

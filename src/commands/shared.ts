@@ -11,7 +11,6 @@
 import type { BackendMessage } from "../protocol/Backend.ts"
 import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
-import type { TextRow } from "../protocol/TextRow.ts"
 import type { Column, StatementResult } from "../Result.ts"
 import {
   CONTINUE,
@@ -154,7 +153,7 @@ export const onSimpleErrorOrCopy = (
 
 /** `undefined` when `value` is a well-formed row of `columns`; the `Unexpected` step otherwise. */
 export const rowProblem = (
-  value: TextRow | ProtocolError,
+  value: ReadonlyArray<unknown> | ProtocolError,
   columns: ReadonlyArray<Column>
 ): Step<never, never> | undefined => {
   if (value instanceof ProtocolError) {

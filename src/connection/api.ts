@@ -19,6 +19,7 @@ import type { CopyAborted, CopyFeed, CopyTarget } from "./copyOps.ts"
 import type { CursorOptions } from "./cursor.ts"
 import type { RunOptions } from "./custom.ts"
 import type { Notification } from "./notifications.ts"
+import type { Param } from "./params.ts"
 import {
   failedQueryIndex,
   type PipelineOptions,
@@ -28,8 +29,7 @@ import {
 import type { PreparedStatement, PrepareOptions, StatementDescription } from "./prepared.ts"
 import type { OperationOptions } from "./timed.ts"
 
-/** A query parameter in text format; `null` is SQL NULL. */
-export type Param = string | null
+export type { Param } from "./params.ts"
 
 /**
  * `pipeline`: N extended queries in one write. The result type follows the mode: "isolated" (the

@@ -34,6 +34,7 @@ import { PgConnectionError, type PgExpertError } from "../Errors.ts"
 import { Engine } from "../engine/Engine.ts"
 import { ErrorBeforeTls, PgSocket, type SocketOptions, type TlsRequest } from "../PgSocket.ts"
 import { type ExpertConnection, makeOperations } from "./operations.ts"
+import { TypeRegistry } from "./typeRegistry.ts"
 
 export type ConnectError = PgExpertError | PgConfigError
 
@@ -188,6 +189,7 @@ const attempt = (
     const socket = yield* PgSocket
     const codec = yield* Codec
     const auth = yield* Auth
+    const types = yield* TypeRegistry
     const where = isUnixSocket(host) ? socketPath(host.host, host.port) : `${displayHost(host)}:${host.port}`
     const socketOptions: SocketOptions = {
       target: isUnixSocket(host)
@@ -241,7 +243,7 @@ const attempt = (
       engine,
       session,
       { socket, options: cancelOptions },
-      { statementCacheSize: config.statementCacheSize }
+      { statementCacheSize: config.statementCacheSize, types }
     ).pipe(Scope.provide(scope))
     const mismatch = yield* checkSessionAttrs(connection, sessionAttrs)
     if (mismatch !== undefined) {
@@ -290,8 +292,9 @@ const checkSessionAttrs = (
       const r = yield* connection.query(
         "select case when pg_is_in_recovery() then 'on' else 'off' end, current_setting('transaction_read_only')"
       )
-      hotStandby = r.rows[0]?.[0] ?? "off"
-      readOnly = r.rows[0]?.[1] ?? "off"
+      // Text columns: strings in both result modes (TypeRegistry).
+      hotStandby = String(r.rows[0]?.[0] ?? "off")
+      readOnly = String(r.rows[0]?.[1] ?? "off")
     }
     return sessionAttrsMismatch(wanted, hotStandby === "on", readOnly === "on")
   })

@@ -45,8 +45,10 @@ import type { PgTimeoutOutcome } from "../errors/PgExpertError.ts"
 import type { Row } from "../Result.ts"
 import * as Sqlstate from "../Sqlstate.ts"
 import { after, TIMEOUT_SLACK_MILLIS, timeoutMillis } from "./deadline.ts"
+import type { Param } from "./params.ts"
 import { type CommandDeps, observeTags } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
+import { Values } from "./values.ts"
 
 export interface CursorOptions extends OperationOptions {
   /** Rows per window (default 100). */
@@ -201,7 +203,7 @@ class CursorFeed {
 export const makeCursor = (deps: CommandDeps) => {
   const open = (
     sql: string,
-    params: ReadonlyArray<string | null>,
+    params: ReadonlyArray<Param>,
     options: CursorOptions | undefined,
     scope: Scope.Scope
   ): Effect.Effect<Pulled, PgExpertError> =>
@@ -209,7 +211,11 @@ export const makeCursor = (deps: CommandDeps) => {
       const millis = timeoutMillis(options?.timeout)
       if (isPgExpertError(millis)) return Effect.fail(millis)
       const window = options?.window ?? DEFAULT_WINDOW
-      const started = command.start({ sql, params, window, writer: deps.writer })
+      const values = deps.values ?? new Values()
+      const bound = values.text(params)
+      if (bound instanceof PgProtocolError) return Effect.fail(bound)
+      const reader = values.reader()
+      const started = command.start({ sql, params: bound, window, writer: deps.writer, reader })
       if (isFailure(started)) {
         const error = toExpertError(started)
         return Effect.fail(error instanceof PgProtocolError ? PgProtocolError.notSent(error) : error)
@@ -222,7 +228,7 @@ export const makeCursor = (deps: CommandDeps) => {
 
   const cursor = (
     sql: string,
-    params: ReadonlyArray<string | null> = [],
+    params: ReadonlyArray<Param> = [],
     options?: CursorOptions
   ): Stream.Stream<Row, PgExpertError> =>
     Stream.fromChannel(Channel.fromTransform((_, scope) => open(sql, params, options, scope)))

@@ -36,6 +36,8 @@ import type { CommandDeps } from "./runCommand.ts"
 import { Statements } from "./statements.ts"
 import { makeStreams } from "./streams.ts"
 import { makeTimed, type OperationOptions } from "./timed.ts"
+import type { TypeRegistryService } from "./typeRegistry.ts"
+import { Values } from "./values.ts"
 
 export type ExpertConnection = ConnectionApi<PgExpertError>
 export type { ConnectionApi, CopyFeed, CopyTarget, Notification, OperationOptions, Param }
@@ -83,7 +85,11 @@ export const makeOperations = (
   core: Engine,
   session: Session,
   cancelTarget?: CancelTarget,
-  options?: { readonly statementCacheSize?: number | undefined }
+  options?: {
+    readonly statementCacheSize?: number | undefined
+    /** The connection's TypeRegistry (connect.ts reads the service); default text results. */
+    readonly types?: TypeRegistryService | undefined
+  }
 ): Effect.Effect<ExpertConnection, never, Scope.Scope> =>
   Effect.gen(function* () {
     const parameters = new Map(session.parameters)
@@ -92,7 +98,8 @@ export const makeOperations = (
     const finished = Deferred.makeUnsafe<void, PgExpertError>()
     const writer = new Writer(4096)
     // DISCARD ALL / DEALLOCATE ALL seen by any operation: the cache and every handle are gone.
-    const statements = new Statements(options?.statementCacheSize ?? 100, () => prepared.forgetAll())
+    const values = new Values(options?.types)
+    const statements = new Statements(options?.statementCacheSize ?? 100, () => prepared.forgetAll(), values)
     const listeners = new Listeners({ run: (command, args) => run(command, args) })
 
     const wire = core.wire
@@ -121,7 +128,14 @@ export const makeOperations = (
     const run = makeRun(core, timed, observe)
     const { query, queryExpectNoData, simpleQuery } = makeQueries({ core, statements, writer, timed })
     const { stream, streamWithColumns } = makeStreams({ core, wire, statements, writer, interrupt })
-    const deps: CommandDeps = { core, writer, timed, interrupt: (request) => interrupt(request), observe }
+    const deps: CommandDeps = {
+      core,
+      writer,
+      timed,
+      interrupt: (request) => interrupt(request),
+      observe,
+      values
+    }
     const prepared = makePreparedOps(deps, session.processId)
     const { pipeline, executeSimple } = makePipelineOps(deps)
     const { cursor } = makeCursor(deps)

@@ -18,18 +18,42 @@
 import { Effect, Exit } from "effect"
 import { executeSimple as executeSimpleCommand } from "../commands/executeSimple.ts"
 import {
+  type PipelineQuery as BoundQuery,
   pipeline as command,
   type PipelineEntry,
-  type PipelineMode,
-  type PipelineQuery
+  type PipelineMode
 } from "../commands/pipeline.ts"
 import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
 import { toExpertError } from "../engine/run.ts"
 import type { CommandComplete, Notice, QueryResult } from "../Result.ts"
+import type { Param } from "./params.ts"
 import { type CommandDeps, observeTags, runCommand } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
+import { Values } from "./values.ts"
 
-export type { PipelineMode, PipelineQuery }
+export type { PipelineMode }
+
+/** One query of a pipeline: its SQL and parameters (JS values, params.ts). */
+export interface PipelineQuery {
+  readonly sql: string
+  readonly params?: ReadonlyArray<Param> | undefined
+}
+
+/** The queries with their parameters as Bind values; a value that cannot be sent names its query. */
+const bindAll = (
+  values: Values,
+  queries: ReadonlyArray<PipelineQuery>
+): Array<BoundQuery> | PgProtocolError => {
+  const bound: Array<BoundQuery> = []
+  for (let i = 0; i < queries.length; i++) {
+    const query = queries[i]!
+    const params = values.text(query.params ?? [])
+    if (params instanceof PgProtocolError)
+      return PgProtocolError.notSent({ reason: params.reason, message: `query ${i}: ${params.message}` })
+    bound.push({ sql: query.sql, params })
+  }
+  return bound
+}
 
 export interface PipelineOptions extends OperationOptions {
   /** "isolated" (default): a Sync after each query; "transaction": one Sync for all. */
@@ -60,7 +84,10 @@ export const makePipelineOps = (deps: CommandDeps) => {
   const observe = (_: unknown, run: { commandTags(): ReadonlyArray<string> }) => observeTags(deps, run)
 
   /** Runs the pipeline; the entries with each query's notices. */
+  const values = deps.values ?? new Values()
   const run = (queries: ReadonlyArray<PipelineQuery>, mode: PipelineMode, options?: OperationOptions) => {
+    const bound = bindAll(values, queries)
+    if (bound instanceof PgProtocolError) return Effect.fail(bound)
     /** notices[i]: the notices that came with query i; the rest belong to the last one. */
     const notices: Array<ReadonlyArray<Notice>> = []
     let seen = 0
@@ -71,7 +98,7 @@ export const makePipelineOps = (deps: CommandDeps) => {
       options,
       "the pipeline",
       command,
-      { queries, mode, writer },
+      { queries: bound, mode, writer, reader: values.reader() },
       {
         onResult: (progress, request) => {
           notices[progress.index] = request.notices.slice(seen)

@@ -24,13 +24,18 @@
  * statement it prepared (not one prepared again under the same name after a manual close), and
  * never fails: a statement already gone, or a closed connection, is not an error.
  *
+ * `execute` encodes each parameter by the statement's parameter type (params.ts `typedParams`):
+ * a value its type cannot take fails with PgProtocolError "InvalidValue" naming `$n` and the
+ * type, nothing sent. With typed results, the statement's plan (result formats, decoder) is made
+ * at its first execution and kept with the handle.
+ *
  * It does NOT cache statements by SQL (statements.ts does that for `query`).
  */
 import { Effect, type Scope } from "effect"
 import { isFailure } from "../commands/Command.ts"
 import { closeStatement as closeCommand } from "../commands/closeStatement.ts"
 import { encodeFrames, prepareStatement } from "../commands/prepare.ts"
-import { isPgExpertError, type PgExpertError } from "../Errors.ts"
+import { isPgExpertError, type PgExpertError, PgProtocolError } from "../Errors.ts"
 import { CommandRun, toExpertError } from "../engine/run.ts"
 import { EXECUTE_UNNAMED, writeBind, writeSync } from "../protocol/Frontend.ts"
 import type { Column, QueryResult, Row } from "../Result.ts"
@@ -44,9 +49,11 @@ import {
   Retired,
   statementNameProblem
 } from "./handles.ts"
+import type { Param } from "./params.ts"
 import { ExtendedQuery, isCopyStatement, type Retry } from "./requests.ts"
 import { type CommandDeps, notSent, runCommand } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
+import { type Plan, Values } from "./values.ts"
 
 export type { PreparedStatement } from "./handles.ts"
 export type { CommandDeps } from "./runCommand.ts"
@@ -71,14 +78,19 @@ const isResendable = (run: { readonly state: { readonly parsed?: boolean } }) =>
 const submitExecute = (
   deps: CommandDeps,
   statement: PreparedStatement,
-  params: ReadonlyArray<string | null>,
+  params: ReadonlyArray<Param>,
   complete: (outcome: QueryResult | PgExpertError) => void,
   retry: Retry,
   mayResend: boolean,
   onMissing: () => void
 ): ExtendedQuery | PgExpertError => {
+  const values = deps.values ?? defaultValues
+  // The statement's parameter types are known: each value is encoded by its type's codec.
+  const bound = values.bind(params, statement.paramTypes)
+  if (bound instanceof PgProtocolError) return bound
+  const plan = planOf(values, statement)
   const frames = encodeFrames((w) => {
-    const problem = writeBind(w, "", statement.name, params)
+    const problem = writeBind(w, "", statement.name, bound.values, bound.formats, plan?.formats)
     if (problem !== undefined) return problem
     w.bytes(EXECUTE_UNNAMED)
     return writeSync(w)
@@ -86,7 +98,13 @@ const submitExecute = (
   if (isFailure(frames)) return notSent(toExpertError(frames))
   let rows: Array<Row> | undefined
   const request: ExtendedQuery = new ExtendedQuery(
-    { frames, parse: false, preset: statement.columns, exclusive: isCopyStatement(statement.sql) },
+    {
+      frames,
+      parse: false,
+      preset: plan?.columns ?? statement.columns,
+      exclusive: isCopyStatement(statement.sql),
+      reader: values.reader(plan)
+    },
     {
       onRows: (batch) => {
         if (rows === undefined) rows = batch
@@ -111,6 +129,21 @@ const submitExecute = (
   )
   deps.core.submit(request)
   return request
+}
+
+const defaultValues = new Values()
+
+/** Each statement's typed-results plan, made at its first execution. */
+const plans = new WeakMap<PreparedStatement, Plan | undefined>()
+
+const planOf = (values: Values, statement: PreparedStatement): Plan | undefined => {
+  if (!values.typed) return undefined
+  let plan = plans.get(statement)
+  if (plan === undefined) {
+    plan = values.plan(statement.columns)
+    plans.set(statement, plan)
+  }
+  return plan
 }
 
 /** Closes `name` without a caller (an abandoned prepare): it only has to reach the server. */
@@ -215,7 +248,7 @@ export const makePreparedOps = (deps: CommandDeps, processId?: number) => {
 
   const execute = (
     statement: PreparedStatement,
-    params: ReadonlyArray<string | null> = [],
+    params: ReadonlyArray<Param> = [],
     options?: OperationOptions
   ): Effect.Effect<QueryResult, PgExpertError> =>
     Effect.suspend(() => {

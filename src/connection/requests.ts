@@ -10,6 +10,7 @@
  * No Effect here: completion is a plain callback.
  */
 import { type ExtendedArgs, type ExtendedState, extendedQuery } from "../commands/extended.ts"
+import type { RowReader } from "../commands/rows.ts"
 import { type SimpleResult, type SimpleState, simpleQuery } from "../commands/simple.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { Request } from "../engine/Engine.ts"
@@ -23,6 +24,8 @@ export type RequestError = PgExpertError
 export interface ExtendedOutcome {
   readonly columns: ReadonlyArray<Column>
   readonly command: CommandComplete
+  /** The parameter types, when the statement was described (its first execution, cached). */
+  readonly paramTypes?: ReadonlyArray<number> | undefined
   readonly notices: ReadonlyArray<Notice>
 }
 
@@ -106,14 +109,18 @@ export const extendedArgs = (
     readonly preset: ReadonlyArray<Column> | undefined
     readonly mode: "unnamed" | "prepare" | "cached"
     readonly closes: ReadonlyArray<string>
+    readonly reader?: RowReader | undefined
+    readonly describeStatement?: boolean | undefined
   },
   exclusive: boolean
 ): ExtendedArgs => ({
+  describeStatement: encoded.describeStatement,
   frames: encoded.frames,
   closes: encoded.closes.length,
   parse: encoded.mode !== "cached",
   preset: encoded.preset,
-  exclusive
+  exclusive,
+  reader: encoded.reader
 })
 
 /** A request the connection layer may abandon (its caller went away) or swap for a resent copy. */

@@ -15,6 +15,7 @@ import { CommandRun, toExpertError } from "../engine/run.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import { collateralCancel } from "./cancel.ts"
 import type { OperationOptions, Timed } from "./timed.ts"
+import type { Values } from "./values.ts"
 
 /** What the command operations need of their connection (operations.ts builds it). */
 export interface CommandDeps {
@@ -25,6 +26,8 @@ export interface CommandDeps {
   readonly interrupt: (request: Request & { abandoned: boolean }) => Effect.Effect<void>
   /** Told each command tag the server answered (the statement cache watches for DISCARD ALL). */
   readonly observe?: ((tag: string) => void) | undefined
+  /** Parameter encoding and typed results (values.ts); absent: text results, default registry. */
+  readonly values?: Values | undefined
 }
 
 /** How `runCommand` treats one run of a command. */

@@ -1,8 +1,9 @@
 /**
  * Per-connection cache of prepared statements, keyed by SQL text (an LRU of `capacity` entries).
  *
- * First use of a SQL text: Parse(name) + Bind + Describe(portal) + Execute + Sync, and the
- * statement is remembered with its columns once the server accepted it. Later uses send only
+ * First use of a SQL text: Parse(name) + Describe(S) + Bind + Execute + Sync, and the statement
+ * is remembered with its parameter types and columns once the server accepted it (the unnamed
+ * statement sends Describe(portal) after the Bind instead). Later uses send only
  * Bind (+ Describe when the columns are not known yet) + Execute + Sync: no re-parse, no re-plan
  * of generic plans, fewer bytes. A statement still being prepared is not waited for: a concurrent
  * request with the same text uses the unnamed statement, so pipelining is never blocked.
@@ -16,8 +17,18 @@
  * command tag the connection's operations see comes through `observe`, which also tells
  * `onDiscard` (the handles of prepared.ts).
  *
+ * Values (decision 021): parameters are JS values (params.ts): text with OID 0 while the
+ * parameter types are unknown (the first execution: the statement is parsed in the same write),
+ * encoded by each parameter's type once the statement is cached (binary where the codec has it;
+ * a value the type refuses fails before sending). With typed results (TypeRegistry "typed"), each request gets a
+ * RowReader; a cached statement whose columns are known is bound with the result formats its
+ * codecs prefer (binary for most built-in types), and its RowDecoder for those formats is made
+ * once and kept with the statement. A first execution asks for text and is decoded from text.
+ *
  * It does NOT decide what to retry inside a transaction (nothing is: the transaction is aborted).
  */
+
+import type { RowReader } from "../commands/rows.ts"
 import { type PgExpertError, PgProtocolError } from "../Errors.ts"
 import {
   DESCRIBE_UNNAMED_PORTAL,
@@ -25,19 +36,24 @@ import {
   SYNC,
   writeBind,
   writeClose,
+  writeDescribe,
   writeParse
 } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import type { Column } from "../Result.ts"
+import { allText, type Param } from "./params.ts"
+import { type Plan, Values } from "./values.ts"
 
-/** A query parameter in text format; `null` is SQL NULL. */
-export type Param = string | null
+export type { Param } from "./params.ts"
 
 interface Prepared {
   readonly name: string
   ready: boolean
   columns: ReadonlyArray<Column> | undefined
+  /** The parameter types the server reported (ParameterDescription of the first execution). */
+  paramTypes: ReadonlyArray<number> | undefined
+  plan: Plan | undefined
 }
 
 /** How one request was encoded; handed back to `settle` when it ends. */
@@ -50,6 +66,10 @@ export interface Encoded {
   readonly mode: "unnamed" | "prepare" | "cached"
   /** The Close(S) frames of evicted statements put in front of this request. */
   readonly closes: ReadonlyArray<string>
+  /** Typed results: this request's row reader; absent for text results. */
+  readonly reader: RowReader | undefined
+  /** Describe(S) follows the Parse (the statement is being prepared). */
+  readonly describeStatement: boolean
 }
 
 const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
@@ -62,9 +82,19 @@ export class Statements {
   /** Told when the server dropped every prepared statement (prepared.ts's handles go too). */
   private readonly onDiscard: (() => void) | undefined
 
-  constructor(capacity: number, onDiscard?: () => void) {
+  private readonly values: Values
+
+  /** `values`: the connection's TypeRegistry use (values.ts); default text results. */
+  constructor(capacity: number, onDiscard?: () => void, values: Values = new Values()) {
     this.capacity = capacity
     this.onDiscard = onDiscard
+    this.values = values
+  }
+
+  /** The typed plan of a cached statement with known columns, made once and kept with it. */
+  private planOf(p: Prepared): Plan | undefined {
+    if (p.plan === undefined && p.columns !== undefined) p.plan = this.values.plan(p.columns)
+    return p.plan
   }
 
   /** Encodes Parse?/Bind/Describe?/Execute/Sync (after pending Close frames) in one buffer. */
@@ -81,22 +111,42 @@ export class Statements {
       if (prepared.ready) mode = "cached"
       else prepared = undefined
     } else if (this.capacity > 0) {
-      prepared = { name: `ep${++this.counter}`, ready: false, columns: undefined }
+      prepared = {
+        name: `ep${++this.counter}`,
+        ready: false,
+        columns: undefined,
+        paramTypes: undefined,
+        plan: undefined
+      }
       mode = "prepare"
     }
     const name = prepared?.name ?? ""
+    // Preparing: Describe(S) after the Parse gives the parameter types in the same round trip.
+    const describeStatement = mode === "prepare"
     if (mode !== "cached") {
-      const parse = writeParse(writer, name, sql, [])
+      const parse =
+        writeParse(writer, name, sql, []) ??
+        (describeStatement ? writeDescribe(writer, "S", name) : undefined)
       if (parse !== undefined) return this.abort(writer, closes, codecError(parse))
     }
-    const bind = writeBind(writer, "", name, params)
+    const known = mode === "cached" ? prepared!.paramTypes : undefined
+    // Strings and NULLs only (the common case): sent as they are, whatever the types.
+    const bound =
+      known === undefined || allText(params) ? this.values.text(params) : this.values.bind(params, known)
+    if (bound instanceof PgProtocolError) return this.abort(writer, closes, bound)
+    const plan = this.values.typed && mode === "cached" ? this.planOf(prepared!) : undefined
+    const bind =
+      "formats" in bound
+        ? writeBind(writer, "", name, bound.values, bound.formats, plan?.formats)
+        : writeBind(writer, "", name, bound, undefined, plan?.formats)
     if (bind !== undefined) return this.abort(writer, closes, codecError(bind))
-    const preset = mode === "cached" ? prepared?.columns : undefined
-    if (preset === undefined) writer.bytes(DESCRIBE_UNNAMED_PORTAL)
+    const preset = mode === "cached" ? (plan?.columns ?? prepared?.columns) : undefined
+    if (preset === undefined && !describeStatement) writer.bytes(DESCRIBE_UNNAMED_PORTAL)
     writer.bytes(EXECUTE_UNNAMED)
     writer.bytes(SYNC)
     if (mode === "prepare") this.remember(sql, prepared!)
-    return { frames: writer.finish(), preset, sql, prepared, mode, closes }
+    const reader = this.values.reader(plan)
+    return { frames: writer.finish(), preset, sql, prepared, mode, closes, reader, describeStatement }
   }
 
   private abort(writer: Writer, closes: ReadonlyArray<string>, error: PgProtocolError): PgProtocolError {
@@ -146,7 +196,10 @@ export class Statements {
    */
   settle(
     encoded: Encoded,
-    outcome: { readonly columns: ReadonlyArray<Column> } | PgExpertError | undefined,
+    outcome:
+      | { readonly columns: ReadonlyArray<Column>; readonly paramTypes?: ReadonlyArray<number> | undefined }
+      | PgExpertError
+      | undefined,
     parsed: boolean,
     transactionStatus: string
   ): boolean {
@@ -157,7 +210,10 @@ export class Statements {
       return false
     }
     if (!("_tag" in outcome)) {
-      if (p !== undefined && encoded.mode === "prepare") this.prepared(encoded.sql, p, true, outcome.columns)
+      if (p !== undefined && encoded.mode === "prepare") {
+        p.paramTypes = outcome.paramTypes
+        this.prepared(encoded.sql, p, true, outcome.columns)
+      }
       return false
     }
     if (p !== undefined && encoded.mode === "prepare") this.prepared(encoded.sql, p, parsed)

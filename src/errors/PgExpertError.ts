@@ -92,7 +92,12 @@ export class PgAuthError extends Schema.TaggedError<PgAuthError>()("PgAuthError"
  * Reasons of refusals the client makes on its own, answered by a server that kept to the
  * protocol: the session stays in step, so they are no protocol violation (no 08P01).
  */
-const IN_STEP_REASONS: ReadonlySet<string> = new Set(["NotCopy", "UnexpectedRows", "CopyNotSupported"])
+const IN_STEP_REASONS: ReadonlySet<string> = new Set([
+  "NotCopy",
+  "UnexpectedRows",
+  "CopyNotSupported",
+  "UndecodableValue"
+])
 
 /**
  * The bytes from the server broke the protocol (bad length, unknown message, unexpected message in
@@ -116,7 +121,8 @@ export class PgProtocolError extends Schema.TaggedError<PgProtocolError>()("PgPr
    * malformed or out-of-place message: the connection failed); undefined for what the client
    * refused on its own and the session survived (a request it could not encode or aborted,
    * `mayHaveRun: false`; a statement that was not the COPY asked for, `NotCopy`; rows where none
-   * were expected, `UnexpectedRows`; a COPY an operation does not run, `CopyNotSupported`).
+   * were expected, `UnexpectedRows`; a COPY an operation does not run, `CopyNotSupported`; a result
+   * value its codec could not decode, `UndecodableValue`, the rest of the rows drained).
    */
   get code(): string | undefined {
     return this.mayHaveRun === false || IN_STEP_REASONS.has(this.reason)

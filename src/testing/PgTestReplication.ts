@@ -78,8 +78,12 @@ const withSession = <A>(
     })
   ).pipe(Effect.mapError(fromUnknown("Replication", what)))
 
+/** The first value as text ("t"/"f" for booleans), whether the connection's results are typed or not. */
 const firstValue = (connection: NormalConnection, sql: string, params: ReadonlyArray<string> = []) =>
-  Effect.map(connection.query(sql, params), (result) => result.rows[0]?.[0] ?? null)
+  Effect.map(connection.query(sql, params), (result) => {
+    const value = result.rows[0]?.[0] ?? null
+    return typeof value === "boolean" ? (value ? "t" : "f") : value === null ? null : String(value)
+  })
 
 /** Polls `check` every 20 ms until it is true, for at most `timeoutMs`. */
 const until = (

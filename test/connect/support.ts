@@ -73,7 +73,10 @@ export const loggedMethod = (pg: PgTestLocalServer, pid: number): Effect.Effect<
 export const sslInUse = (connection: ExpertConnection) =>
   Effect.map(
     connection.query("select ssl, version from pg_stat_ssl where pid = pg_backend_pid()"),
-    (result) => ({ ssl: result.rows[0]?.[0] === "t", version: result.rows[0]?.[1] ?? null })
+    (result) => ({
+      ssl: result.rows[0]?.[0] === "t",
+      version: (result.rows[0]?.[1] as string | null | undefined) ?? null
+    })
   )
 
 /** The base input for `pg` over TCP (127.0.0.1) with a role, TLS off unless overridden. */

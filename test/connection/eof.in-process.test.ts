@@ -176,7 +176,12 @@ describe("early EOF once the session is up", () => {
           Effect.gen(function* () {
             yield* Fake.acceptSession(client)
             yield* Fake.readExtendedQuery(client)
-            yield* client.write(Fake.parseComplete(), Fake.bindComplete(), Fake.rowDescription(["x"]))
+            yield* client.write(
+              Fake.parseComplete(),
+              Fake.parameterDescription(),
+              Fake.rowDescription(["x"]),
+              Fake.bindComplete()
+            )
             yield* client.end
           })
         )
@@ -204,8 +209,9 @@ describe("early EOF once the session is up", () => {
             yield* Fake.readExtendedQuery(client)
             yield* client.write(
               Fake.parseComplete(),
-              Fake.bindComplete(),
+              Fake.parameterDescription(),
               Fake.rowDescription(["n"]),
+              Fake.bindComplete(),
               Fake.dataRow(["1"]),
               Fake.dataRow(["2"]),
               Fake.dataRow(["3"]),

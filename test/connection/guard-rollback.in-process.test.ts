@@ -22,8 +22,9 @@ import * as Fake from "../support/FakeServer.ts"
 const noRows = (tag: string, status: "I" | "T" | "E") =>
   Fake.concat([
     Fake.parseComplete(),
-    Fake.bindComplete(),
+    Fake.parameterDescription(),
     Fake.noData(),
+    Fake.bindComplete(),
     Fake.commandComplete(tag),
     Fake.readyForQuery(status)
   ])

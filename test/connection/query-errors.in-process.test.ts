@@ -22,7 +22,12 @@ interface Case {
   readonly message: RegExp
 }
 
-const begin = [Fake.parseComplete(), Fake.bindComplete(), Fake.rowDescription(["a"])]
+const begin = [
+  Fake.parseComplete(),
+  Fake.parameterDescription(),
+  Fake.rowDescription(["a"]),
+  Fake.bindComplete()
+]
 
 const cases: ReadonlyArray<Case> = [
   {

@@ -46,8 +46,9 @@ describe("rows split across socket reads", () => {
         ]
         const frames = [
           Fake.parseComplete(),
-          Fake.bindComplete(),
+          Fake.parameterDescription(),
           Fake.rowDescription(["id", "value"]),
+          Fake.bindComplete(),
           ...rows.map(Fake.dataRow),
           Fake.commandComplete("SELECT 5"),
           Fake.readyForQuery()
@@ -96,6 +97,8 @@ describe("pipelining", () => {
                 // As PostgreSQL does: the error, then everything up to Sync is skipped.
                 yield* client.write(
                   Fake.parseComplete(),
+                  Fake.parameterDescription(),
+                  Fake.noData(),
                   Fake.bindComplete(),
                   Fake.errorResponse({ severity: "ERROR", code: "22012", message: "division by zero" }),
                   Fake.readyForQuery()
@@ -188,8 +191,9 @@ describe("interruption", () => {
               cancelled
                 ? Fake.concat([
                     Fake.parseComplete(),
-                    Fake.bindComplete(),
+                    Fake.parameterDescription(),
                     Fake.rowDescription(["n"]),
+                    Fake.bindComplete(),
                     canceled,
                     Fake.readyForQuery()
                   ])
@@ -223,8 +227,9 @@ describe("interruption", () => {
             yield* Fake.readExtendedQuery(client)
             yield* client.write(
               Fake.parseComplete(),
-              Fake.bindComplete(),
+              Fake.parameterDescription(),
               Fake.rowDescription(["n"]),
+              Fake.bindComplete(),
               Fake.dataRow(["1"])
             )
             const cancelled = yield* cancelledOrNext(2)
@@ -264,8 +269,9 @@ describe("notices", () => {
             yield* Fake.readExtendedQuery(client)
             yield* client.write(
               Fake.parseComplete(),
-              Fake.bindComplete(),
+              Fake.parameterDescription(),
               Fake.rowDescription(["n"]),
+              Fake.bindComplete(),
               Fake.noticeResponse({
                 severity: "NOTICE",
                 code: "00000",

@@ -41,7 +41,21 @@ interface Flow {
   readonly message: (bad: Bad) => RegExp
 }
 
+/** A statement the cache prepares: Describe(S) after the Parse (ParameterDescription, columns). */
 const extended = (client: Fake.FakeClient) =>
+  Effect.andThen(
+    Fake.readExtendedQuery(client),
+    client.write(
+      Fake.parseComplete(),
+      Fake.parameterDescription(),
+      Fake.rowDescription(["n"]),
+      Fake.bindComplete(),
+      Fake.dataRow(["1"])
+    )
+  )
+
+/** The unnamed statement (a pipeline): Describe(P) after the Bind, no ParameterDescription. */
+const unnamed = (client: Fake.FakeClient) =>
   Effect.andThen(
     Fake.readExtendedQuery(client),
     client.write(Fake.parseComplete(), Fake.bindComplete(), Fake.rowDescription(["n"]), Fake.dataRow(["1"]))
@@ -82,7 +96,7 @@ const flows: ReadonlyArray<Flow> = [
   },
   {
     name: "pipeline",
-    begin: extended,
+    begin: unnamed,
     run: (conn, seen) =>
       Effect.map(conn.pipeline([{ sql: "select n" }], { mode: "transaction" }), (r) => seen.push(...r)),
     message: rowsMessage("a pipeline", "query 0, rows")

@@ -47,7 +47,7 @@ const ours = (conninfo: string) =>
   Effect.scoped(
     Effect.gen(function* () {
       const connection = yield* connect(conninfo)
-      return (yield* connection.query("select inet_server_port()")).rows[0]?.[0] ?? ""
+      return String((yield* connection.query("select inet_server_port()")).rows[0]?.[0] ?? "")
     })
   ).pipe(
     Effect.catch((error) =>

@@ -219,7 +219,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         while: () => running,
         body: () =>
           Effect.map(pool.query("select pg_backend_pid(), count(*) from oneshot_tx"), ({ rows }) => {
-            seen.push({ pid: rows[0]![0]!, count: rows[0]![1]! })
+            seen.push({ pid: rows[0]![0] as string, count: rows[0]![1] as string })
           }),
         step: () => {}
       })
@@ -317,7 +317,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
           while: () => running,
           body: () =>
             Effect.map(pool.query("select pg_backend_pid(), pg_sleep(0.001)"), ({ rows }) => {
-              pids.add(rows[0]![0]!)
+              pids.add(rows[0]![0] as string)
             }),
           step: () => {}
         })

@@ -86,7 +86,7 @@ export const countsById = (
 ): Effect.Effect<ReadonlyMap<string, number>, unknown> =>
   Effect.map(watcher.query(`select id, count(*)::int from ${table} group by id`), ({ rows }) => {
     const counts = new Map<string, number>()
-    for (const row of rows) counts.set(row[0]!, Number(row[1]))
+    for (const row of rows) counts.set(row[0] as string, Number(row[1]))
     return counts
   })
 

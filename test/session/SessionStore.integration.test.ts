@@ -90,8 +90,8 @@ layer(Layer.provideMerge(poolLayer, PgTestServer.layer({ version: 18, tls: false
         "select indexdef from pg_indexes where tablename = 'sessions_schema' order by indexname"
       )
       assert.strictEqual(rows.length, 2)
-      assert.match(rows[0]![0]!, /INDEX sessions_schema_expire_date_idx .*\(expire_date\)/)
-      assert.match(rows[1]![0]!, /UNIQUE INDEX sessions_schema_pkey .*\(session_key\)/)
+      assert.match(rows[0]![0] as string, /INDEX sessions_schema_expire_date_idx .*\(expire_date\)/)
+      assert.match(rows[1]![0] as string, /UNIQUE INDEX sessions_schema_pkey .*\(session_key\)/)
     })
   )
 

@@ -192,6 +192,9 @@ export const readyForQuery = (status: "I" | "T" | "E" = "I"): Uint8Array => fram
 export const parseComplete = (): Uint8Array => frame("1")
 export const bindComplete = (): Uint8Array => frame("2")
 export const noData = (): Uint8Array => frame("n")
+/** ParameterDescription ('t'): the statement's parameter type OIDs (Describe of a statement). */
+export const parameterDescription = (oids: ReadonlyArray<number> = []): Uint8Array =>
+  frame("t", int16(oids.length), ...oids.map(int32))
 export const commandComplete = (tag: string): Uint8Array => frame("C", cstring(tag))
 
 /** RowDescription with text columns of type text (OID 25). */
@@ -235,7 +238,10 @@ const fieldBytes = (f: Fields): Array<Uint8Array> => {
 export const errorResponse = (fields: Fields): Uint8Array => frame("E", ...fieldBytes(fields))
 export const noticeResponse = (fields: Fields): Uint8Array => frame("N", ...fieldBytes(fields))
 
-/** The answer to one extended query (Parse/Bind/Describe/Execute/Sync) that returns rows. */
+/**
+ * The answer to one extended query the statement cache prepares (Parse/Describe(S)/Bind/Execute/
+ * Sync) that returns rows.
+ */
 export const queryAnswer = (
   columns: ReadonlyArray<string>,
   rows: ReadonlyArray<ReadonlyArray<string | null>>,
@@ -243,8 +249,9 @@ export const queryAnswer = (
 ): Uint8Array =>
   concat([
     parseComplete(),
-    bindComplete(),
+    parameterDescription(),
     rowDescription(columns),
+    bindComplete(),
     ...rows.map(dataRow),
     commandComplete(tag),
     readyForQuery()

@@ -15,7 +15,7 @@ import { PgTestBouncer, type PgTestBouncerInfo, PgTestReplication } from "../../
 const through = (bouncer: PgTestBouncerInfo, database: string, extra: Partial<ConnectConfigInput> = {}) =>
   connect({ host: "127.0.0.1", port: bouncer.port, user: "postgres", database, sslmode: "disable", ...extra })
 
-const first = (rows: ReadonlyArray<ReadonlyArray<string | null>>) => rows[0]?.[0] ?? null
+const first = (rows: ReadonlyArray<ReadonlyArray<unknown>>) => rows[0]?.[0] ?? null
 
 layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
   timeout: 120_000,

@@ -197,7 +197,7 @@ describe("PgTestDatabase on a server named by EFFECT_PG_TEST_URL", () => {
           assert.strictEqual((yield* PgTestServer.PgTestServer).source, "external")
           return yield* rowsOf("select current_database(), (select count(*) from item)")
         }).pipe(Effect.provide(external))
-        assert.match(seen[0]![0]!, /^effect_pg_db_/)
+        assert.match(seen[0]![0] as string, /^effect_pg_db_/)
         assert.strictEqual(seen[0]![1], "1")
         const left = yield* testDatabases.pipe(Effect.provideService(PgTestServer.PgTestServer, local))
         assert.deepStrictEqual(left, [])

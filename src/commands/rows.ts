@@ -1,0 +1,94 @@
+/**
+ * Typed rows for the row-returning commands (extended query, pipeline, cursor): a `RowReader`
+ * decodes each DataRow body with the statement's RowDecoder (src/types/), made once when the
+ * columns are known (or handed in by the statement cache, built with the formats its Bind asked
+ * for), and counts rows so a value that fails to decode is named by row, column and type.
+ *
+ * A value that fails to decode is a `Failure` (PgProtocolError reason "UndecodableValue",
+ * `mayHaveRun: true`): the command records the first one, drops that row and every later one,
+ * and ends at its ReadyForQuery with it, so the query fails and the connection stays in step.
+ * A malformed frame or a row of the wrong width is the scanner's ProtocolError, as for text rows.
+ *
+ * It does NOT choose result formats (the statement cache does) or decode DataRow *messages*
+ * (the frame path `onDataRow` is the one the engine uses; the message path stays text).
+ */
+import { ProtocolError } from "../protocol/ProtocolError.ts"
+import { scanTextRow, type TextRow } from "../protocol/TextRow.ts"
+import type { Column } from "../Result.ts"
+import type { Registry } from "../types/Registry.ts"
+import { RowDecoder } from "../types/RowDecoder.ts"
+import { ValueError } from "../types/ValueError.ts"
+import { type Failure, protocol } from "./Command.ts"
+
+/** What a row-returning command is told about typed results. */
+export interface RowTyping {
+  readonly registry: Registry
+  /** The plan for preset columns (a cached statement, with the formats its Bind asked for). */
+  readonly decoder?: RowDecoder | undefined
+}
+
+/** A decoded row, or why there is none. */
+export type ReadRow = TextRow | Array<unknown> | ProtocolError | DecodeFailure
+
+/** A value that did not decode: the query fails with it, the connection does not. */
+export class DecodeFailure {
+  readonly _tag = "Decode"
+  readonly failure: Failure
+  constructor(failure: Failure) {
+    this.failure = failure
+  }
+}
+
+/** An `instanceof` check: one prototype test per row on the hot path. */
+export const isDecodeFailure = (u: unknown): u is DecodeFailure => u instanceof DecodeFailure
+
+export class RowReader {
+  private readonly registry: Registry
+  private readonly preset: RowDecoder | undefined
+  private decoder: RowDecoder | undefined
+  private columns: ReadonlyArray<Column> = []
+  /** Rows read so far in the current result (0-based index of the next one). */
+  private row = 0
+
+  constructor(typing: RowTyping) {
+    this.registry = typing.registry
+    this.preset = typing.decoder
+    this.decoder = typing.decoder
+  }
+
+  /** The columns are known (RowDescription, or a cached statement's): plan them once. */
+  plan(columns: ReadonlyArray<Column>): void {
+    this.columns = columns
+    this.row = 0
+    this.decoder = this.preset ?? new RowDecoder(this.registry, columns)
+  }
+
+  /** A new result starts (a pipeline's next query): its own columns and plan. */
+  reset(): void {
+    this.decoder = undefined
+    this.row = 0
+  }
+
+  read(body: Uint8Array): Array<unknown> | ProtocolError | DecodeFailure {
+    const decoder = this.decoder
+    if (decoder === undefined) return new ProtocolError("InvalidValue", "a DataRow before its columns", 0x44)
+    const value = decoder.decode(body)
+    const index = this.row++
+    if (!(value instanceof ValueError)) return value
+    // The row's width differs from its columns: a protocol violation, as for text rows.
+    if (value.index === undefined) return new ProtocolError("InvalidValue", value.message, 0x44)
+    const column = this.columns[value.index]
+    const name = column === undefined ? "" : ` ${JSON.stringify(column.name)}`
+    return new DecodeFailure(
+      protocol(
+        "UndecodableValue",
+        `row ${index + 1}, column ${value.index + 1}${name} (${value.type}): ${value.message}`,
+        { mayHaveRun: true }
+      )
+    )
+  }
+}
+
+/** One DataRow body: text without a reader, decoded with one. */
+export const readRow = (reader: RowReader | undefined, body: Uint8Array): ReadRow =>
+  reader === undefined ? scanTextRow(body) : reader.read(body)

@@ -1,0 +1,42 @@
+/**
+ * The codec registry as an Effect service: which codecs a connection reads and writes values
+ * with, and whether its results are typed at all (issue 12, decision 021).
+ *
+ * Does: hold `TypeRegistry`, a `Context.Reference` (decision 003) whose default is
+ * `{ results: "text", registry: defaultRegistry }`. A connection reads it once, when it is made
+ * (connect.ts), so providing it around `Connection.make`/`layer`, or around `Pool.make`/`layer`
+ * (the pool dials in its own context), sets it per connection or per pool. `withCodecs` and
+ * `typed` are the usual ways to provide it.
+ * - `results: "typed"`: rows are decoded through `registry` (int4 → number, int8 → bigint, …;
+ *   docs/types.md), in binary where the codec prefers it once the statement's columns are known.
+ * - `results: "text"` (the default for now, decision 021): rows are the server's text, as
+ *   before. Parameters are typed in both modes (connection/params.ts).
+ * Does NOT: decode anything (the pure layer src/types/ does), or query the server's catalog
+ * (introspection of enums, composites and domains comes later).
+ */
+import { Context, Layer } from "effect"
+import { defaultRegistry } from "../types/defaults.ts"
+import type { Registry } from "../types/Registry.ts"
+
+/** How a connection reads result values: the server's text, or decoded by the registry. */
+export type ResultValues = "text" | "typed"
+
+export interface TypeRegistryService {
+  readonly results: ResultValues
+  /** The codecs for parameters (both modes) and, in "typed" mode, for results. */
+  readonly registry: Registry
+}
+
+/** The TypeRegistry service; a `Context.Reference` whose default keeps text results. */
+export const TypeRegistry: Context.Reference<TypeRegistryService> = Context.Reference<TypeRegistryService>(
+  "effect-pg/TypeRegistry",
+  { defaultValue: () => ({ results: "text", registry: defaultRegistry }) }
+)
+
+/** Typed results with `registry` (default: every built-in type). */
+export const typed = (registry: Registry = defaultRegistry): Layer.Layer<never> =>
+  Layer.succeed(TypeRegistry, { results: "typed", registry })
+
+/** Text results (the server's text), parameters still encoded with `registry`. */
+export const text = (registry: Registry = defaultRegistry): Layer.Layer<never> =>
+  Layer.succeed(TypeRegistry, { results: "text", registry })

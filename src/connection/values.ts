@@ -1,0 +1,69 @@
+/**
+ * A connection's values (decision 021): its TypeRegistry, read once at connect, and what the
+ * operations ask of it — Bind values for parameters (params.ts), result plans for statements
+ * whose columns are known, and a RowReader per request when results are typed.
+ *
+ * Does: make a statement's `Plan` (the result formats its codecs prefer, its columns with those
+ * formats, the RowDecoder for them) for the caller to keep with the statement (statements.ts,
+ * prepared.ts), so the plan is made once per statement, not per execution.
+ * Does NOT: keep plans itself, or decode rows (commands/rows.ts and src/types/ do).
+ */
+import { RowReader } from "../commands/rows.ts"
+import type { PgProtocolError } from "../Errors.ts"
+import type { BindParam } from "../protocol/Frontend.ts"
+import type { FormatCode } from "../protocol/Types.ts"
+import type { Column } from "../Result.ts"
+import { defaultRegistry } from "../types/defaults.ts"
+import type { Registry } from "../types/Registry.ts"
+import { RowDecoder, resultFormats } from "../types/RowDecoder.ts"
+import { allText, type Param, textParams, typedParams } from "./params.ts"
+import type { TypeRegistryService } from "./typeRegistry.ts"
+
+/** The typed-results plan of a statement: formats at Bind, its columns in them, the decoder. */
+export interface Plan {
+  readonly formats: ReadonlyArray<FormatCode>
+  readonly columns: ReadonlyArray<Column>
+  readonly decoder: RowDecoder
+}
+
+export class Values {
+  readonly registry: Registry
+  /** Whether results are decoded (TypeRegistry "typed"). */
+  readonly typed: boolean
+
+  constructor(types?: TypeRegistryService) {
+    this.registry = types?.registry ?? defaultRegistry
+    this.typed = types?.results === "typed"
+  }
+
+  /** Bind values when the parameter types are unknown: strings as they are, others as text. */
+  text(params: ReadonlyArray<Param>): ReadonlyArray<string | null> | PgProtocolError {
+    return allText(params) ? params : textParams(this.registry, params)
+  }
+
+  /** Bind values and formats when the parameter types are known. */
+  bind(
+    params: ReadonlyArray<Param>,
+    types: ReadonlyArray<number>
+  ):
+    | { readonly values: ReadonlyArray<BindParam>; readonly formats: ReadonlyArray<FormatCode> }
+    | PgProtocolError {
+    return typedParams(this.registry, params, types)
+  }
+
+  /** The typed plan for known columns (`undefined` with text results). */
+  plan(columns: ReadonlyArray<Column>): Plan | undefined {
+    if (!this.typed) return undefined
+    const formats = resultFormats(
+      this.registry,
+      columns.map((c) => c.typeOid)
+    )
+    const planned = columns.map((c, i) => (c.format === formats[i] ? c : { ...c, format: formats[i]! }))
+    return { formats, columns: planned, decoder: new RowDecoder(this.registry, planned) }
+  }
+
+  /** One request's row reader (`undefined` with text results); `plan` when its columns are preset. */
+  reader(plan?: Plan): RowReader | undefined {
+    return this.typed ? new RowReader({ registry: this.registry, decoder: plan?.decoder }) : undefined
+  }
+}
