@@ -3,9 +3,10 @@
  * statement raised, and a simple query's warnings (a COPY TO STDOUT whose data it discarded).
  * Plain data, no behaviour beyond parsing the command tag.
  *
- * Rows are one value per column, in column order, `null` for SQL NULL: the server's text
- * (`string`) by default, or JS values decoded by the connection's TypeRegistry when its results
- * are "typed" (docs/types.md, decision 021). Nothing here interprets a value.
+ * A row holds one value per column, `null` for SQL NULL: JS values decoded by the connection's
+ * TypeRegistry (docs/types.md), or the server's text when its results are "text" (decisions 021,
+ * 022). A row is an object keyed by column name (`ObjectRow`, the default) or, with
+ * `rowMode: "array"`, an array in column order (`Row`). Nothing here interprets a value.
  */
 import type { ErrorFields } from "./protocol/ErrorFields.ts"
 
@@ -24,10 +25,31 @@ export interface Column {
 }
 
 /**
- * One row: a value per column, `null` for SQL NULL. A `string` per column with text results
- * (`TextRow`), the codec's JS value with typed results (docs/types.md).
+ * One row as an array (`rowMode: "array"`): a value per column in column order, `null` for SQL
+ * NULL. A `string` per column with text results (`TextRow`), the codec's JS value with typed
+ * results (docs/types.md).
  */
 export type Row = ReadonlyArray<unknown>
+
+/**
+ * One row as an object (the default): a property per column, keyed by its name. Duplicate names
+ * get `_2`, `_3`, … in column order (`columnKeys`); a column named `__proto__` is an own property.
+ */
+export type ObjectRow = Readonly<Record<string, unknown>>
+
+/** The shape of the rows an operation returns: objects keyed by column name, or arrays. */
+export type RowMode = "object" | "array"
+
+/** The row type of a `RowMode`. */
+export type RowOf<M extends RowMode> = M extends "array" ? Row : ObjectRow
+
+/** The `rowMode` option of the row-returning operations (default "object"). */
+export interface RowModeOption<M extends RowMode = RowMode> {
+  readonly rowMode?: M | undefined
+}
+
+/** A row as requests carry it before an operation types it: either shape. */
+export type AnyRow = Row | ObjectRow
 
 /** A row of text results: the server's text per column. */
 export type TextRow = ReadonlyArray<string | null>
@@ -48,9 +70,10 @@ export interface CommandComplete {
   readonly oid?: number | undefined
 }
 
-export interface QueryResult {
+/** One statement's result; `R` is the row shape (`ObjectRow` by default, `Row` with rowMode "array"). */
+export interface QueryResult<R = ObjectRow> {
   readonly columns: ReadonlyArray<Column>
-  readonly rows: ReadonlyArray<Row>
+  readonly rows: ReadonlyArray<R>
   readonly command: CommandComplete
   readonly notices: ReadonlyArray<Notice>
 }

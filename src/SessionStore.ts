@@ -121,14 +121,17 @@ export const make = (
     const get = (key: string): Effect.Effect<SessionEntry | undefined, SessionStoreError> =>
       unstorable(key)
         ? Effect.succeed(undefined)
-        : Effect.map(pool.query(sql.select, [key]), ({ rows }): SessionEntry | undefined => {
-            const row = rows[0]
-            if (row === undefined) return undefined
-            return {
-              value: (row[0] as string | null) ?? null,
-              expiresIn: Duration.millis(Math.max(0, Number(row[1])))
+        : Effect.map(
+            pool.query(sql.select, [key], { rowMode: "array" }),
+            ({ rows }): SessionEntry | undefined => {
+              const row = rows[0]
+              if (row === undefined) return undefined
+              return {
+                value: (row[0] as string | null) ?? null,
+                expiresIn: Duration.millis(Math.max(0, Number(row[1])))
+              }
             }
-          })
+          )
 
     const set = (key: string, value: string, expiry?: Duration.Input) =>
       Effect.gen(function* () {

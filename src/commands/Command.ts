@@ -28,7 +28,7 @@
  */
 import type { BackendMessage } from "../protocol/Backend.ts"
 import type { ErrorFields } from "../protocol/ErrorFields.ts"
-import type { Row, StatementResult } from "../Result.ts"
+import type { AnyRow, StatementResult } from "../Result.ts"
 
 /**
  * Why a command failed, as plain data; the engine turns it into the typed error of the API
@@ -75,7 +75,7 @@ export type Step<R, P = never> =
    * takes the row before it calls the command again, so a command may return one Row step object
    * refilled per row (extended.ts does, to allocate nothing per row).
    */
-  | { readonly _tag: "Row"; readonly row: Row }
+  | { readonly _tag: "Row"; readonly row: AnyRow }
   /** An intermediate result for the caller (the columns of a stream, one query of a pipeline). */
   | { readonly _tag: "Result"; readonly result: P }
   /**
@@ -130,7 +130,7 @@ export interface Command<A, S, R, P = never, I = never> {
 /** The shared `Continue` step (no allocation per message). */
 export const CONTINUE: Step<never, never> = { _tag: "Continue" }
 
-export const row = (value: Row): Step<never, never> => ({ _tag: "Row", row: value })
+export const row = (value: AnyRow): Step<never, never> => ({ _tag: "Row", row: value })
 
 export const result = <P>(value: P): Step<never, P> => ({ _tag: "Result", result: value })
 

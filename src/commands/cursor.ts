@@ -41,7 +41,7 @@ import {
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { decodeTextRow } from "../protocol/TextRow.ts"
 import type { Writer } from "../protocol/Writer.ts"
-import { type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
+import { type AnyRow, type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
 import {
   CONTINUE,
   type Command,
@@ -136,7 +136,7 @@ const onRow = (state: CursorState, value: ReadRow): CursorStep => {
   if (problem !== undefined) return problem
   if (state.closeSent || state.failure !== undefined) return CONTINUE
   state.rows++
-  return row(value as ReadonlyArray<unknown>)
+  return row(value as AnyRow)
 }
 
 const rowsAllowed = (state: CursorState) => state.phase === "rows" && !state.noData

@@ -37,7 +37,7 @@
 import type { BackendMessage } from "../protocol/Backend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import { decodeTextRow, type TextRow } from "../protocol/TextRow.ts"
-import { type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
+import { type AnyRow, type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
 import {
   CONTINUE,
   type Command,
@@ -114,7 +114,7 @@ export interface ExtendedState {
   /** Decodes typed rows (absent: text rows). */
   readonly reader: RowReader | undefined
   /** The one Row step of this run, refilled per row: the engine consumes a step before the next. */
-  readonly rowStep: { readonly _tag: "Row"; row: ReadonlyArray<unknown> }
+  readonly rowStep: { readonly _tag: "Row"; row: AnyRow }
 }
 
 const EMPTY_COMMAND: CommandComplete = { tag: "", command: "", rows: undefined }
@@ -294,7 +294,7 @@ export const extendedQuery = {
     // A row after a failed value is dropped: the query fails with that value's error.
     if (state.failure !== undefined) return CONTINUE
     // No allocation per row: the run's own Row step, refilled (the engine takes the row at once).
-    state.rowStep.row = value as ReadonlyArray<unknown>
+    state.rowStep.row = value as AnyRow
     return state.rowStep
   },
   tags: (state) => (state.command === undefined || state.command.tag === "" ? [] : [state.command.tag])

@@ -37,7 +37,7 @@ import {
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import { decodeTextRow } from "../protocol/TextRow.ts"
 import type { Writer } from "../protocol/Writer.ts"
-import { type Column, type CommandComplete, parseCommandTag, type Row } from "../Result.ts"
+import { type AnyRow, type Column, type CommandComplete, parseCommandTag } from "../Result.ts"
 import {
   CONTINUE,
   type Command,
@@ -78,7 +78,7 @@ export type PipelineEntry =
   | {
       readonly _tag: "Success"
       readonly columns: ReadonlyArray<Column>
-      readonly rows: ReadonlyArray<Row>
+      readonly rows: ReadonlyArray<AnyRow>
       readonly command: CommandComplete
     }
   | { readonly _tag: "Failure"; readonly failure: Failure }
@@ -104,7 +104,7 @@ export interface PipelineState {
   phase: Phase
   columns: ReadonlyArray<Column>
   noData: boolean
-  rows: Array<ReadonlyArray<unknown>>
+  rows: Array<AnyRow>
   command: CommandComplete | undefined
   /** The current query's failure (isolated), or the pipeline's (transaction). */
   failure: Failure | undefined
@@ -156,7 +156,7 @@ const onRow = (state: PipelineState, value: ReadRow): PipelineStep => {
   }
   const problem = rowProblem(value, state.columns)
   if (problem !== undefined) return problem
-  if (state.undecodable === undefined) state.rows.push(value as ReadonlyArray<unknown>)
+  if (state.undecodable === undefined) state.rows.push(value as AnyRow)
   return CONTINUE
 }
 

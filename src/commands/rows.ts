@@ -9,26 +9,36 @@
  * and ends at its ReadyForQuery with it, so the query fails and the connection stays in step.
  * A malformed frame or a row of the wrong width is the scanner's ProtocolError, as for text rows.
  *
+ * Shapes (decision 022): a reader makes arrays, or objects keyed by column name (`keys`, worked
+ * out once per result from the columns by `columnKeys`, or handed in with a cached plan). With
+ * text results a reader that makes objects keeps every value as the server's text (`text`).
+ *
  * It does NOT choose result formats (the statement cache does) or decode DataRow *messages*
  * (the frame path `onDataRow` is the one the engine uses; the message path stays text).
  */
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import { scanTextRow, type TextRow } from "../protocol/TextRow.ts"
-import type { Column } from "../Result.ts"
+import { type AnyRow, type Column, columnKeys, type RowMode, rowToObject } from "../Result.ts"
 import type { Registry } from "../types/Registry.ts"
 import { RowDecoder } from "../types/RowDecoder.ts"
 import { ValueError } from "../types/ValueError.ts"
 import { type Failure, protocol } from "./Command.ts"
 
-/** What a row-returning command is told about typed results. */
+/** What a row-returning command is told about its rows. */
 export interface RowTyping {
   readonly registry: Registry
   /** The plan for preset columns (a cached statement, with the formats its Bind asked for). */
   readonly decoder?: RowDecoder | undefined
+  /** Objects or arrays (default "array"). */
+  readonly mode?: RowMode | undefined
+  /** The object keys of the preset columns (made with the plan), for mode "object". */
+  readonly keys?: ReadonlyArray<string> | undefined
+  /** Keep text columns as the server's text (a connection with text results). */
+  readonly text?: boolean | undefined
 }
 
 /** A decoded row, or why there is none. */
-export type ReadRow = TextRow | Array<unknown> | ProtocolError | DecodeFailure
+export type ReadRow = TextRow | AnyRow | ProtocolError | DecodeFailure
 
 /** A value that did not decode: the query fails with it, the connection does not. */
 export class DecodeFailure {
@@ -45,7 +55,14 @@ export const isDecodeFailure = (u: unknown): u is DecodeFailure => u instanceof 
 export class RowReader {
   private readonly registry: Registry
   private readonly preset: RowDecoder | undefined
+  private readonly presetKeys: ReadonlyArray<string> | undefined
+  private readonly objects: boolean
+  private readonly text: boolean
   private decoder: RowDecoder | undefined
+  /** Mode "object": this result's keys; `undefined` for arrays. */
+  private keys: ReadonlyArray<string> | undefined
+  /** A column is named `__proto__`: objects are made from arrays, with own properties. */
+  private toObject: ((row: ReadonlyArray<unknown>) => Record<string, unknown>) | undefined
   private columns: ReadonlyArray<Column> = []
   /** Rows read so far in the current result (0-based index of the next one). */
   private row = 0
@@ -53,6 +70,9 @@ export class RowReader {
   constructor(typing: RowTyping) {
     this.registry = typing.registry
     this.preset = typing.decoder
+    this.presetKeys = typing.keys
+    this.objects = typing.mode === "object"
+    this.text = typing.text === true
     this.decoder = typing.decoder
   }
 
@@ -60,23 +80,39 @@ export class RowReader {
   plan(columns: ReadonlyArray<Column>): void {
     this.columns = columns
     this.row = 0
-    this.decoder = this.preset ?? new RowDecoder(this.registry, columns)
+    this.decoder = this.preset ?? new RowDecoder(this.registry, columns, this.text)
+    this.toObject = undefined
+    this.keys = undefined
+    if (!this.objects) return
+    const keys =
+      this.preset !== undefined && this.presetKeys !== undefined
+        ? this.presetKeys
+        : columnKeys(columns.map((c) => c.name))
+    if (keys.includes("__proto__")) this.toObject = rowToObject(columns)
+    else this.keys = keys
   }
 
   /** A new result starts (a pipeline's next query): its own columns and plan. */
   reset(): void {
     this.decoder = undefined
+    this.keys = undefined
+    this.toObject = undefined
     this.row = 0
   }
 
-  read(body: Uint8Array): Array<unknown> | ProtocolError | DecodeFailure {
+  read(body: Uint8Array): AnyRow | ProtocolError | DecodeFailure {
     const decoder = this.decoder
     if (decoder === undefined) return new ProtocolError("InvalidValue", "a DataRow before its columns", 0x44)
-    const value = decoder.decode(body)
+    const keys = this.keys
+    const value = keys !== undefined ? decoder.decodeObject(body, keys) : decoder.decode(body)
     const index = this.row++
-    if (!(value instanceof ValueError)) return value
-    // The row's width differs from its columns: a protocol violation, as for text rows.
-    if (value.index === undefined) return new ProtocolError("InvalidValue", value.message, 0x44)
+    if (!(value instanceof ValueError)) {
+      const toObject = this.toObject
+      return toObject !== undefined && Array.isArray(value) ? toObject(value) : value
+    }
+    // The row's width differs from its columns: its text row, which the command refuses as it
+    // refuses any row of the wrong width (a protocol violation, 08P01).
+    if (value.index === undefined) return scanTextRow(body)
     const column = this.columns[value.index]
     const name = column === undefined ? "" : ` ${JSON.stringify(column.name)}`
     return new DecodeFailure(

@@ -11,7 +11,7 @@
 import type { BackendMessage } from "../protocol/Backend.ts"
 import { encodeCopyFail, SYNC } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
-import type { Column, StatementResult } from "../Result.ts"
+import type { AnyRow, Column, StatementResult } from "../Result.ts"
 import {
   CONTINUE,
   type Failure,
@@ -151,15 +151,18 @@ export const onSimpleErrorOrCopy = (
   }
 }
 
-/** `undefined` when `value` is a well-formed row of `columns`; the `Unexpected` step otherwise. */
+/**
+ * `undefined` when `value` is a well-formed row of `columns`; the `Unexpected` step otherwise. An
+ * object row was made by a decoder that checked the row's width already.
+ */
 export const rowProblem = (
-  value: ReadonlyArray<unknown> | ProtocolError,
+  value: AnyRow | ProtocolError,
   columns: ReadonlyArray<Column>
 ): Step<never, never> | undefined => {
   if (value instanceof ProtocolError) {
     return unexpected(protocol(value.reason, value.message, { messageType: value.messageType }))
   }
-  if (value.length === columns.length) return undefined
+  if (!Array.isArray(value) || value.length === columns.length) return undefined
   return unexpected(
     protocol(
       "UnexpectedMessage",

@@ -14,7 +14,17 @@ import { type Duration, Effect, Exit, type Scope, Stream } from "effect"
 import type { Command } from "../commands/Command.ts"
 import { isPgExpertError, type PgExpertError } from "../Errors.ts"
 import type { Status } from "../engine/state.ts"
-import type { Column, CommandComplete, Notice, QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import type {
+  AnyRow,
+  Column,
+  CommandComplete,
+  Notice,
+  QueryResult,
+  RowMode,
+  RowModeOption,
+  RowOf,
+  SimpleQueryResult
+} from "../Result.ts"
 import type { CopyAborted, CopyFeed, CopyTarget } from "./copyOps.ts"
 import type { CursorOptions } from "./cursor.ts"
 import type { RunOptions } from "./custom.ts"
@@ -39,39 +49,56 @@ export type { Param } from "./params.ts"
  * error (its context names the query index, or the COMMIT).
  */
 export interface Pipeline<E> {
+  <M extends RowMode = "object">(
+    queries: ReadonlyArray<PipelineQuery>,
+    options?: OperationOptions & RowModeOption<M> & { readonly mode?: "isolated" | undefined }
+  ): Effect.Effect<ReadonlyArray<Exit.Exit<QueryResult<RowOf<M>>, E>>, E>
+  <M extends RowMode = "object">(
+    queries: ReadonlyArray<PipelineQuery>,
+    options: OperationOptions & RowModeOption<M> & { readonly mode: "transaction" }
+  ): Effect.Effect<ReadonlyArray<QueryResult<RowOf<M>>>, E>
   (
     queries: ReadonlyArray<PipelineQuery>,
-    options?: OperationOptions & { readonly mode?: "isolated" | undefined }
-  ): Effect.Effect<ReadonlyArray<Exit.Exit<QueryResult, E>>, E>
-  (
-    queries: ReadonlyArray<PipelineQuery>,
-    options: OperationOptions & { readonly mode: "transaction" }
-  ): Effect.Effect<ReadonlyArray<QueryResult>, E>
-  (queries: ReadonlyArray<PipelineQuery>, options?: PipelineOptions): Effect.Effect<PipelineOutcome<E>, E>
+    options?: PipelineOptions
+  ): Effect.Effect<PipelineOutcome<E, AnyRow>, E>
 }
+
+/**
+ * The options of the row-returning operations: a timeout, and `rowMode` — rows as objects keyed
+ * by column name (the default) or as arrays in column order (`rowMode: "array"`).
+ */
+export type QueryOptions<M extends RowMode = RowMode> = OperationOptions & RowModeOption<M>
 
 /** The operations of a connection, generic in the error type (postgres_async's `module type S`). */
 export interface ConnectionApi<E> {
-  /** Runs one statement (extended protocol, text parameters) and returns all its rows. */
-  readonly query: (
+  /**
+   * Runs one statement (extended protocol, through the statement cache) and returns all its rows:
+   * objects keyed by column name, or arrays with `rowMode: "array"`.
+   */
+  readonly query: <M extends RowMode = "object">(
     sql: string,
     params?: ReadonlyArray<Param>,
-    options?: OperationOptions
-  ) => Effect.Effect<QueryResult, E>
+    options?: QueryOptions<M>
+  ) => Effect.Effect<QueryResult<RowOf<M>>, E>
   /** Runs a statement that must return no rows (DDL, DML without RETURNING). */
   readonly queryExpectNoData: (
     sql: string,
     params?: ReadonlyArray<Param>,
     options?: OperationOptions
   ) => Effect.Effect<CommandComplete, E>
-  /** The rows as a Stream pulled with backpressure, one array of rows per socket read. */
-  readonly stream: (sql: string, params?: ReadonlyArray<Param>) => Stream.Stream<Row, E>
-  /** Like `stream`, but first waits for the column metadata (available even for zero rows). */
-  readonly streamWithColumns: (
+  /** The rows as a Stream pulled with backpressure (objects, or arrays with `rowMode: "array"`). */
+  readonly stream: <M extends RowMode = "object">(
     sql: string,
-    params?: ReadonlyArray<Param>
+    params?: ReadonlyArray<Param>,
+    options?: RowModeOption<M>
+  ) => Stream.Stream<RowOf<M>, E>
+  /** Like `stream`, but first waits for the column metadata (available even for zero rows). */
+  readonly streamWithColumns: <M extends RowMode = "object">(
+    sql: string,
+    params?: ReadonlyArray<Param>,
+    options?: RowModeOption<M>
   ) => Effect.Effect<
-    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, E> },
+    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<RowOf<M>, E> },
     E,
     Scope.Scope
   >
@@ -102,12 +129,12 @@ export interface ConnectionApi<E> {
     sql: string,
     options?: PrepareOptions
   ) => Effect.Effect<PreparedStatement, E, Scope.Scope>
-  /** Runs a prepared statement (Bind + Execute + Sync) with text parameters; all its rows. */
-  readonly execute: (
+  /** Runs a prepared statement (Bind + Execute + Sync), its parameters encoded by their types; all its rows. */
+  readonly execute: <M extends RowMode = "object">(
     statement: PreparedStatement,
     params?: ReadonlyArray<Param>,
-    options?: OperationOptions
-  ) => Effect.Effect<QueryResult, E>
+    options?: QueryOptions<M>
+  ) => Effect.Effect<QueryResult<RowOf<M>>, E>
   /** Closes a prepared statement now (by handle, or by name); a statement already gone is not an error. */
   readonly closeStatement: (
     statement: PreparedStatement | string,
@@ -121,11 +148,11 @@ export interface ConnectionApi<E> {
    * next window is asked for only when the consumer pulls; the connection is held until the stream
    * ends, and an early end closes the portal. `timeout` bounds each window.
    */
-  readonly cursor: (
+  readonly cursor: <M extends RowMode = "object">(
     sql: string,
     params?: ReadonlyArray<Param>,
-    options?: CursorOptions
-  ) => Stream.Stream<Row, E>
+    options?: CursorOptions & RowModeOption<M>
+  ) => Stream.Stream<RowOf<M>, E>
   /** Graceful close: Terminate, then end the socket. Idempotent. */
   readonly close: Effect.Effect<void>
   /** `close`, optionally cancelling the running statement first (`cancelRunning`). */
@@ -274,7 +301,7 @@ const liftPipeline = <E>(pipeline: Pipeline<PgExpertError>, lift: Lift<E>): Pipe
       return lift.effect(located, all)
     }
     const exits = Effect.map(run, (outcome) =>
-      (outcome as ReadonlyArray<Exit.Exit<QueryResult, PgExpertError>>).map((exit, i) =>
+      (outcome as ReadonlyArray<Exit.Exit<QueryResult<AnyRow>, PgExpertError>>).map((exit, i) =>
         Exit.mapError(exit, (error) => lift.error(error, one(i)))
       )
     )
@@ -294,11 +321,12 @@ export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>):
       lift.effect(expert.query(sql, params, options), op("query", sql, params)),
     queryExpectNoData: (sql, params, options) =>
       lift.effect(expert.queryExpectNoData(sql, params, options), op("queryExpectNoData", sql, params)),
-    stream: (sql, params) => lift.stream(expert.stream(sql, params), op("stream", sql, params)),
-    streamWithColumns: (sql, params) => {
+    stream: (sql, params, options) =>
+      lift.stream(expert.stream(sql, params, options), op("stream", sql, params)),
+    streamWithColumns: (sql, params, options) => {
       const context = op("streamWithColumns", sql, params)
       return lift.effect(
-        Effect.map(expert.streamWithColumns(sql, params), ({ columns, rows }) => ({
+        Effect.map(expert.streamWithColumns(sql, params, options), ({ columns, rows }) => ({
           columns,
           rows: lift.stream(rows, context)
         })),

@@ -290,7 +290,9 @@ const checkSessionAttrs = (
     let readOnly = yield* connection.parameter("default_transaction_read_only")
     if (hotStandby === undefined || readOnly === undefined) {
       const r = yield* connection.query(
-        "select case when pg_is_in_recovery() then 'on' else 'off' end, current_setting('transaction_read_only')"
+        "select case when pg_is_in_recovery() then 'on' else 'off' end, current_setting('transaction_read_only')",
+        [],
+        { rowMode: "array" }
       )
       // Text columns: strings in both result modes (TypeRegistry).
       hotStandby = String(r.rows[0]?.[0] ?? "off")

@@ -42,7 +42,7 @@ import {
 } from "../Errors.ts"
 import { CommandRun, toExpertError } from "../engine/run.ts"
 import type { PgTimeoutOutcome } from "../errors/PgExpertError.ts"
-import type { Row } from "../Result.ts"
+import type { AnyRow, RowModeOption } from "../Result.ts"
 import * as Sqlstate from "../Sqlstate.ts"
 import { after, TIMEOUT_SLACK_MILLIS, timeoutMillis } from "./deadline.ts"
 import type { Param } from "./params.ts"
@@ -50,13 +50,13 @@ import { type CommandDeps, observeTags } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
 import { Values } from "./values.ts"
 
-export interface CursorOptions extends OperationOptions {
+export interface CursorOptions extends OperationOptions, RowModeOption {
   /** Rows per window (default 100). */
   readonly window?: number | undefined
 }
 
 type CursorRun = CommandRun<CursorArgs, CursorState, CursorResult, CursorEvent, CursorInput>
-type Pulled = Effect.Effect<NonEmptyReadonlyArray<Row>, PgExpertError | Cause.Done>
+type Pulled = Effect.Effect<NonEmptyReadonlyArray<AnyRow>, PgExpertError | Cause.Done>
 
 const DEFAULT_WINDOW = 100
 
@@ -65,7 +65,7 @@ class CursorFeed {
   readonly run: CursorRun
   private readonly deps: CommandDeps
   private readonly millis: number | undefined
-  private readonly batches: Array<Array<Row>> = []
+  private readonly batches: Array<Array<AnyRow>> = []
   /** Rows delivered by the run so far, and the count at which it suspended (a window is out). */
   private received = 0
   private suspendedAt: number | undefined
@@ -159,7 +159,7 @@ class CursorFeed {
 
   private next(): Pulled | undefined {
     const batch = this.batches.shift()
-    if (batch !== undefined) return Effect.succeed(batch as unknown as NonEmptyReadonlyArray<Row>)
+    if (batch !== undefined) return Effect.succeed(batch as unknown as NonEmptyReadonlyArray<AnyRow>)
     const end = this.end
     if (end !== undefined) return end === "done" ? Cause.done() : Effect.fail(end)
     // The window is out and every row of it was pulled: ask for the next one.
@@ -214,7 +214,7 @@ export const makeCursor = (deps: CommandDeps) => {
       const values = deps.values ?? new Values()
       const bound = values.text(params)
       if (bound instanceof PgProtocolError) return Effect.fail(bound)
-      const reader = values.reader()
+      const reader = values.reader(undefined, options?.rowMode ?? "object")
       const started = command.start({ sql, params: bound, window, writer: deps.writer, reader })
       if (isFailure(started)) {
         const error = toExpertError(started)
@@ -230,7 +230,7 @@ export const makeCursor = (deps: CommandDeps) => {
     sql: string,
     params: ReadonlyArray<Param> = [],
     options?: CursorOptions
-  ): Stream.Stream<Row, PgExpertError> =>
+  ): Stream.Stream<AnyRow, PgExpertError> =>
     Stream.fromChannel(Channel.fromTransform((_, scope) => open(sql, params, options, scope)))
 
   return { cursor }

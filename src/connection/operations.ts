@@ -179,18 +179,19 @@ export const makeOperations = (
 
     const version = session.parameters.get("server_version") ?? ""
     const api: ExpertConnection = {
-      query,
+      // The implementations return either row shape; the interface types it by `rowMode`.
+      query: query as ExpertConnection["query"],
       queryExpectNoData,
-      stream,
-      streamWithColumns,
+      stream: stream as ExpertConnection["stream"],
+      streamWithColumns: streamWithColumns as ExpertConnection["streamWithColumns"],
       simpleQuery,
       executeSimple,
       prepare: prepared.prepare,
-      execute: prepared.execute,
+      execute: prepared.execute as ExpertConnection["execute"],
       closeStatement: prepared.closeStatement,
       describe: prepared.describe,
       pipeline: pipeline as ExpertConnection["pipeline"],
-      cursor,
+      cursor: cursor as ExpertConnection["cursor"],
       close,
       closeWith,
       closeFinished: Deferred.await(finished),

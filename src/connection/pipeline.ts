@@ -25,7 +25,7 @@ import {
 } from "../commands/pipeline.ts"
 import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
 import { toExpertError } from "../engine/run.ts"
-import type { CommandComplete, Notice, QueryResult } from "../Result.ts"
+import type { AnyRow, CommandComplete, Notice, ObjectRow, QueryResult, RowModeOption } from "../Result.ts"
 import type { Param } from "./params.ts"
 import { type CommandDeps, observeTags, runCommand } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
@@ -55,13 +55,15 @@ const bindAll = (
   return bound
 }
 
-export interface PipelineOptions extends OperationOptions {
+export interface PipelineOptions extends OperationOptions, RowModeOption {
   /** "isolated" (default): a Sync after each query; "transaction": one Sync for all. */
   readonly mode?: PipelineMode | undefined
 }
 
 /** What `pipeline` answers: one Exit per query (isolated), or every result (transaction). */
-export type PipelineOutcome<E> = ReadonlyArray<Exit.Exit<QueryResult, E>> | ReadonlyArray<QueryResult>
+export type PipelineOutcome<E, R = ObjectRow> =
+  | ReadonlyArray<Exit.Exit<QueryResult<R>, E>>
+  | ReadonlyArray<QueryResult<R>>
 
 /** The query a transaction pipeline's server error came from (the views show that query's SQL). */
 const failedAt = new WeakMap<PgServerError, number>()
@@ -76,7 +78,7 @@ export const failedQueryIndex = (error: unknown): number | undefined =>
 const toResult = (
   entry: PipelineEntry & { readonly _tag: "Success" },
   notices: ReadonlyArray<Notice>
-): QueryResult => ({ columns: entry.columns, rows: entry.rows, command: entry.command, notices })
+): QueryResult<AnyRow> => ({ columns: entry.columns, rows: entry.rows, command: entry.command, notices })
 
 export const makePipelineOps = (deps: CommandDeps) => {
   const { writer } = deps
@@ -85,7 +87,7 @@ export const makePipelineOps = (deps: CommandDeps) => {
 
   /** Runs the pipeline; the entries with each query's notices. */
   const values = deps.values ?? new Values()
-  const run = (queries: ReadonlyArray<PipelineQuery>, mode: PipelineMode, options?: OperationOptions) => {
+  const run = (queries: ReadonlyArray<PipelineQuery>, mode: PipelineMode, options?: PipelineOptions) => {
     const bound = bindAll(values, queries)
     if (bound instanceof PgProtocolError) return Effect.fail(bound)
     /** notices[i]: the notices that came with query i; the rest belong to the last one. */
@@ -98,7 +100,7 @@ export const makePipelineOps = (deps: CommandDeps) => {
       options,
       "the pipeline",
       command,
-      { queries: bound, mode, writer, reader: values.reader() },
+      { queries: bound, mode, writer, reader: values.reader(undefined, options?.rowMode ?? "object") },
       {
         onResult: (progress, request) => {
           notices[progress.index] = request.notices.slice(seen)
@@ -122,8 +124,8 @@ export const makePipelineOps = (deps: CommandDeps) => {
 
   const isolated = (
     queries: ReadonlyArray<PipelineQuery>,
-    options?: OperationOptions
-  ): Effect.Effect<ReadonlyArray<Exit.Exit<QueryResult, PgExpertError>>, PgExpertError> =>
+    options?: PipelineOptions
+  ): Effect.Effect<ReadonlyArray<Exit.Exit<QueryResult<AnyRow>, PgExpertError>>, PgExpertError> =>
     queries.length === 0
       ? Effect.succeed([])
       : Effect.map(run(queries, "isolated", options), (entries) =>
@@ -136,8 +138,8 @@ export const makePipelineOps = (deps: CommandDeps) => {
 
   const transaction = (
     queries: ReadonlyArray<PipelineQuery>,
-    options?: OperationOptions
-  ): Effect.Effect<ReadonlyArray<QueryResult>, PgExpertError> =>
+    options?: PipelineOptions
+  ): Effect.Effect<ReadonlyArray<QueryResult<AnyRow>>, PgExpertError> =>
     queries.length === 0
       ? Effect.succeed([])
       : Effect.map(run(queries, "transaction", options), (entries) =>
@@ -166,7 +168,7 @@ export const makePipelineOps = (deps: CommandDeps) => {
   const pipeline = (
     queries: ReadonlyArray<PipelineQuery>,
     options?: PipelineOptions
-  ): Effect.Effect<PipelineOutcome<PgExpertError>, PgExpertError> => {
+  ): Effect.Effect<PipelineOutcome<PgExpertError, AnyRow>, PgExpertError> => {
     const mode = options?.mode ?? "isolated"
     if (mode === "transaction") return transaction(queries, options)
     if (mode === "isolated") return isolated(queries, options)

@@ -38,7 +38,7 @@ import { encodeFrames, prepareStatement } from "../commands/prepare.ts"
 import { isPgExpertError, type PgExpertError, PgProtocolError } from "../Errors.ts"
 import { CommandRun, toExpertError } from "../engine/run.ts"
 import { EXECUTE_UNNAMED, writeBind, writeSync } from "../protocol/Frontend.ts"
-import type { Column, QueryResult, Row } from "../Result.ts"
+import type { AnyRow, Column, QueryResult, RowMode, RowModeOption } from "../Result.ts"
 import * as Sqlstate from "../Sqlstate.ts"
 import { collateralCancel } from "./cancel.ts"
 import {
@@ -79,10 +79,11 @@ const submitExecute = (
   deps: CommandDeps,
   statement: PreparedStatement,
   params: ReadonlyArray<Param>,
-  complete: (outcome: QueryResult | PgExpertError) => void,
+  complete: (outcome: QueryResult<AnyRow> | PgExpertError) => void,
   retry: Retry,
   mayResend: boolean,
-  onMissing: () => void
+  onMissing: () => void,
+  rowMode: RowMode
 ): ExtendedQuery | PgExpertError => {
   const values = deps.values ?? defaultValues
   // The statement's parameter types are known: each value is encoded by its type's codec.
@@ -96,14 +97,14 @@ const submitExecute = (
     return writeSync(w)
   }, deps.writer)
   if (isFailure(frames)) return notSent(toExpertError(frames))
-  let rows: Array<Row> | undefined
+  let rows: Array<AnyRow> | undefined
   const request: ExtendedQuery = new ExtendedQuery(
     {
       frames,
       parse: false,
       preset: plan?.columns ?? statement.columns,
       exclusive: isCopyStatement(statement.sql),
-      reader: values.reader(plan)
+      reader: values.reader(plan, rowMode)
     },
     {
       onRows: (batch) => {
@@ -118,7 +119,7 @@ const submitExecute = (
           if (!mayResend || !collateralCancel(deps.core, request, outcome) || !retry.allowed()) {
             return complete(outcome)
           }
-          const next = submitExecute(deps, statement, params, complete, retry, false, onMissing)
+          const next = submitExecute(deps, statement, params, complete, retry, false, onMissing, rowMode)
           return isPgExpertError(next) ? complete(next) : retry.swap(next)
         }
         deps.observe?.(outcome.command.tag)
@@ -249,8 +250,8 @@ export const makePreparedOps = (deps: CommandDeps, processId?: number) => {
   const execute = (
     statement: PreparedStatement,
     params: ReadonlyArray<Param> = [],
-    options?: OperationOptions
-  ): Effect.Effect<QueryResult, PgExpertError> =>
+    options?: OperationOptions & RowModeOption
+  ): Effect.Effect<QueryResult<AnyRow>, PgExpertError> =>
     Effect.suspend(() => {
       const refused = handles.unusable(statement, "execute")
       if (refused !== undefined) return Effect.fail(refused)
@@ -262,8 +263,8 @@ export const makePreparedOps = (deps: CommandDeps, processId?: number) => {
         )
       }
       const onMissing = () => handles.retire(statement, Retired.missing)
-      return deps.timed<QueryResult>(options, "the prepared statement", (complete, retry) =>
-        submitExecute(deps, statement, params, complete, retry, true, onMissing)
+      return deps.timed<QueryResult<AnyRow>>(options, "the prepared statement", (complete, retry) =>
+        submitExecute(deps, statement, params, complete, retry, true, onMissing, options?.rowMode ?? "object")
       )
     })
 

@@ -4,7 +4,7 @@
  *
  * It does NOT hold values.
  */
-export type { ConnectionApi, Param, Pipeline } from "./api.ts"
+export type { ConnectionApi, Param, Pipeline, QueryOptions } from "./api.ts"
 export type { CursorOptions } from "./cursor.ts"
 export type { PipelineMode, PipelineOptions, PipelineOutcome, PipelineQuery } from "./pipeline.ts"
 export type { PreparedStatement, PrepareOptions, StatementDescription } from "./prepared.ts"

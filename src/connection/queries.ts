@@ -13,7 +13,7 @@ import type { Engine } from "../engine/Engine.ts"
 import { writeQuery } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Writer } from "../protocol/Writer.ts"
-import type { QueryResult, Row, SimpleQueryResult } from "../Result.ts"
+import type { AnyRow, QueryResult, RowMode, RowModeOption, SimpleQueryResult } from "../Result.ts"
 import { collateralCancel } from "./cancel.ts"
 import {
   ExtendedQuery,
@@ -39,9 +39,13 @@ const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
 const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !== null && "_tag" in u
 
 export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
-  const query = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
-    timed<QueryResult>(options, "the query", (complete, retry) =>
-      submitQuery(sql, params, complete, retry, true)
+  const query = (
+    sql: string,
+    params: ReadonlyArray<Param> = [],
+    options?: OperationOptions & RowModeOption
+  ) =>
+    timed<QueryResult<AnyRow>>(options, "the query", (complete, retry) =>
+      submitQuery(sql, params, complete, retry, true, false, options?.rowMode ?? "object")
     )
 
   /**
@@ -52,14 +56,15 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
   const submitQuery = (
     sql: string,
     params: ReadonlyArray<Param>,
-    complete: (outcome: QueryResult | PgExpertError) => void,
+    complete: (outcome: QueryResult<AnyRow> | PgExpertError) => void,
     retry: Retry,
     mayRetry: boolean,
-    expectNoData = false
+    expectNoData = false,
+    rowMode: RowMode = "array"
   ): ExtendedQuery | PgExpertError => {
-    const encoded = statements.encode(writer, sql, params)
+    const encoded = statements.encode(writer, sql, params, rowMode)
     if (isError(encoded)) return encoded
-    let all: Array<Row> | undefined
+    let all: Array<AnyRow> | undefined
     let stale = false
     const request: ExtendedQuery = new ExtendedQuery(
       { ...extendedArgs(encoded, isCopyStatement(sql)), expectNoData },
@@ -72,7 +77,7 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
           if (isError(outcome)) {
             const again = mayRetry && (stale || collateral(request, outcome)) && retry.allowed()
             if (!again) return complete(outcome)
-            const next = submitQuery(sql, params, complete, retry, false, expectNoData)
+            const next = submitQuery(sql, params, complete, retry, false, expectNoData, rowMode)
             return isError(next) ? complete(next) : retry.swap(next)
           }
           statements.observe(outcome.command.tag)
@@ -98,7 +103,7 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
   /** Fails only when a row arrives or a COPY starts (commands/extended.ts `expectNoData`), after it ran. */
   const queryExpectNoData = (sql: string, params: ReadonlyArray<Param> = [], options?: OperationOptions) =>
     Effect.map(
-      timed<QueryResult>(options, "the query", (complete, retry) =>
+      timed<QueryResult<AnyRow>>(options, "the query", (complete, retry) =>
         submitQuery(sql, params, complete, retry, true, true)
       ),
       (result) => result.command

@@ -16,7 +16,7 @@ import type { PgExpertError } from "../Errors.ts"
 import type { Request } from "../engine/Engine.ts"
 import { CommandRun } from "../engine/run.ts"
 import { isCopy } from "../lexer/Leading.ts"
-import type { Column, CommandComplete, Notice, Row, SimpleQueryResult } from "../Result.ts"
+import type { AnyRow, Column, CommandComplete, Notice, SimpleQueryResult } from "../Result.ts"
 
 export type RequestError = PgExpertError
 
@@ -31,7 +31,7 @@ export interface ExtendedOutcome {
 
 export interface QuerySink {
   readonly onColumns?: (columns: ReadonlyArray<Column>) => void
-  readonly onRows: (rows: Array<Row>) => void
+  readonly onRows: (rows: Array<AnyRow>) => void
   readonly onDone: (result: ExtendedOutcome | RequestError) => void
 }
 

@@ -19,7 +19,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Wire } from "../Codec.ts"
 import type { ExtendedArgs } from "../commands/extended.ts"
 import type { PgExpertError } from "../Errors.ts"
-import type { Column, Row } from "../Result.ts"
+import type { AnyRow, Column } from "../Result.ts"
 import { Backlog } from "./backlog.ts"
 import { type ExtendedOutcome, ExtendedQuery, type SettleHook } from "./requests.ts"
 
@@ -48,7 +48,7 @@ export interface Resend {
 export class RowStream {
   /** The request now carrying the stream (a new one once it was sent again). */
   request: ExtendedQuery
-  private readonly backlog: Backlog<Row>
+  private readonly backlog: Backlog<AnyRow>
   private outcome: Outcome | undefined
   private columns: ReadonlyArray<Column> | undefined
   private columnsWaiter: ((effect: Effect.Effect<ReadonlyArray<Column>, PgExpertError>) => void) | undefined
@@ -57,7 +57,7 @@ export class RowStream {
   private committed = false
 
   constructor(attempt: Attempt, wire: Wire, again?: Resend, highWater = 16) {
-    this.backlog = new Backlog<Row>(wire, highWater)
+    this.backlog = new Backlog<AnyRow>(wire, highWater)
     this.again = again
     this.request = this.makeRequest(attempt)
   }
@@ -125,7 +125,7 @@ export class RowStream {
   }
 
   /** The next batch of rows; fails with Done at the end. */
-  get pull(): Effect.Effect<NonEmptyReadonlyArray<Row>, PgExpertError | Cause.Done> {
+  get pull(): Effect.Effect<NonEmptyReadonlyArray<AnyRow>, PgExpertError | Cause.Done> {
     return this.backlog.pull
   }
 

@@ -41,7 +41,7 @@ import {
 } from "../protocol/Frontend.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Writer } from "../protocol/Writer.ts"
-import type { Column } from "../Result.ts"
+import type { Column, RowMode } from "../Result.ts"
 import { allText, type Param } from "./params.ts"
 import { type Plan, Values } from "./values.ts"
 
@@ -66,7 +66,7 @@ export interface Encoded {
   readonly mode: "unnamed" | "prepare" | "cached"
   /** The Close(S) frames of evicted statements put in front of this request. */
   readonly closes: ReadonlyArray<string>
-  /** Typed results: this request's row reader; absent for text results. */
+  /** This request's row reader (decision 022); absent for arrays of text. */
   readonly reader: RowReader | undefined
   /** Describe(S) follows the Parse (the statement is being prepared). */
   readonly describeStatement: boolean
@@ -98,7 +98,12 @@ export class Statements {
   }
 
   /** Encodes Parse?/Bind/Describe?/Execute/Sync (after pending Close frames) in one buffer. */
-  encode(writer: Writer, sql: string, params: ReadonlyArray<Param>): Encoded | PgProtocolError {
+  encode(
+    writer: Writer,
+    sql: string,
+    params: ReadonlyArray<Param>,
+    rowMode: RowMode = "object"
+  ): Encoded | PgProtocolError {
     writer.reset()
     const closes = this.closes.splice(0)
     for (const name of closes) writeClose(writer, "S", name)
@@ -145,7 +150,7 @@ export class Statements {
     writer.bytes(EXECUTE_UNNAMED)
     writer.bytes(SYNC)
     if (mode === "prepare") this.remember(sql, prepared!)
-    const reader = this.values.reader(plan)
+    const reader = this.values.reader(plan, rowMode)
     return { frames: writer.finish(), preset, sql, prepared, mode, closes, reader, describeStatement }
   }
 

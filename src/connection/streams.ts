@@ -16,7 +16,7 @@ import type { Wire } from "../Codec.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { Engine, Request } from "../engine/Engine.ts"
 import type { Writer } from "../protocol/Writer.ts"
-import type { Column, Row } from "../Result.ts"
+import type { AnyRow, Column, RowMode, RowModeOption } from "../Result.ts"
 import { collateralCancel } from "./cancel.ts"
 import { type ExtendedQuery, extendedArgs, isCopyStatement } from "./requests.ts"
 import { type Attempt, RowStream } from "./rowStream.ts"
@@ -34,8 +34,8 @@ const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !
 
 export const makeStreams = ({ core, wire, statements, writer, interrupt }: StreamDeps) => {
   /** One encoding of the statement; `stale` is set when its cached statement turned out stale. */
-  const attempt = (sql: string, params: ReadonlyArray<Param>) => {
-    const encoded = statements.encode(writer, sql, params)
+  const attempt = (sql: string, params: ReadonlyArray<Param>, rowMode: RowMode) => {
+    const encoded = statements.encode(writer, sql, params, rowMode)
     if (isError(encoded)) return encoded
     const state = { stale: false }
     const next: Attempt = {
@@ -48,15 +48,15 @@ export const makeStreams = ({ core, wire, statements, writer, interrupt }: Strea
     return { next, state }
   }
 
-  const openStream = (sql: string, params: ReadonlyArray<Param>, scope: Scope.Scope) =>
+  const openStream = (sql: string, params: ReadonlyArray<Param>, rowMode: RowMode, scope: Scope.Scope) =>
     Effect.suspend(() => {
-      const first = attempt(sql, params)
+      const first = attempt(sql, params, rowMode)
       if (isError(first)) return Effect.fail(first)
       let state = first.state
       const rowStream = new RowStream(first.next, wire, {
         resend: (request: ExtendedQuery, error) => {
           if (!state.stale && !collateralCancel(core, request, error)) return undefined
-          const again = attempt(sql, params)
+          const again = attempt(sql, params, rowMode)
           if (isError(again)) return undefined
           state = again.state
           return again.next
@@ -74,24 +74,31 @@ export const makeStreams = ({ core, wire, statements, writer, interrupt }: Strea
       return interrupt(rowStream.request)
     })
 
-  const stream = (sql: string, params: ReadonlyArray<Param> = []): Stream.Stream<Row, PgExpertError> =>
+  const stream = (
+    sql: string,
+    params: ReadonlyArray<Param> = [],
+    options?: RowModeOption
+  ): Stream.Stream<AnyRow, PgExpertError> =>
     Stream.fromChannel(
-      Channel.fromTransform((_, scope) => Effect.map(openStream(sql, params, scope), (s) => s.pull))
+      Channel.fromTransform((_, scope) =>
+        Effect.map(openStream(sql, params, options?.rowMode ?? "object", scope), (s) => s.pull)
+      )
     )
 
   const streamWithColumns = (
     sql: string,
-    params: ReadonlyArray<Param> = []
+    params: ReadonlyArray<Param> = [],
+    options?: RowModeOption
   ): Effect.Effect<
-    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<Row, PgExpertError> },
+    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<AnyRow, PgExpertError> },
     PgExpertError,
     Scope.Scope
   > =>
     Effect.gen(function* () {
       const scope = yield* Effect.scope
-      const rowStream = yield* openStream(sql, params, scope)
+      const rowStream = yield* openStream(sql, params, options?.rowMode ?? "object", scope)
       const columns = yield* rowStream.awaitColumns
-      const rows: Stream.Stream<Row, PgExpertError> = Stream.fromChannel(
+      const rows: Stream.Stream<AnyRow, PgExpertError> = Stream.fromChannel(
         Channel.fromTransform((_, inner) =>
           Effect.as(Scope.addFinalizer(inner, abandonStream(rowStream)), rowStream.pull)
         )

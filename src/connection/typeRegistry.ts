@@ -3,14 +3,16 @@
  * with, and whether its results are typed at all (issue 12, decision 021).
  *
  * Does: hold `TypeRegistry`, a `Context.Reference` (decision 003) whose default is
- * `{ results: "text", registry: defaultRegistry }`. A connection reads it once, when it is made
+ * `{ results: "typed", registry: defaultRegistry }` (decision 022). A connection reads it once, when it is made
  * (connect.ts), so providing it around `Connection.make`/`layer`, or around `Pool.make`/`layer`
  * (the pool dials in its own context), sets it per connection or per pool. `withCodecs` and
  * `typed` are the usual ways to provide it.
- * - `results: "typed"`: rows are decoded through `registry` (int4 → number, int8 → bigint, …;
- *   docs/types.md), in binary where the codec prefers it once the statement's columns are known.
- * - `results: "text"` (the default for now, decision 021): rows are the server's text, as
- *   before. Parameters are typed in both modes (connection/params.ts).
+ * - `results: "typed"` (the default): rows are decoded through `registry` (int4 → number, int8 →
+ *   bigint, …; docs/types.md), in binary where the codec prefers it once the statement's columns
+ *   are known.
+ * - `results: "text"`: rows hold the server's text. Parameters are typed in both modes
+ *   (connection/params.ts). Either way a row is an object or an array as each call asks
+ *   (`rowMode`, Result.ts).
  * Does NOT: decode anything (the pure layer src/types/ does), or query the server's catalog
  * (introspection of enums, composites and domains comes later).
  */
@@ -27,10 +29,10 @@ export interface TypeRegistryService {
   readonly registry: Registry
 }
 
-/** The TypeRegistry service; a `Context.Reference` whose default keeps text results. */
+/** The TypeRegistry service; a `Context.Reference` whose default decodes every built-in type. */
 export const TypeRegistry: Context.Reference<TypeRegistryService> = Context.Reference<TypeRegistryService>(
   "effect-pg/TypeRegistry",
-  { defaultValue: () => ({ results: "text", registry: defaultRegistry }) }
+  { defaultValue: () => ({ results: "typed", registry: defaultRegistry }) }
 )
 
 /** Typed results with `registry` (default: every built-in type). */

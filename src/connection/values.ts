@@ -1,7 +1,7 @@
 /**
  * A connection's values (decision 021): its TypeRegistry, read once at connect, and what the
  * operations ask of it — Bind values for parameters (params.ts), result plans for statements
- * whose columns are known, and a RowReader per request when results are typed.
+ * whose columns are known, and a RowReader per request (typed values, or text ones as objects).
  *
  * Does: make a statement's `Plan` (the result formats its codecs prefer, its columns with those
  * formats, the RowDecoder for them) for the caller to keep with the statement (statements.ts,
@@ -12,7 +12,7 @@ import { RowReader } from "../commands/rows.ts"
 import type { PgProtocolError } from "../Errors.ts"
 import type { BindParam } from "../protocol/Frontend.ts"
 import type { FormatCode } from "../protocol/Types.ts"
-import type { Column } from "../Result.ts"
+import { type Column, columnKeys, type RowMode } from "../Result.ts"
 import { defaultRegistry } from "../types/defaults.ts"
 import type { Registry } from "../types/Registry.ts"
 import { RowDecoder, resultFormats } from "../types/RowDecoder.ts"
@@ -24,6 +24,8 @@ export interface Plan {
   readonly formats: ReadonlyArray<FormatCode>
   readonly columns: ReadonlyArray<Column>
   readonly decoder: RowDecoder
+  /** The object keys of the columns (rowMode "object"), worked out once with the plan. */
+  readonly keys: ReadonlyArray<string>
 }
 
 export class Values {
@@ -33,7 +35,7 @@ export class Values {
 
   constructor(types?: TypeRegistryService) {
     this.registry = types?.registry ?? defaultRegistry
-    this.typed = types?.results === "typed"
+    this.typed = (types?.results ?? "typed") === "typed"
   }
 
   /** Bind values when the parameter types are unknown: strings as they are, others as text. */
@@ -59,11 +61,21 @@ export class Values {
       columns.map((c) => c.typeOid)
     )
     const planned = columns.map((c, i) => (c.format === formats[i] ? c : { ...c, format: formats[i]! }))
-    return { formats, columns: planned, decoder: new RowDecoder(this.registry, planned) }
+    return {
+      formats,
+      columns: planned,
+      decoder: new RowDecoder(this.registry, planned),
+      keys: columnKeys(columns.map((c) => c.name))
+    }
   }
 
-  /** One request's row reader (`undefined` with text results); `plan` when its columns are preset. */
-  reader(plan?: Plan): RowReader | undefined {
-    return this.typed ? new RowReader({ registry: this.registry, decoder: plan?.decoder }) : undefined
+  /**
+   * One request's row reader; `plan` when its columns are preset. `undefined` only for arrays of
+   * text (text results, rowMode "array"): the commands' fast path, no decoder at all.
+   */
+  reader(plan?: Plan, mode: RowMode = "object"): RowReader | undefined {
+    if (this.typed)
+      return new RowReader({ registry: this.registry, decoder: plan?.decoder, keys: plan?.keys, mode })
+    return mode === "array" ? undefined : new RowReader({ registry: this.registry, mode, text: true })
   }
 }

@@ -18,13 +18,13 @@ import { PgAuthError, type PgExpertError, PgProtocolError, PgServerError } from 
 import { type BackendMessage, decodeBackend } from "../protocol/Backend.ts"
 import { SYNC } from "../protocol/Frontend.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
-import type { Notice, Row } from "../Result.ts"
+import type { AnyRow, Notice } from "../Result.ts"
 import type { Request, RequestContext } from "./Engine.ts"
 
 /** What the caller of a run hears. `onDone` is not called once the run is abandoned. */
 export interface RunSink<R, P = never> {
   /** Rows of `Row` steps, one batch per socket read. */
-  readonly onRows?: ((rows: Array<Row>) => void) | undefined
+  readonly onRows?: ((rows: Array<AnyRow>) => void) | undefined
   readonly onResult?: ((result: P) => void) | undefined
   readonly onDone: (outcome: R | PgExpertError, notices: ReadonlyArray<Notice>) => void
   /**
@@ -83,7 +83,7 @@ export class CommandRun<A, S, R, P = never, I = never> implements Request {
 
   private readonly command: Command<A, S, R, P, I>
   private readonly sink: RunSink<R, P>
-  private batch: Array<Row> | undefined
+  private batch: Array<AnyRow> | undefined
   /** The step that ended the command (at its last ReadyForQuery). */
   private final: Step<R, P> | undefined
   /** After SyncRequired: the failure to report, and how many ReadyForQuery are still to come. */

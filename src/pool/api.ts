@@ -27,9 +27,11 @@
  * one-shot statement's room on a shared connection is given back exactly once.
  */
 import { Duration, Effect, Scope, Stream } from "effect"
+import type { QueryOptions } from "../connection/api.ts"
 import { type Lift, makeApi, type OpContext } from "../connection/api.ts"
 import type { ConnectionApi, ExpertConnection, OperationOptions, Param } from "../connection/operations.ts"
 import type { PgExpertError } from "../Errors.ts"
+import type { AnyRow, QueryResult, RowModeOption } from "../Result.ts"
 import type { PgPoolExpertError } from "./errors.ts"
 import { boundedBy, isBegin, mayBegin, queryOpens, rowCount, simpleOpens } from "./routing.ts"
 import {
@@ -302,12 +304,14 @@ export const makePoolApi = <E, CE>(
     connection: lift.effect(Effect.map(scoped, viewOf), pool),
     withTransaction,
     inTransaction: Effect.map(Effect.service(current), (tx) => tx !== undefined),
-    query: (sql, params, options) => {
-      const run = (c: ExpertConnection, rest?: OperationOptions) => c.query(sql, params, rest)
+    query: ((sql: string, params?: ReadonlyArray<Param>, options?: QueryOptions) => {
+      // `rest` is `options` with what is left of its timeout: the rowMode goes with it.
+      const run = (c: ExpertConnection, rest?: QueryOptions) =>
+        c.query(sql, params, rest) as Effect.Effect<QueryResult<AnyRow>, PgExpertError>
       return mayBegin(sql, false)
         ? one("pg.query", sql, params, run, options)
         : statement("pg.query", sql, params, run, queryOpens, rowCount, options)
-    },
+    }) as PoolOperations<E>["query"],
     queryExpectNoData: (sql, params, options) => {
       const run = (c: ExpertConnection, rest?: OperationOptions) => c.queryExpectNoData(sql, params, rest)
       return mayBegin(sql, false)
@@ -320,15 +324,16 @@ export const makePoolApi = <E, CE>(
         ? one("pg.simpleQuery", sql, undefined, run, options)
         : statement("pg.simpleQuery", sql, undefined, run, simpleOpens, undefined, options)
     },
-    stream: (sql, params) => held("pg.stream", sql, params, (c) => c.stream(sql, params)),
-    streamWithColumns: (sql, params) => {
+    stream: ((sql: string, params?: ReadonlyArray<Param>, options?: RowModeOption) =>
+      held("pg.stream", sql, params, (c) => c.stream(sql, params, options))) as PoolOperations<E>["stream"],
+    streamWithColumns: (sql, params, options) => {
       const context: OpContext = { operation: "streamWithColumns", sql, params }
       return traced(
         trace,
         "pg.stream",
         lift
           .effect(
-            Effect.flatMap(scoped, (c) => c.streamWithColumns(sql, params)),
+            Effect.flatMap(scoped, (c) => c.streamWithColumns(sql, params, options)),
             context
           )
           .pipe(Effect.map(({ columns, rows }) => ({ columns, rows: lift.stream(rows, context) }))),

@@ -18,12 +18,12 @@ import { opensTransaction } from "../lexer/Leading.ts"
 import type { CommandComplete, QueryResult, SimpleQueryResult } from "../Result.ts"
 
 /** Rows a query returned (the span attribute `db.response.returned_rows`). */
-export const rowCount = (result: QueryResult) => result.rows.length
+export const rowCount = (result: QueryResult<unknown>) => result.rows.length
 
 /** BEGIN or START TRANSACTION, by the command tag the server answered. */
 export const isBegin = (command: CommandComplete | undefined): boolean =>
   command !== undefined && (command.command === "BEGIN" || command.command === "START")
-export const queryOpens = (result: QueryResult) => isBegin(result.command)
+export const queryOpens = (result: QueryResult<unknown>) => isBegin(result.command)
 /**
  * Whether `sql` may open a transaction: such a statement is not sent on a shared connection (the
  * statements pipelined behind it would run inside the transaction); it borrows one, as `withConnection`

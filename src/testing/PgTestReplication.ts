@@ -80,7 +80,7 @@ const withSession = <A>(
 
 /** The first value as text ("t"/"f" for booleans), whether the connection's results are typed or not. */
 const firstValue = (connection: NormalConnection, sql: string, params: ReadonlyArray<string> = []) =>
-  Effect.map(connection.query(sql, params), (result) => {
+  Effect.map(connection.query(sql, params, { rowMode: "array" }), (result) => {
     const value = result.rows[0]?.[0] ?? null
     return typeof value === "boolean" ? (value ? "t" : "f") : value === null ? null : String(value)
   })
@@ -201,7 +201,9 @@ export const start: (
     local.startTimeoutMs,
     withSession(primary, "reading pg_stat_replication", (c) =>
       Effect.map(
-        c.query("select count(*) from pg_stat_replication where state = 'streaming'"),
+        c.query("select count(*) from pg_stat_replication where state = 'streaming'", [], {
+          rowMode: "array"
+        }),
         (result) => Number(result.rows[0]?.[0]) === count
       )
     )

@@ -53,7 +53,11 @@ export class RowDecoder {
   private readonly names: ReadonlyArray<string>
   private readonly scanner = new DataRowScanner()
 
-  constructor(registry: Registry, columns: ReadonlyArray<ColumnType>) {
+  /**
+   * `asText`: every text column is kept as the server's text, whatever its codec (a connection
+   * with text results that wants object rows); binary columns are still decoded.
+   */
+  constructor(registry: Registry, columns: ReadonlyArray<ColumnType>, asText = false) {
     const n = columns.length
     this.count = n
     this.kinds = new Uint8Array(n)
@@ -72,7 +76,7 @@ export class RowDecoder {
           ? binary === undefined
             ? BYTES
             : BINARY
-          : codec.text.decode === identity
+          : asText || codec.text.decode === identity
             ? TEXT_AS_IS
             : TEXT
     }
@@ -83,36 +87,60 @@ export class RowDecoder {
 
   /** Decodes one DataRow body into one value per column (`null` for SQL NULL). */
   decode(body: Uint8Array): Array<unknown> | ValueError | ProtocolError {
-    const scanner = this.scanner
-    const problem = scanner.scan(body)
+    const problem = this.scan(body)
     if (problem !== undefined) return problem
-    const n = scanner.count
-    if (n !== this.count) return malformed("record", `the row has ${n} columns, the statement ${this.count}`)
-    const offsets = scanner.offsets
-    const kinds = this.kinds
-    const binaryDecoders = this.binaryDecoders
-    const textDecoders = this.textDecoders
+    const n = this.count
     const row = new Array<unknown>(n)
     let i = 0
     try {
-      for (; i < n; i++) {
-        const length = offsets[2 * i + 1]!
-        if (length < 0) {
-          row[i] = null
-          continue
-        }
-        const start = offsets[2 * i]!
-        const kind = kinds[i]
-        if (kind === BINARY || kind === BYTES) row[i] = binaryDecoders[i]!(body, start, length)
-        else {
-          const text = utf8(body, start, start + length)
-          row[i] = kind === TEXT_AS_IS ? text : textDecoders[i]!(text)
-        }
-      }
+      for (; i < n; i++) row[i] = this.value(body, i)
     } catch (thrown) {
       return toValueError(this.names[i] ?? "unknown", thrown).at(i)
     }
     return row
+  }
+
+  /**
+   * Decodes one DataRow body into an object: column `i`'s value under `keys[i]`. The keys must be
+   * distinct and must not include `__proto__` (Result.ts `columnKeys` and `rowToObject` handle
+   * both); the caller works them out once per statement.
+   */
+  decodeObject(
+    body: Uint8Array,
+    keys: ReadonlyArray<string>
+  ): Record<string, unknown> | ValueError | ProtocolError {
+    const problem = this.scan(body)
+    if (problem !== undefined) return problem
+    const n = this.count
+    const row: Record<string, unknown> = {}
+    let i = 0
+    try {
+      for (; i < n; i++) row[keys[i]!] = this.value(body, i)
+    } catch (thrown) {
+      return toValueError(this.names[i] ?? "unknown", thrown).at(i)
+    }
+    return row
+  }
+
+  /** Scans the body's field offsets; a problem when it is malformed or of the wrong width. */
+  private scan(body: Uint8Array): ValueError | ProtocolError | undefined {
+    const problem = this.scanner.scan(body)
+    if (problem !== undefined) return problem
+    const n = this.scanner.count
+    if (n !== this.count) return malformed("record", `the row has ${n} columns, the statement ${this.count}`)
+    return undefined
+  }
+
+  /** Column `i`'s value of the body last scanned (`null` for SQL NULL); a codec may throw. */
+  private value(body: Uint8Array, i: number): unknown {
+    const offsets = this.scanner.offsets
+    const length = offsets[2 * i + 1]!
+    if (length < 0) return null
+    const start = offsets[2 * i]!
+    const kind = this.kinds[i]
+    if (kind === BINARY || kind === BYTES) return this.binaryDecoders[i]!(body, start, length)
+    const text = utf8(body, start, start + length)
+    return kind === TEXT_AS_IS ? text : this.textDecoders[i]!(text)
   }
 }
 
