@@ -226,7 +226,11 @@ const makeRunners = <E, CE>(shared: PoolShared, view: PoolView<E, CE>) => {
         return leaf(fiber, trace, name, mapped(f(tx.connection, options), sql, params), sql, params, rows)
       }
       const bound = boundedBy(options)
-      const run = bound === undefined ? f : (c: ExpertConnection) => f(c, bound.rest())
+      // The options go on (rowMode); with a timeout, only what is left of it after the wait.
+      const run =
+        bound === undefined
+          ? (c: ExpertConnection) => f(c, options)
+          : (c: ExpertConnection) => f(c, bound.rest())
       if (!tracingActive(fiber)) return mapped(machine.oneShot(run, bound?.wait, opens), sql, params)
       const around: AroundWait = bound === undefined ? acquireSpan : (wait) => acquireSpan(bound.wait(wait))
       return leaf(
