@@ -254,11 +254,46 @@ const attempt = (
         message: `server at ${where}: ${mismatch} (target_session_attrs=${sessionAttrs})`
       })
     }
+    yield* isoDateStyle(connection, session, config)
     return connection
   })
 
+/** Whether the user set `name` (a startup parameter, PGDATESTYLE, or `-c` in `options`). */
+const userSets = (config: ConnectConfig, name: string): boolean =>
+  Object.keys(config.params).some((key) => key.toLowerCase() === name) ||
+  config.options.toLowerCase().includes(name)
+
+/**
+ * The session settings the text decoders read (docs/types.md), sent at startup: UTF8 always.
+ * DateStyle is fixed after startup (`isoDateStyle`), not here: sending "ISO" would also reset
+ * the database's day/month order for date input.
+ */
+const pinnedSettings: Readonly<Record<string, string>> = { client_encoding: "UTF8" }
+
+/**
+ * DateStyle's output to ISO when the server's default is another style (a database or role set
+ * `SQL, DMY`), keeping its day/month order for input; one SET, only then. A DateStyle the user
+ * asked for is left alone: dates of text results then fail to decode (a typed error), and binary
+ * results do not depend on it.
+ */
+const isoDateStyle = (
+  connection: ExpertConnection,
+  session: { readonly parameters: ReadonlyMap<string, string> },
+  config: ConnectConfig
+) => {
+  const style = session.parameters.get("DateStyle")
+  if (style === undefined || style.startsWith("ISO") || userSets(config, "datestyle")) return Effect.void
+  const order = style.split(",")[1]?.trim().toUpperCase()
+  const keep = order === "DMY" || order === "MDY" || order === "YMD" ? `, ${order}` : ""
+  return Effect.asVoid(connection.executeSimple(`SET DateStyle = 'ISO${keep}'`))
+}
+
 const startupInput = (config: ConnectConfig, host: HostSpec, protocolMinor: number): StartupInput => {
-  const parameters: Record<string, string> = { database: config.database, ...config.params }
+  const parameters: Record<string, string> = {
+    database: config.database,
+    ...pinnedSettings,
+    ...config.params
+  }
   const app = config.applicationName ?? config.fallbackApplicationName
   if (app !== undefined) parameters.application_name = app
   if (config.options !== "") parameters.options = config.options
