@@ -31,7 +31,7 @@ import { passwordFor } from "../config/Password.ts"
 import { resolve } from "../config/Resolve.ts"
 import { resolvePolicy, sniName, type TlsPolicy } from "../config/Tls.ts"
 import { PgConnectionError, type PgExpertError } from "../Errors.ts"
-import { Engine } from "../engine/Engine.ts"
+import { Engine, encodingChanged, isUtf8 } from "../engine/Engine.ts"
 import { ErrorBeforeTls, PgSocket, type SocketOptions, type TlsRequest } from "../PgSocket.ts"
 import { type ExpertConnection, makeOperations } from "./operations.ts"
 import { TypeRegistry } from "./typeRegistry.ts"
@@ -253,6 +253,12 @@ const attempt = (
         mayHaveReachedServer: false,
         message: `server at ${where}: ${mismatch} (target_session_attrs=${sessionAttrs})`
       })
+    }
+    const encoding = session.parameters.get("client_encoding")
+    if (encoding !== undefined && !isUtf8(encoding)) {
+      // A server or pooler that did not honour the startup's client_encoding=UTF8.
+      yield* Scope.close(scope, Exit.void)
+      return yield* encodingChanged(encoding)
     }
     yield* isoDateStyle(connection, session, config)
     return connection

@@ -322,6 +322,10 @@ export class Engine {
       case "ParameterStatus":
         this.parameters.set(message.name, message.value)
         this.hooks.onParameter(message.name, message.value)
+        // Text is read and written as UTF-8 only: another client_encoding (a SET) would garble it.
+        if (message.name === "client_encoding" && !isUtf8(message.value)) {
+          return this.fail(encodingChanged(message.value))
+        }
         return
       case "NotificationResponse":
         this.hooks.onNotification(message.processId, message.channel, message.payload)
@@ -457,4 +461,14 @@ const connectionLost = (error: Error | undefined): PgConnectionFailure =>
     mayHaveReachedServer: true,
     message: `the server closed the connection unexpectedly${error ? `: ${error.message}` : ""}`,
     cause: error
+  })
+
+/** Whether a client_encoding name is UTF-8 (the server reports "UTF8"; "UNICODE" is its alias). */
+export const isUtf8 = (encoding: string): boolean => /^(utf-?8|unicode)$/i.test(encoding)
+
+/** The connection's failure when the server's client_encoding stops being UTF-8. */
+export const encodingChanged = (encoding: string): PgProtocolError =>
+  new PgProtocolError({
+    reason: "UnsupportedEncoding",
+    message: `the server's client_encoding is now ${encoding}: effect-pg reads and writes text as UTF-8 only, so the connection is closed (do not SET client_encoding)`
   })

@@ -1,9 +1,11 @@
 /**
- * The session settings the text decoders read, pinned at startup (connect.ts `pinnedSettings`),
- * on PostgreSQL 18 and 15: client_encoding is UTF8 in a LATIN1 database; DateStyle is ISO where
- * the database's default says otherwise (one SET after startup, the day/month order kept); a DateStyle the user asks for (options' `-c`) is kept,
- * and then a date's text fails to decode with a typed error (never a wrong value), text results
- * give the server's text, and a cached (binary) execution decodes.
+ * The session settings the text decoders read (connect.ts `pinnedSettings`, `isoDateStyle`), on
+ * PostgreSQL 18 and 15: client_encoding is UTF8 in a LATIN1 and a SQL_ASCII database, `-c` in
+ * options does not change it, and a SET of it fails the connection with a clear error; DateStyle
+ * is ISO where the database's default says otherwise (one SET after startup, the day/month order
+ * kept); a DateStyle the user asks for (options' `-c`) is kept, and then a date's text fails to
+ * decode with a typed error (never a wrong value), text results give the server's text, and a
+ * prepared (binary) execution decodes.
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -55,6 +57,34 @@ for (const version of [18, 15] as const) {
             assert.strictEqual((refused as { code?: string }).code, "22P05")
             assert.deepStrictEqual((yield* conn.query("select 'é' as e")).rows, [{ e: "é" }])
           }).pipe(Effect.scoped)
+        )
+
+        it.effect(
+          "a SQL_ASCII database passes UTF-8 through; SET client_encoding fails the connection clearly",
+          () =>
+            Effect.gen(function* () {
+              const server = yield* PgTestServer.PgTestServer
+              const admin = yield* Expert.connect(server.url)
+              yield* admin.simpleQuery(
+                "create database ascii_db template template0 encoding 'SQL_ASCII' lc_collate 'C' lc_ctype 'C'"
+              )
+              const conn = yield* Expert.connect(withDatabase(server.url, "ascii_db"))
+              const r = yield* conn.query("select $1::text as t, current_setting('client_encoding') as enc", [
+                "naïve ✓"
+              ])
+              assert.deepStrictEqual(r.rows, [{ t: "naïve ✓", enc: "UTF8" }])
+              const error = yield* Effect.flip(conn.simpleQuery("set client_encoding = 'LATIN1'"))
+              assert.strictEqual(error._tag, "PgProtocolError")
+              assert.strictEqual((error as { reason?: string }).reason, "UnsupportedEncoding")
+              assert.match(error.message, /client_encoding is now LATIN1/)
+              assert.strictEqual((yield* conn.status)._tag, "Failed")
+              // `-c client_encoding=…` in options loses to the startup's own client_encoding=UTF8.
+              const viaOptions = yield* Expert.connect(
+                `${server.url}${server.url.includes("?") ? "&" : "?"}options=${encodeURIComponent("-c client_encoding=LATIN1")}`
+              )
+              const enc = yield* viaOptions.query("select current_setting('client_encoding') as enc")
+              assert.deepStrictEqual(enc.rows, [{ enc: "UTF8" }])
+            }).pipe(Effect.scoped)
         )
 
         it.effect(
