@@ -89,8 +89,8 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
           })
         }
       },
-      (outcome, parsed) => {
-        stale = statements.settle(encoded, outcome, parsed, core.transactionStatus)
+      (outcome, parsed, described) => {
+        stale = statements.settle(encoded, outcome, parsed, core.transactionStatus, described)
       }
     )
     core.submit(request)

@@ -39,7 +39,17 @@ export interface QuerySink {
  * Told how a request ended even when its caller went away (statement-cache upkeep): its outcome
  * and whether the server acknowledged the Parse, or `undefined` when it was withdrawn unsent.
  */
-export type SettleHook = (outcome: ExtendedOutcome | RequestError | undefined, parsed: boolean) => void
+export type SettleHook = (
+  outcome: ExtendedOutcome | RequestError | undefined,
+  parsed: boolean,
+  described: Described
+) => void
+
+/** What the server described of the statement before the request ended (its Describe(S) answer). */
+export interface Described {
+  readonly columns: ReadonlyArray<Column>
+  readonly paramTypes: ReadonlyArray<number> | undefined
+}
 
 const isError = (u: unknown): u is RequestError => typeof u === "object" && u !== null && "_tag" in u
 
@@ -70,7 +80,8 @@ export class ExtendedQuery extends CommandRun<
           : (outcome) =>
               settle(
                 outcome === undefined ? undefined : withNotices(outcome, this.notices),
-                this.state.parsed
+                this.state.parsed,
+                { columns: this.state.columns, paramTypes: this.state.paramTypes }
               )
     })
   }

@@ -43,6 +43,7 @@ import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import type { Column, RowMode } from "../Result.ts"
 import { allText, type Param } from "./params.ts"
+import type { Described } from "./requests.ts"
 import { type Plan, Values } from "./values.ts"
 
 export type { Param } from "./params.ts"
@@ -206,7 +207,8 @@ export class Statements {
       | PgExpertError
       | undefined,
     parsed: boolean,
-    transactionStatus: string
+    transactionStatus: string,
+    described?: Described
   ): boolean {
     const p = encoded.prepared
     if (outcome === undefined) {
@@ -221,7 +223,16 @@ export class Statements {
       }
       return false
     }
-    if (p !== undefined && encoded.mode === "prepare") this.prepared(encoded.sql, p, parsed)
+    if (p !== undefined && encoded.mode === "prepare") {
+      // A value that did not decode: the statement ran and was described, so it is kept with its
+      // types (its next execution is bound in binary, which may well decode: a DateStyle the text
+      // decoders do not read). Any other failure leaves it without columns.
+      const undecodable = outcome._tag === "PgProtocolError" && outcome.reason === "UndecodableValue"
+      if (undecodable && described?.paramTypes !== undefined) {
+        p.paramTypes = described.paramTypes
+        this.prepared(encoded.sql, p, parsed, described.columns)
+      } else this.prepared(encoded.sql, p, parsed)
+    }
     if (outcome._tag !== "PgServerError" || encoded.mode !== "cached") return false
     if (outcome.code === "26000") {
       this.clear()

@@ -40,8 +40,8 @@ export const makeStreams = ({ core, wire, statements, writer, interrupt }: Strea
     const state = { stale: false }
     const next: Attempt = {
       args: extendedArgs(encoded, isCopyStatement(sql)),
-      onSettle: (outcome, parsed) => {
-        state.stale = statements.settle(encoded, outcome, parsed, core.transactionStatus)
+      onSettle: (outcome, parsed, described) => {
+        state.stale = statements.settle(encoded, outcome, parsed, core.transactionStatus, described)
         if (outcome !== undefined && !isError(outcome)) statements.observe(outcome.command.tag)
       }
     }

@@ -98,7 +98,12 @@ for (const version of [18, 15] as const) {
               assert.strictEqual(error._tag, "PgProtocolError")
               assert.strictEqual((error as { reason?: string }).reason, "UndecodableValue")
               assert.match(error.message, /^row 1, column 1 "d" \(date\)/)
-              // A prepared statement's columns are known: binary results do not depend on DateStyle.
+              // The failed first execution still taught the cache the statement's columns: its next
+              // execution is bound in binary, which does not depend on DateStyle.
+              const cached = yield* conn.query(DATE)
+              assert.deepStrictEqual(cached.rows, [{ d: new PgDate(19724), style: "SQL, DMY" }])
+              assert.strictEqual(cached.columns[0]!.format, 1)
+              // So are a prepared statement's.
               const statement = yield* conn.prepare(DATE)
               const binary = yield* conn.execute(statement)
               assert.deepStrictEqual(binary.rows, [{ d: new PgDate(19724), style: "SQL, DMY" }])
