@@ -110,6 +110,8 @@ export interface ConnectConfig {
   readonly keepalivesCount: number | undefined
   /** The command-line options sent as the `options` startup parameter (`-c search_path=x`). */
   readonly options: string
+  /** The `replication` startup parameter: a walsender session, logical or physical; absent: none. */
+  readonly replication?: "database" | "physical" | undefined
   /** Extra startup parameters (ours; plus PGDATESTYLE/PGTZ/PGGEQO from the environment). */
   readonly params: Readonly<Record<string, string>>
   readonly targetSessionAttrs: TargetSessionAttrs
@@ -187,7 +189,16 @@ export interface ConnectConfigInput {
   readonly keepalivesIdle?: number | undefined
   readonly keepalivesInterval?: number | undefined
   readonly keepalivesCount?: number | undefined
-  readonly options?: string | undefined
+  /**
+   * Command-line options for the server: one string as libpq takes it (`-c search_path=x`), or a
+   * list of arguments, each escaped here (`["-c", "search_path=my schema"]`).
+   */
+  readonly options?: string | ReadonlyArray<string> | undefined
+  /**
+   * A walsender session (`replication=database` / `true`): only the simple protocol works on it;
+   * Replication.connect is the API made for it.
+   */
+  readonly replication?: "database" | "physical" | boolean | undefined
   readonly params?: Readonly<Record<string, string>> | undefined
   readonly targetSessionAttrs?: TargetSessionAttrs | undefined
   readonly loadBalanceHosts?: LoadBalanceHosts | undefined

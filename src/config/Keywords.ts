@@ -76,7 +76,7 @@ export const keywords: ReadonlyArray<Keyword> = [
   k("krbsrvname", "PGKRBSRVNAME", "ignored"),
   k("gsslib", "PGGSSLIB", "ignored"),
   k("gssdelegation", "PGGSSDELEGATION", "ignored"),
-  k("replication", undefined, "unsupported"),
+  k("replication", undefined, "supported"),
   k("target_session_attrs", "PGTARGETSESSIONATTRS", "supported"),
   k("load_balance_hosts", "PGLOADBALANCEHOSTS", "supported"),
   k("scram_client_key", undefined, "unsupported", true),

@@ -326,6 +326,7 @@ export const resolveSources = (
       nonEmpty(get(keyword)) ?? (context.sslDir === undefined ? undefined : join(context.sslDir, name))
     const sslpasswordValue = nonEmpty(get("sslpassword"))
 
+    const replication = yield* replicationOf(get("replication"), fail)
     const params = { ...env.params }
     for (const [name, value] of Object.entries(sources.params ?? {})) {
       if (reservedParams.has(name) || name === "" || name.includes("\0") || value.includes("\0")) {
@@ -358,12 +359,31 @@ export const resolveSources = (
       applicationName: nonEmpty(get("application_name")),
       fallbackApplicationName: nonEmpty(get("fallback_application_name")),
       options: get("options")?.value ?? "",
+      ...(replication === undefined ? {} : { replication }),
       params,
       maxMessageSize: sources.maxMessageSize ?? defaultMaxMessageSize,
       statementCacheSize: sources.statementCacheSize ?? defaultStatementCacheSize,
       gssToken: sources.gssToken
     }
     return config
+  })
+
+/**
+ * libpq's `replication` values: `database` (logical), a true boolean (physical), a false one
+ * (none); anything else is refused.
+ */
+const replicationOf = (source: Sourced | undefined, fail: Fail) =>
+  Result.gen(function* () {
+    if (source === undefined) return undefined
+    const value = source.value.toLowerCase()
+    if (value === "database") return "database" as const
+    if (["true", "on", "yes", "1"].includes(value)) return "physical" as const
+    if (["false", "off", "no", "0"].includes(value)) return undefined
+    return yield* fail(
+      "InvalidValue",
+      `invalid replication value "${source.value}": expected database, true or false`,
+      "replication"
+    )
   })
 
 /** Startup parameters that have their own option; `params` may not set them. */

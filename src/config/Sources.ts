@@ -59,6 +59,18 @@ const asPassword = (value: unknown): PasswordSource | undefined =>
 const flag = (value: boolean | undefined): string | undefined =>
   value === undefined ? undefined : value ? "1" : "0"
 
+/**
+ * Command-line options as one `options` value, each escaped as libpq reads them back: a backslash
+ * before every space and backslash, so `["-c", "search_path=my schema"]` is
+ * `-c search_path=my\ schema`.
+ */
+export const optionsList = (options: ReadonlyArray<string> | undefined): string | undefined =>
+  options?.map((option) => option.replace(/[\\ ]/g, (c) => `\\${c}`)).join(" ")
+
+/** The `replication` keyword's value for an explicit input. */
+const replicationValue = (mode: "database" | "physical" | boolean): string =>
+  mode === "database" ? "database" : mode === "physical" || mode === true ? "true" : "false"
+
 /** Turns a typed input into sources; `origin` names it in errors (`explicit`, `config`). */
 export const fromInput = (
   input: ConnectConfigInput,
@@ -110,7 +122,8 @@ export const fromInput = (
   set("keepalives_idle", input.keepalivesIdle)
   set("keepalives_interval", input.keepalivesInterval)
   set("keepalives_count", input.keepalivesCount)
-  set("options", input.options)
+  set("options", typeof input.options === "string" ? input.options : optionsList(input.options))
+  set("replication", input.replication === undefined ? undefined : replicationValue(input.replication))
   set("target_session_attrs", input.targetSessionAttrs)
   set("load_balance_hosts", input.loadBalanceHosts)
   set("min_protocol_version", input.minProtocolVersion)

@@ -243,7 +243,7 @@ const attempt = (
       engine,
       session,
       { socket, options: cancelOptions },
-      { statementCacheSize: config.statementCacheSize, types }
+      { statementCacheSize: config.statementCacheSize, types, walsender: config.replication !== undefined }
     ).pipe(Scope.provide(scope))
     const mismatch = yield* checkSessionAttrs(connection, sessionAttrs)
     if (mismatch !== undefined) {
@@ -260,7 +260,8 @@ const attempt = (
       yield* Scope.close(scope, Exit.void)
       return yield* encodingChanged(encoding)
     }
-    yield* isoDateStyle(connection, session, config)
+    // A physical walsender takes replication commands only (no SET).
+    if (config.replication !== "physical") yield* isoDateStyle(connection, session, config)
     return connection
   })
 
@@ -303,6 +304,8 @@ const startupInput = (config: ConnectConfig, host: HostSpec, protocolMinor: numb
   const app = config.applicationName ?? config.fallbackApplicationName
   if (app !== undefined) parameters.application_name = app
   if (config.options !== "") parameters.options = config.options
+  if (config.replication !== undefined)
+    parameters.replication = config.replication === "physical" ? "true" : "database"
   return {
     user: config.user,
     parameters,

@@ -38,6 +38,7 @@ import { makeStreams } from "./streams.ts"
 import { makeTimed, type OperationOptions } from "./timed.ts"
 import type { TypeRegistryService } from "./typeRegistry.ts"
 import { Values } from "./values.ts"
+import { walsenderOperations } from "./walsender.ts"
 
 export type ExpertConnection = ConnectionApi<PgExpertError>
 export type { ConnectionApi, CopyFeed, CopyTarget, Notification, OperationOptions, Param }
@@ -87,8 +88,10 @@ export const makeOperations = (
   cancelTarget?: CancelTarget,
   options?: {
     readonly statementCacheSize?: number | undefined
-    /** The connection's TypeRegistry (connect.ts reads the service); default text results. */
+    /** The connection's TypeRegistry (connect.ts reads the service); default typed results. */
     readonly types?: TypeRegistryService | undefined
+    /** A walsender session (the `replication` keyword): extended-protocol operations refused. */
+    readonly walsender?: boolean | undefined
   }
 ): Effect.Effect<ExpertConnection, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -220,6 +223,8 @@ export const makeOperations = (
       cancel,
       heartbeat
     }
-    internals.set(api, { core, closePrepared: prepared.closeAll })
-    return api
+    const connection: ExpertConnection =
+      options?.walsender === true ? { ...api, ...walsenderOperations() } : api
+    internals.set(connection, { core, closePrepared: prepared.closeAll })
+    return connection
   })

@@ -190,8 +190,11 @@ export const connectReplication = (
           key: "target_session_attrs"
         })
       )
-    const replication = mode === "physical" ? "true" : "database"
-    const conn = yield* connectResolved({ ...config, params: { ...config.params, replication } })
+    // The mode asked for here wins over a `replication` keyword in the connection string.
+    const conn = yield* connectResolved({
+      ...config,
+      replication: mode === "physical" ? "physical" : "database"
+    })
     const engine = engineOf(conn)
     if (engine === undefined) return yield* Effect.die("a connection without an engine")
 

@@ -416,7 +416,6 @@ describe("values and libpq's cross-checks", () => {
     for (const input of [
       "requirepeer=postgres",
       "sslcrldir=/d",
-      "replication=database",
       "tcp_user_timeout=5"
     ]) {
       assert.strictEqual(err(input).reason, "UnsupportedOption", input)
@@ -429,6 +428,20 @@ describe("values and libpq's cross-checks", () => {
     assert.strictEqual(err("client_encoding=LATIN1").reason, "UnsupportedOption")
     assert.strictEqual(ok("client_encoding=utf-8").database, "alice")
     assert.strictEqual(ok("sslcompression=1 krbsrvname=x gsslib=gssapi gssdelegation=1").user, "alice") // ignored
+  })
+
+  it("reads replication as libpq does, and options as a list of escaped arguments", () => {
+    assert.strictEqual(ok("replication=database").replication, "database")
+    for (const yes of ["true", "on", "yes", "1"]) assert.strictEqual(ok(`replication=${yes}`).replication, "physical")
+    for (const no of ["false", "off", "0"]) assert.strictEqual(ok(`replication=${no}`).replication, undefined)
+    assert.strictEqual(ok({ replication: "database" }).replication, "database")
+    assert.strictEqual(ok({ replication: true }).replication, "physical")
+    assert.strictEqual(ok({ replication: false }).replication, undefined)
+    assert.strictEqual(err("replication=maybe").key, "replication")
+    assert.strictEqual(ok({ options: ["-c", "search_path=my schema,public"] }).options, "-c search_path=my\\ schema,public")
+    assert.strictEqual(ok({ options: ["-c", "x.y=back\\slash"] }).options, "-c x.y=back\\\\slash")
+    assert.strictEqual(ok({ options: "-c geqo=off" }).options, "-c geqo=off")
+    assert.strictEqual(ok({ options: [] }).options, "")
   })
 
   it("validates params, maxMessageSize and statementCacheSize", () => {
