@@ -51,8 +51,9 @@ export class PgError extends Schema.TaggedError<PgError>()("PgError", {
   /**
    * The SQLSTATE of the failure: the server's code, the code of the server's refusal for an auth
    * error (28000 for a method the client does not implement), 08003 for a closed or
-   * previously-failed connection, 08P01 for a protocol violation (PgProtocolError.code);
-   * `undefined` for transport errors and the client's own refusals, which have none.
+   * previously-failed connection, 08P01 for a protocol violation (PgProtocolError.code), 08001 for
+   * a connection that could not be established and 08006 for an open one whose I/O failed
+   * (PgConnectionError.code); `undefined` for the client's own refusals, which have none.
    */
   get code(): string | undefined {
     const cause = this.cause
@@ -61,6 +62,7 @@ export class PgError extends Schema.TaggedError<PgError>()("PgError", {
       case "PgClosedError":
       case "PgAuthError":
       case "PgProtocolError":
+      case "PgConnectionError":
         return cause.code
       case "PgTimeoutError":
         return cause.serverError?.code
@@ -225,7 +227,7 @@ const authLines = (error: PgAuthError, sql: string | undefined): Array<string> =
 }
 
 const connectionLines = (error: PgConnectionError): Array<string> => [
-  `connection error (${error.phase}): ${error.message}`,
+  `connection error (${error.phase}): ${error.message}${sqlstateSuffix(error.code)}`,
   ...(error.mayHaveReachedServer ? ["The statement may or may not have run on the server."] : [])
 ]
 

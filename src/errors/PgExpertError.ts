@@ -40,7 +40,19 @@ export class PgConnectionError extends Schema.TaggedError<PgConnectionError>()("
   message: Schema.String,
   /** The underlying error (a socket or TLS error), kept as a defect. */
   cause: Schema.optional(Schema.Defect())
-}) {}
+}) {
+  /**
+   * SQLSTATE-like code (the client's, as postgres_async reports it; the server sent none):
+   * 08001 `sqlclient_unable_to_establish_sqlconnection` when no session was established (dialing,
+   * TLS, the auth exchange's transport, a connect timeout or interruption); 08006
+   * `connection_failure` when an open connection's I/O failed.
+   */
+  get code(): string {
+    return this.phase === "io"
+      ? Sqlstate.CONNECTION_FAILURE
+      : Sqlstate.SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION
+  }
+}
 
 /** Why authentication did not complete. */
 export const PgAuthErrorReason = Schema.Literals([

@@ -156,7 +156,7 @@ describe("PgError messages", () => {
     assert.strictEqual(
       PgError.fromExpert(connectionError, context).message,
       [
-        "connection error (io): read ECONNRESET",
+        "connection error (io): read ECONNRESET (SQLSTATE 08006 connection_failure)",
         "The statement may or may not have run on the server.",
         "SQL: UPDATE t SET a = 1"
       ].join("\n")
@@ -165,7 +165,7 @@ describe("PgError messages", () => {
       PgError.fromExpert(
         new PgConnectionError({ phase: "connect", mayHaveReachedServer: false, message: "refused" })
       ).message,
-      "connection error (connect): refused"
+      "connection error (connect): refused (SQLSTATE 08001 sqlclient_unable_to_establish_sqlconnection)"
     )
     assert.strictEqual(
       PgError.fromExpert(authRefused).message,
@@ -230,7 +230,7 @@ describe("PgError conveniences", () => {
     { cause: uniqueViolation, code: "23505", server: true, connection: false, closed: false, reached: true },
     {
       cause: connectionError,
-      code: undefined,
+      code: "08006",
       server: false,
       connection: true,
       closed: false,
@@ -272,6 +272,19 @@ describe("PgError conveniences", () => {
     assert.strictEqual(PgError.fromExpert(uniqueViolation).serverError, uniqueViolation)
     assert.strictEqual(PgError.fromExpert(authRefused).serverError, authRefused.serverError)
     assert.isUndefined(PgError.fromExpert(connectionError).serverError)
+  })
+
+  it("gives a connection error the client's SQLSTATE: 08001 before a session, 08006 after", () => {
+    for (const phase of ["connect", "tls", "auth"] as const) {
+      const error = new PgConnectionError({ phase, mayHaveReachedServer: false, message: "refused" })
+      assert.strictEqual(error.code, "08001", phase)
+      assert.strictEqual(PgError.fromExpert(error).code, "08001", phase)
+      assert.include(
+        PgError.fromExpert(error).message,
+        "(SQLSTATE 08001 sqlclient_unable_to_establish_sqlconnection)"
+      )
+    }
+    assert.strictEqual(connectionError.code, "08006")
   })
 
   it("reports 08003 for a later call, not the SQLSTATE of the failure that ended the connection", () => {
