@@ -92,13 +92,22 @@ export interface ConnectionApi<E> {
     params?: ReadonlyArray<Param>,
     options?: RowModeOption<M>
   ) => Stream.Stream<RowOf<M>, E>
-  /** Like `stream`, but first waits for the column metadata (available even for zero rows). */
+  /**
+   * Like `stream`, but first waits for the column metadata (available even for zero rows);
+   * `command` gives the statement's CommandComplete (tag and row count) once it ended: after the
+   * last row, or, when the consumer stopped early, after the rest was drained or cancelled (then
+   * it may fail with that cancel's error).
+   */
   readonly streamWithColumns: <M extends RowMode = "object">(
     sql: string,
     params?: ReadonlyArray<Param>,
     options?: RowModeOption<M>
   ) => Effect.Effect<
-    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<RowOf<M>, E> },
+    {
+      readonly columns: ReadonlyArray<Column>
+      readonly rows: Stream.Stream<RowOf<M>, E>
+      readonly command: Effect.Effect<CommandComplete, E>
+    },
     E,
     Scope.Scope
   >
@@ -326,9 +335,10 @@ export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>):
     streamWithColumns: (sql, params, options) => {
       const context = op("streamWithColumns", sql, params)
       return lift.effect(
-        Effect.map(expert.streamWithColumns(sql, params, options), ({ columns, rows }) => ({
+        Effect.map(expert.streamWithColumns(sql, params, options), ({ columns, rows, command }) => ({
           columns,
-          rows: lift.stream(rows, context)
+          rows: lift.stream(rows, context),
+          command: lift.effect(command, context)
         })),
         context
       )

@@ -18,8 +18,8 @@ import { type Cause, Effect } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Wire } from "../Codec.ts"
 import type { ExtendedArgs } from "../commands/extended.ts"
-import type { PgExpertError } from "../Errors.ts"
-import type { AnyRow, Column } from "../Result.ts"
+import { type PgExpertError, PgProtocolError } from "../Errors.ts"
+import type { AnyRow, Column, CommandComplete } from "../Result.ts"
 import { Backlog } from "./backlog.ts"
 import { type ExtendedOutcome, ExtendedQuery, type SettleHook } from "./requests.ts"
 
@@ -44,6 +44,13 @@ export interface Resend {
   readonly resend: (request: ExtendedQuery, error: PgExpertError) => Attempt | undefined
   readonly submit: (request: ExtendedQuery) => void
 }
+
+/** `ended` of a stream whose request was withdrawn before it was sent (the consumer left first). */
+const abandonedUnsent = new PgProtocolError({
+  reason: "Abandoned",
+  message: "the stream was stopped before its statement was sent: it never ran",
+  mayHaveRun: false
+})
 
 export class RowStream {
   /** The request now carrying the stream (a new one once it was sent again). */
@@ -79,11 +86,21 @@ export class RowStream {
           this.outcome = outcome
           this.backlog.finish(isError(outcome) ? outcome : undefined)
           this.wakeColumns()
+          for (const wake of this.endWaiters.splice(0)) wake()
         }
       },
-      attempt.onSettle
+      (outcome, parsed, described) => {
+        attempt.onSettle?.(outcome, parsed, described)
+        // An abandoned request settles without onDone: `ended` learns its outcome here.
+        if (this.outcome !== undefined) return
+        this.settled = outcome ?? abandonedUnsent
+        for (const wake of this.endWaiters.splice(0)) wake()
+      }
     )
   }
+
+  /** The outcome of a request that settled after the consumer left (no onDone then). */
+  private settled: Outcome | undefined
 
   /** Sends the statement again when allowed; true when it did. */
   private resend(error: PgExpertError): boolean {
@@ -128,6 +145,26 @@ export class RowStream {
   get pull(): Effect.Effect<NonEmptyReadonlyArray<AnyRow>, PgExpertError | Cause.Done> {
     return this.backlog.pull
   }
+
+  /** Woken when the request's outcome arrives (`ended`). */
+  private readonly endWaiters: Array<() => void> = []
+
+  /**
+   * The statement's CommandComplete once its request ended (after the last row, or after it was
+   * drained or cancelled when the consumer stopped early); fails with the request's error.
+   */
+  readonly ended: Effect.Effect<CommandComplete, PgExpertError> = Effect.callback((resume) => {
+    const settle = () => {
+      const outcome = (this.outcome ?? this.settled)!
+      resume(isError(outcome) ? Effect.fail(outcome) : Effect.succeed(outcome.command))
+    }
+    if (this.outcome !== undefined || this.settled !== undefined) return settle()
+    this.endWaiters.push(settle)
+    return Effect.sync(() => {
+      const at = this.endWaiters.indexOf(settle)
+      if (at >= 0) this.endWaiters.splice(at, 1)
+    })
+  })
 
   /** Waits for RowDescription/NoData (or the request's failure). */
   readonly awaitColumns: Effect.Effect<ReadonlyArray<Column>, PgExpertError> = Effect.callback((resume) => {

@@ -16,7 +16,7 @@ import type { Wire } from "../Codec.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { Engine, Request } from "../engine/Engine.ts"
 import type { Writer } from "../protocol/Writer.ts"
-import type { AnyRow, Column, RowMode, RowModeOption } from "../Result.ts"
+import type { AnyRow, Column, CommandComplete, RowMode, RowModeOption } from "../Result.ts"
 import { collateralCancel } from "./cancel.ts"
 import { type ExtendedQuery, extendedArgs, isCopyStatement } from "./requests.ts"
 import { type Attempt, RowStream } from "./rowStream.ts"
@@ -90,7 +90,11 @@ export const makeStreams = ({ core, wire, statements, writer, interrupt }: Strea
     params: ReadonlyArray<Param> = [],
     options?: RowModeOption
   ): Effect.Effect<
-    { readonly columns: ReadonlyArray<Column>; readonly rows: Stream.Stream<AnyRow, PgExpertError> },
+    {
+      readonly columns: ReadonlyArray<Column>
+      readonly rows: Stream.Stream<AnyRow, PgExpertError>
+      readonly command: Effect.Effect<CommandComplete, PgExpertError>
+    },
     PgExpertError,
     Scope.Scope
   > =>
@@ -103,7 +107,7 @@ export const makeStreams = ({ core, wire, statements, writer, interrupt }: Strea
           Effect.as(Scope.addFinalizer(inner, abandonStream(rowStream)), rowStream.pull)
         )
       )
-      return { columns, rows }
+      return { columns, rows, command: rowStream.ended }
     })
 
   return { stream, streamWithColumns }

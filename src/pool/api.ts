@@ -340,7 +340,13 @@ export const makePoolApi = <E, CE>(
             Effect.flatMap(scoped, (c) => c.streamWithColumns(sql, params, options)),
             context
           )
-          .pipe(Effect.map(({ columns, rows }) => ({ columns, rows: lift.stream(rows, context) }))),
+          .pipe(
+            Effect.map(({ columns, rows, command }) => ({
+              columns,
+              rows: lift.stream(rows, context),
+              command: lift.effect(command, context)
+            }))
+          ),
         sql,
         params
       )
