@@ -23,7 +23,9 @@ const viaProxy = (server: PgTestServerInfo, port: number, query = "") =>
 
 const usable = (conn: ExpertConnection) =>
   Effect.gen(function* () {
-    assert.deepStrictEqual((yield* conn.query("select 'still in sync'")).rows, [["still in sync"]])
+    assert.deepStrictEqual((yield* conn.query("select 'still in sync'")).rows, [
+      { "?column?": "still in sync" }
+    ])
     assert.strictEqual((yield* conn.status)._tag, "Open")
   })
 
@@ -42,7 +44,7 @@ const running = (observer: ExpertConnection, pid: number) =>
       const r = yield* observer.query("select state, query from pg_stat_activity where pid = $1", [
         String(pid)
       ])
-      if (r.rows[0]?.[0] === "active" && String(r.rows[0]?.[1]).includes("pg_sleep")) return
+      if (r.rows[0]?.state === "active" && String(r.rows[0]?.query).includes("pg_sleep")) return
       yield* Effect.sleep("10 millis")
     }
     assert.fail(`backend ${pid} never became active`)
@@ -50,7 +52,7 @@ const running = (observer: ExpertConnection, pid: number) =>
 
 const stateOf = (observer: ExpertConnection, pid: number) =>
   Effect.map(observer.query("select state from pg_stat_activity where pid = $1", [String(pid)]), (r) =>
-    r.rows.length === 0 ? "gone" : String(r.rows[0]![0])
+    r.rows.length === 0 ? "gone" : String(r.rows[0]!.state)
   )
 
 for (const version of [18, 15] as const) {
@@ -104,7 +106,7 @@ for (const version of [18, 15] as const) {
               }
               // Sent right away, and slow enough that a stray cancel would land on it.
               const next = yield* conn.query("select pg_sleep(0.05), $1::text", [String(i)])
-              assert.deepStrictEqual(next.rows, [["", String(i)]])
+              assert.deepStrictEqual(next.rows, [{ pg_sleep: "", text: String(i) }])
             }
             const simple = yield* Effect.flip(
               conn.simpleQuery("select 1; select pg_sleep(10)", { timeout: "100 millis" })
@@ -118,7 +120,7 @@ for (const version of [18, 15] as const) {
             assert.strictEqual(noData._tag, "PgTimeoutError")
             // A statement that ends in time is not affected by its timeout.
             const quick = yield* conn.query("select 42", [], { timeout: "5 seconds" })
-            assert.deepStrictEqual(quick.rows, [["42"]])
+            assert.deepStrictEqual(quick.rows, [{ "?column?": 42 }])
             yield* usable(conn)
           })
       )
@@ -145,7 +147,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           assert.strictEqual(e.outcome, "unknown")
           assert.isTrue(e.mayHaveReachedServer)
         }
-        assert.deepStrictEqual((yield* Fiber.join(first)).rows, [["", "first"]])
+        assert.deepStrictEqual((yield* Fiber.join(first)).rows, [{ pg_sleep: "", "?column?": "first" }])
         yield* usable(conn)
       })
     )
@@ -169,7 +171,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         assert.strictEqual(beat._tag, "PgConfigError")
         // An infinite timeout is no timeout.
         assert.deepStrictEqual((yield* conn.query("select 1", [], { timeout: Duration.infinity })).rows, [
-          ["1"]
+          { "?column?": 1 }
         ])
         yield* usable(conn)
       })
@@ -190,7 +192,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           assert.isFalse(e.mayHaveReachedServer)
         }
         assert.strictEqual((yield* Fiber.join(copy)).rows, 1)
-        assert.deepStrictEqual((yield* conn.query("select count(*) from queued_copy")).rows, [["1"]])
+        assert.deepStrictEqual((yield* conn.query("select count(*) from queued_copy")).rows, [{ count: 1n }])
         yield* usable(conn)
       })
     )
@@ -271,7 +273,7 @@ layer(PgTestServer.layer({ version: 18, tls: true }), { timeout: 120_000, exclud
         const ssl = yield* observer.query("select ssl from pg_stat_ssl where pid = $1", [
           String(conn.processId)
         ])
-        assert.deepStrictEqual(ssl.rows, [[sslmode === "require" ? "t" : "f"]])
+        assert.deepStrictEqual(ssl.rows, [{ ssl: sslmode === "require" }])
         const sleeping = yield* Effect.forkChild(conn.query("select pg_sleep(10)"))
         yield* running(observer, conn.processId)
         const before = yield* proxy.stats

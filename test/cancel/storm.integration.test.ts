@@ -48,6 +48,10 @@ const same = (what: string, got: unknown, want: unknown): string | undefined =>
 
 const numbered = (token: string, n: number) => Array.from({ length: n }, (_, g) => [`${token}:${g + 1}`])
 
+/** The rows of `series` (one unnamed column) as objects, for query and stream. */
+const numberedRows = (token: string, n: number) =>
+  Array.from({ length: n }, (_, g) => ({ "?column?": `${token}:${g + 1}` }))
+
 const makeOp = (conn: ExpertConnection, i: number, rnd: () => number): Op => {
   const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1))
   const token = `t${i}x${int(0, 1e9)}`
@@ -60,7 +64,7 @@ const makeOp = (conn: ExpertConnection, i: number, rnd: () => number): Op => {
         kind: "query-sleep",
         token,
         run: conn.query("select $1::text, pg_sleep($2::float8 / 1000)::text", [token, String(ms)]),
-        check: (r) => same("query-sleep", (r as { rows: unknown }).rows, [[token, ""]])
+        check: (r) => same("query-sleep", (r as { rows: unknown }).rows, [{ text: token, pg_sleep: "" }])
       }
     }
     case 2: {
@@ -69,7 +73,7 @@ const makeOp = (conn: ExpertConnection, i: number, rnd: () => number): Op => {
         kind: "query-rows",
         token,
         run: conn.query(series, [token, String(n)]),
-        check: (r) => same("query-rows", (r as { rows: unknown }).rows, numbered(token, n))
+        check: (r) => same("query-rows", (r as { rows: unknown }).rows, numberedRows(token, n))
       }
     }
     case 3: {
@@ -79,7 +83,7 @@ const makeOp = (conn: ExpertConnection, i: number, rnd: () => number): Op => {
         kind: "stream",
         token,
         run: Stream.runCollect(conn.stream(series, [token, String(n)]).pipe(Stream.take(take))),
-        check: (r) => same("stream", r, numbered(token, take))
+        check: (r) => same("stream", r, numberedRows(token, take))
       }
     }
     case 4: {
@@ -130,7 +134,7 @@ const makeOp = (conn: ExpertConnection, i: number, rnd: () => number): Op => {
         run: conn.query("select $1::text, pg_sleep($2::float8 / 1000)::text", [token, String(ms)], {
           timeout: `${limit} millis`
         }),
-        check: (r) => same("timeout", (r as { rows: unknown }).rows, [[token, ""]]),
+        check: (r) => same("timeout", (r as { rows: unknown }).rows, [{ text: token, pg_sleep: "" }]),
         allowed: (e) => (e as { _tag?: string })._tag === "PgTimeoutError"
       }
     }
@@ -215,7 +219,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             const r = yield* Effect.exit(conn.query("select $1::text", [probe]))
             if (Exit.isFailure(r))
               problems.push(`probe after op ${i}: ${Cause.pretty(r.cause).slice(0, 400)}`)
-            else if (same("probe", r.value.rows, [[probe]]) !== undefined)
+            else if (same("probe", r.value.rows, [{ text: probe }]) !== undefined)
               problems.push(`probe after op ${i}: ${JSON.stringify(r.value.rows).slice(0, 200)}`)
           }
           const elapsed = Date.now() - started
@@ -224,13 +228,13 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
 
           // Every COPY IN landed whole (or, if interrupted, not at all).
           const landed = yield* conn.query("select token, count(*)::int, max(g) from storm_in group by token")
-          const byToken = new Map(landed.rows.map((row) => [row[0]!, Number(row[1])]))
+          const byToken = new Map(landed.rows.map((row) => [row.token as string, row.count as number]))
           for (const copy of copies) {
             const n = byToken.get(copy.token) ?? 0
             if (copy.completed) assert.strictEqual(n, copy.rows, `completed copy ${copy.token}`)
             else assert.include([0, copy.rows], n, `interrupted copy ${copy.token}`)
           }
-          assert.strictEqual(landed.rows.length, new Set(landed.rows.map((row) => row[0])).size)
+          assert.strictEqual(landed.rows.length, new Set(landed.rows.map((row) => row.token)).size)
           assert.isTrue([...byToken.keys()].every((t) => copies.some((c) => c.token === t)))
 
           // The storm really stormed: many operations were cut short, many completed.

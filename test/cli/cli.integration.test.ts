@@ -60,7 +60,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           assert.notMatch(r.stderr, /embedded/)
           assert.strictEqual(r.stdout, "")
         }
-        assert.deepStrictEqual(yield* rows(url, "select to_regclass('usage_ran')::text"), [[null]])
+        assert.deepStrictEqual(yield* rows(url, "select to_regclass('usage_ran')::text"), [
+          { to_regclass: null }
+        ])
       })
     )
 
@@ -187,14 +189,14 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             `effect-pg: ${script}:4: ERROR: relation "no_such_table" does not exist (SQLSTATE 42P01 undefined_table)\n`
           )
           assert.include(r.stderr, "LINE 1: select * from no_such_table;\n")
-          assert.deepStrictEqual(yield* rows(url, "select count(*)::int from stop_here"), [["0"]])
+          assert.deepStrictEqual(yield* rows(url, "select count(*)::int from stop_here"), [{ count: 0 }])
 
           const goOn = yield* runCli([`--url=${url}`, "--continue-on-error", "-f", script])
           assert.strictEqual(goOn.code, 1)
           assert.include(goOn.stderr, 'relation "stop_here" already exists')
           assert.include(goOn.stderr, 'relation "no_such_table" does not exist')
           assert.include(goOn.stdout, "INSERT 0 1")
-          assert.deepStrictEqual(yield* rows(url, "select count(*)::int from stop_here"), [["1"]])
+          assert.deepStrictEqual(yield* rows(url, "select count(*)::int from stop_here"), [{ count: 1 }])
         })
     )
 
@@ -213,14 +215,16 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           failed.stderr,
           "<argument 3>:1: ERROR: division by zero (SQLSTATE 22012 division_by_zero)"
         )
-        assert.deepStrictEqual(yield* rows(url, "select to_regclass('one_tx')::text"), [[null]])
+        assert.deepStrictEqual(yield* rows(url, "select to_regclass('one_tx')::text"), [
+          { to_regclass: null }
+        ])
         const ok = yield* runCli([
           `--url=${url}`,
           "-1",
           "create table one_tx (n int); insert into one_tx values (1)"
         ])
         assert.strictEqual(ok.code, 0, ok.stderr)
-        assert.deepStrictEqual(yield* rows(url, "select count(*)::int from one_tx"), [["1"]])
+        assert.deepStrictEqual(yield* rows(url, "select count(*)::int from one_tx"), [{ count: 1 }])
       })
     )
 
@@ -275,7 +279,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           r.stderr,
           `effect-pg: ${meta}:2: psql meta-commands such as \\set are not supported; nothing was run\n`
         )
-        assert.deepStrictEqual(yield* rows(url, "select to_regclass('input_ran')::text"), [[null]])
+        assert.deepStrictEqual(yield* rows(url, "select to_regclass('input_ran')::text"), [
+          { to_regclass: null }
+        ])
       })
     )
 
@@ -325,7 +331,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             const poll = setInterval(() => {
               Effect.runPromise(rows(url, running)).then(
                 (found) => {
-                  if (found[0]?.[0] === "1") {
+                  if (found[0]?.count === 1) {
                     clearInterval(poll)
                     child.kill("SIGINT")
                   }
@@ -340,9 +346,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         assert.isBelow(Date.now() - started, 20_000)
         assert.include(r.stderr, "effect-pg: interrupted")
         assert.strictEqual(r.stdout, "")
-        for (let i = 0; i < 50 && (yield* rows(url, running))[0]?.[0] !== "0"; i++)
+        for (let i = 0; i < 50 && (yield* rows(url, running))[0]?.count !== 0; i++)
           yield* Effect.sleep("100 millis")
-        assert.deepStrictEqual(yield* rows(url, running), [["0"]])
+        assert.deepStrictEqual(yield* rows(url, running), [{ count: 0 }])
       })
     )
 

@@ -31,7 +31,7 @@ const generated = (() => {
 const count = (url: string, table: string) =>
   Effect.scoped(
     Effect.flatMap(Expert.connect(url), (conn) =>
-      Effect.map(conn.query(`select count(*)::int from ${table}`), (r) => Number(r.rows[0]![0]))
+      Effect.map(conn.query(`select count(*)::int from ${table}`), (r) => r.rows[0]!.count)
     )
   )
 

@@ -48,9 +48,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           ],
           { concurrency: "unbounded" }
         )
-        assert.deepStrictEqual(before.rows, [["0"]])
+        assert.deepStrictEqual(before.rows, [{ count: 0n }])
         assert.strictEqual(inserted, 1000)
-        assert.deepStrictEqual(after.rows, [["1000", String(1000 - Math.ceil(1000 / 7))]])
+        assert.deepStrictEqual(after.rows, [{ count: 1000n, count_2: BigInt(1000 - Math.ceil(1000 / 7)) }])
       })
     )
 
@@ -62,7 +62,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         const error = yield* Effect.flip(conn.run(bulkInsert, { sql: "insert into bulk2 values ($1)", rows }))
         assert.strictEqual(error.code, "23505")
         assert.strictEqual(error.mayHaveRun, false)
-        assert.deepStrictEqual((yield* conn.query("select count(*) from bulk2")).rows, [["0"]])
+        assert.deepStrictEqual((yield* conn.query("select count(*) from bulk2")).rows, [{ count: 0n }])
       })
     )
 
@@ -88,8 +88,8 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         )
         // Ours, and the built-in cache's own (ep<N>): no clash.
         assert.strictEqual(names.rows.length, 2)
-        assert.ok(names.rows.some((r) => r[0] === "app_stmt_1"))
-        assert.ok(names.rows.some((r) => /^ep\d+$/.test(String(r[0]))))
+        assert.ok(names.rows.some((r) => r.name === "app_stmt_1"))
+        assert.ok(names.rows.some((r) => /^ep\d+$/.test(String(r.name))))
       })
     )
 

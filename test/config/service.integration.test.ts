@@ -59,7 +59,7 @@ const viaEffectPg = (conninfo: string, env: EnvRecord) =>
     Effect.gen(function* () {
       const config = yield* resolve(conninfo, { env })
       const connection = yield* connect(config)
-      const r = yield* connection.query(probe)
+      const r = yield* connection.query(probe, [], { rowMode: "array" })
       return (r.rows[0] ?? []).join("|")
     })
   ).pipe(Effect.catch((error) => Effect.succeed(error.message.replace(/ \(from [^)]*\)$/, ""))))

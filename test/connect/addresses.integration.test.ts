@@ -22,7 +22,7 @@ layer(
   const serverAddr = (input: string) =>
     Effect.gen(function* () {
       const conn = yield* Expert.connect(input)
-      return (yield* conn.query("select host(inet_server_addr())")).rows[0]![0]
+      return (yield* conn.query("select host(inet_server_addr())")).rows[0]!.host
     })
 
   it.effect("IPv6 literal in a URL (brackets) and in key=value", () =>

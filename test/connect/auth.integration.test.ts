@@ -66,9 +66,9 @@ for (const version of [18, 17, 16, 15, 14] as const) {
               const { connection, session } = yield* connectRecorded(inputFor(pg, role, via))
               assert.strictEqual(session.method, method.session)
               const who = yield* connection.query("select current_user, inet_client_addr()")
-              assert.strictEqual(who.rows[0]?.[0], role.user)
+              assert.strictEqual(who.rows[0]?.current_user, role.user)
               // inet_client_addr() is NULL exactly for a Unix-socket session.
-              assert.strictEqual(who.rows[0]?.[1] === null, via === "unix")
+              assert.strictEqual(who.rows[0]?.inet_client_addr === null, via === "unix")
               assert.strictEqual((yield* sslInUse(connection)).ssl, via === "tcp+tls")
               const logged = yield* loggedMethod(pg, connection.processId)
               // PG17 and PG18 log trust as an authentication method too; earlier versions log no line for it.

@@ -40,10 +40,10 @@ for (const version of [18, 17, 15] as const) {
             assert.strictEqual(connection.protocolMinor, version >= 18 ? 2 : 0)
             assert.strictEqual(connection.secretKey.length, version >= 18 ? 32 : 4)
             const result = yield* connection.query("select $1::int + 1", ["41"])
-            assert.deepStrictEqual(result.rows, [["42"]])
+            assert.deepStrictEqual(result.rows, [{ "?column?": 42 }])
             // The backend pid the client was told is the one the server runs the session in.
             const pid = yield* connection.query("select pg_backend_pid()")
-            assert.strictEqual(Number(pid.rows[0]?.[0]), connection.processId)
+            assert.strictEqual(pid.rows[0]?.pg_backend_pid, connection.processId)
           }
         })
     )

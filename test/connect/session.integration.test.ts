@@ -131,7 +131,14 @@ layer(PgTestServer.layer({ version: 18, env: {}, tls: false, settings: { log_dis
         "select current_setting('application_name'), current_setting('search_path'), " +
           "current_setting('work_mem'), current_setting('DateStyle')"
       )
-      assert.deepStrictEqual(result.rows, [["effect-pg connect test", "pg_catalog", "1234kB", "ISO, YMD"]])
+      assert.deepStrictEqual(result.rows, [
+        {
+          current_setting: "effect-pg connect test",
+          current_setting_2: "pg_catalog",
+          current_setting_3: "1234kB",
+          current_setting_4: "ISO, YMD"
+        }
+      ])
       assert.strictEqual(yield* connection.parameter("application_name"), "effect-pg connect test")
     })
   )
@@ -166,7 +173,7 @@ layer(PgTestServer.layer({ version: 18, env: {}, tls: false, settings: { log_dis
         })
       )
       const result = yield* connection.query("select inet_server_port()")
-      assert.deepStrictEqual(result.rows, [[String(pg.port)]])
+      assert.deepStrictEqual(result.rows, [{ inet_server_port: pg.port }])
       const accepted = yield* Deferred.await(silent.first)
       yield* bounded("silent host's socket closed", 10, Deferred.await(accepted.closed))
     })

@@ -74,8 +74,8 @@ export const sslInUse = (connection: ExpertConnection) =>
   Effect.map(
     connection.query("select ssl, version from pg_stat_ssl where pid = pg_backend_pid()"),
     (result) => ({
-      ssl: result.rows[0]?.[0] === "t",
-      version: (result.rows[0]?.[1] as string | null | undefined) ?? null
+      ssl: result.rows[0]?.ssl === true,
+      version: (result.rows[0]?.version as string | null | undefined) ?? null
     })
   )
 

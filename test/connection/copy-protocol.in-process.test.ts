@@ -263,7 +263,7 @@ describe("COPY answers in order keep the connection usable", () => {
           if (c.tag === "PgProtocolError") assert.strictEqual(expectTag(error, c.tag).reason, "NotCopy")
           else assert.strictEqual(expectTag(error, c.tag).code, "22P02")
           assert.strictEqual((yield* connection.status)._tag, "Open")
-          assert.deepStrictEqual((yield* connection.query("select 1")).rows, [["after"]])
+          assert.deepStrictEqual((yield* connection.query("select 1")).rows, [{ n: "after" }])
         }),
       TIMEOUT
     )

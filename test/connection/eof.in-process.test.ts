@@ -10,7 +10,7 @@ import { Effect, Stream } from "effect"
 import { Codec, type CodecService, makeWire } from "../../src/Codec.ts"
 import * as Expert from "../../src/Expert.ts"
 import { open, PgSocket, type PgSocketService, type Receiver } from "../../src/PgSocket.ts"
-import type { Row } from "../../src/Result.ts"
+import type { ObjectRow } from "../../src/Result.ts"
 import { assertFailedWith, connectFails, expectTag } from "../support/ConnectionAssertions.ts"
 import * as Fake from "../support/FakeServer.ts"
 
@@ -221,7 +221,7 @@ describe("early EOF once the session is up", () => {
           })
         )
         const connection = yield* Expert.connect(server.config())
-        const seen: Array<Row> = []
+        const seen: Array<ObjectRow> = []
         const error = expectTag(
           yield* Effect.flip(
             connection
@@ -230,7 +230,7 @@ describe("early EOF once the session is up", () => {
           ),
           "PgConnectionError"
         )
-        assert.deepStrictEqual(seen, [["1"], ["2"], ["3"]])
+        assert.deepStrictEqual(seen, [{ n: "1" }, { n: "2" }, { n: "3" }])
         assert.strictEqual(error.phase, "io")
         assert.strictEqual(error.mayHaveReachedServer, true)
         yield* assertFailedWith(connection, error)

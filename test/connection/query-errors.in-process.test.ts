@@ -229,7 +229,7 @@ describe("messages with no request in flight", () => {
         )
         const connection = yield* Expert.connect(server.config())
         const first = yield* connection.query("select 1")
-        assert.deepStrictEqual(first.rows, [["1"]])
+        assert.deepStrictEqual(first.rows, [{ a: "1" }])
         const error = expectTag(
           yield* Effect.flip(connection.closeFinished).pipe(Effect.timeout("3 seconds")),
           "PgProtocolError"

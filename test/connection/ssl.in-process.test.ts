@@ -57,7 +57,7 @@ describe("the answer to SSLRequest", () => {
         )
         const connection = yield* Expert.connect(server.config({ sslmode: "prefer" }))
         const result = yield* connection.query("select 1")
-        assert.deepStrictEqual(result.rows, [["1"]])
+        assert.deepStrictEqual(result.rows, [{ x: "1" }])
         const client = yield* server.client(0)
         assert.deepStrictEqual(
           client.received.slice(0, 2).map((m) => m._tag),

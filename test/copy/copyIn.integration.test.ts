@@ -24,11 +24,13 @@ import {
 } from "./support.ts"
 
 const count = (conn: ExpertConnection, table: string) =>
-  Effect.map(conn.query(`select count(*)::int from ${table}`), (r) => Number(r.rows[0]![0]))
+  Effect.map(conn.query(`select count(*)::int from ${table}`), (r) => r.rows[0]!.count)
 
 const usable = (conn: ExpertConnection) =>
   Effect.gen(function* () {
-    assert.deepStrictEqual((yield* conn.query("select 'still in sync'")).rows, [["still in sync"]])
+    assert.deepStrictEqual((yield* conn.query("select 'still in sync'")).rows, [
+      { "?column?": "still in sync" }
+    ])
     assert.strictEqual((yield* conn.status)._tag, "Open")
     assert.strictEqual(yield* conn.transactionStatus, "I")
   })
@@ -49,9 +51,9 @@ for (const version of [18, 15] as const) {
           assert.strictEqual(done.rows, 3)
           const r = yield* conn.query("select id, name, score from basics order by id")
           assert.deepStrictEqual(r.rows, [
-            ["1", "one", "1.5"],
-            ["2", null, null],
-            ["3", "three", "-0"]
+            { id: 1, name: "one", score: 1.5 },
+            { id: 2, name: null, score: null },
+            { id: 3, name: "three", score: -0 }
           ])
         })
       )
@@ -71,8 +73,8 @@ for (const version of [18, 15] as const) {
           assert.strictEqual(done.rows, 2)
           const r = yield* conn.query(`select a, b, c from "copy schema".t order by a`)
           assert.deepStrictEqual(r.rows, [
-            ["1", "dflt", "x"],
-            ["2", "dflt", "y"]
+            { a: 1, b: "dflt", c: "x" },
+            { a: 2, b: "dflt", c: "y" }
           ])
           assert.strictEqual(yield* count(conn, "pg_temp.t"), 0)
         })
@@ -168,13 +170,13 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
         yield* conn.query("create temp table nasty (i int, v text)")
         const rows = nastyValues.map((v, i) => [String(i), v] as const)
         yield* conn.copyInRows({ table: "nasty", columns: ["i", "v"] }, Stream.fromIterable(rows))
-        const r = yield* conn.query("select i, v, v is null from nasty order by i")
+        const r = yield* conn.query("select i, v, v is null as is_null from nasty order by i")
         assert.deepStrictEqual(
-          r.rows.map((row) => [row[0], row[1]]),
-          rows.map(([i, v]) => [i, v])
+          r.rows.map((row) => [row.i, row.v]),
+          rows.map(([i, v]) => [Number(i), v])
         )
-        const nulls = r.rows.filter((row) => row[2] === "t").map((row) => row[0])
-        assert.deepStrictEqual(nulls, [String(nastyValues.indexOf(null))])
+        const nulls = r.rows.filter((row) => row.is_null === true).map((row) => row.i)
+        assert.deepStrictEqual(nulls, [nastyValues.indexOf(null)])
       })
     )
 
@@ -191,7 +193,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
         const done = yield* conn.copyInRows({ table, columns }, Stream.make(["1", "2", "3", "4"]))
         assert.strictEqual(done.rows, 1)
         const r = yield* conn.query(`select ${columns.map(quote).join(", ")} from ${quote(table)}`)
-        assert.deepStrictEqual(r.rows, [["1", "2", "3", "4"]])
+        assert.deepStrictEqual(r.rows, [
+          { "with space": "1", '"quoted"': "2", "日本 ünï": "3", 'x"; drop table victim; --': "4" }
+        ])
         assert.strictEqual(yield* count(conn, "victim"), 0)
       })
     )
@@ -233,13 +237,13 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
             "select count(*), count(distinct id), sum(id)::text, sum(x)::text, max(label) from million"
           )
           assert.deepStrictEqual(r.rows, [
-            [
-              String(total),
-              String(total),
-              String((total * (total + 1)) / 2),
-              String((total * (total + 1)) / 8),
-              "row 999999"
-            ]
+            {
+              count: BigInt(total),
+              count_2: BigInt(total),
+              sum: String((total * (total + 1)) / 2),
+              sum_2: String((total * (total + 1)) / 8),
+              max: "row 999999"
+            }
           ])
         }),
       120_000
@@ -256,10 +260,10 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
           assert.strictEqual(done.rows, 4, `chunk size ${size}`)
           const r = yield* conn.query("select a, b from chunks order by a")
           assert.deepStrictEqual(r.rows, [
-            ["1", "one"],
-            ["2", "deux é"],
-            ["3", null],
-            ["4", "日本\t語"]
+            { a: 1, b: "one" },
+            { a: 2, b: "deux é" },
+            { a: 3, b: null },
+            { a: 4, b: "日本\t語" }
           ])
         }
         // Empty chunks are skipped, not sent as empty CopyData.
@@ -285,11 +289,11 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
         assert.strictEqual(done.rows, 5)
         const r = yield* conn.query("select a, b from csv order by a")
         assert.deepStrictEqual(r.rows, [
-          ["1", "with, comma"],
-          ["2", 'with "quote"'],
-          ["3", null],
-          ["4", ""],
-          ["5", "multi\nline"]
+          { a: 1, b: "with, comma" },
+          { a: 2, b: 'with "quote"' },
+          { a: 3, b: null },
+          { a: 4, b: "" },
+          { a: 5, b: "multi\nline" }
         ])
       })
     )
@@ -313,11 +317,11 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
         assert.strictEqual(done.rows, rows.length)
         const r = yield* conn.query("select a, b from bin order by a nulls first, b")
         assert.deepStrictEqual(r.rows, [
-          [null, "null int"],
-          ["-2147483648", "min"],
-          ["1", "one"],
-          ["7", null],
-          ["42", "é\t\n\\"]
+          { a: null, b: "null int" },
+          { a: -2147483648, b: "min" },
+          { a: 1, b: "one" },
+          { a: 7, b: null },
+          { a: 42, b: "é\t\n\\" }
         ])
         // A broken signature is the server's error, and the connection survives it.
         const broken = payload.slice()
@@ -357,7 +361,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
                 "select tuples_processed from pg_stat_progress_copy where pid = $1",
                 [String(conn.processId)]
               )
-              if (Number(r.rows[0]?.[0] ?? 0) > 1000) return
+              if (Number(r.rows[0]?.tuples_processed ?? 0) > 1000) return
               yield* Effect.sleep("20 millis")
             }
           })
@@ -394,9 +398,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
         assert.strictEqual(waited, 2)
         assert.strictEqual(i, steps.length)
         assert.deepStrictEqual((yield* conn.query("select a from feed order by a")).rows, [
-          ["1"],
-          ["2"],
-          ["3"]
+          { a: 1 },
+          { a: 2 },
+          { a: 3 }
         ])
 
         let n = 0

@@ -16,7 +16,9 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes)
 
 const usable = (conn: ExpertConnection) =>
   Effect.gen(function* () {
-    assert.deepStrictEqual((yield* conn.query("select 'still in sync'")).rows, [["still in sync"]])
+    assert.deepStrictEqual((yield* conn.query("select 'still in sync'")).rows, [
+      { "?column?": "still in sync" }
+    ])
     assert.strictEqual((yield* conn.status)._tag, "Open")
   })
 
@@ -29,7 +31,7 @@ const waitEventOf = (observer: ExpertConnection, pid: number, wanted: string) =>
         const r = yield* observer.query("select wait_event from pg_stat_activity where pid = $1", [
           String(pid)
         ])
-        if (r.rows[0]?.[0] === wanted) return wanted
+        if (r.rows[0]?.wait_event === wanted) return wanted
         yield* Effect.sleep("25 millis")
       }
     })
@@ -87,7 +89,7 @@ for (const version of [18, 15] as const) {
           const diff = yield* conn.query(
             "select count(*) from ((table trip except all table trip2) union all (table trip2 except all table trip)) d"
           )
-          assert.deepStrictEqual(diff.rows, [["0"]])
+          assert.deepStrictEqual(diff.rows, [{ count: 0n }])
         })
       )
     }
@@ -209,9 +211,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
           ],
           { concurrency: "unbounded" }
         )
-        assert.deepStrictEqual(results[0].rows, [["1"]])
-        assert.deepStrictEqual(results[2].rows, [["2"]])
-        assert.deepStrictEqual(results[4].rows, [["5"]])
+        assert.deepStrictEqual(results[0].rows, [{ "?column?": 1 }])
+        assert.deepStrictEqual(results[2].rows, [{ "?column?": 2 }])
+        assert.deepStrictEqual(results[4].rows, [{ "?column?": 5 }])
         assert.strictEqual(results[1]._tag, "PgProtocolError")
         // The server ended the COPY (57014); `select 3` had completed before it, `select 4` never ran.
         const simple = results[3]
@@ -219,7 +221,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
           simple._tag === "PgServerError" && [simple.code, simple.completed?.map((r) => r.rows)],
           ["57014", [[["3"]]]]
         )
-        assert.deepStrictEqual((yield* conn.query("select count(*) from viaquery")).rows, [["0"]])
+        assert.deepStrictEqual((yield* conn.query("select count(*) from viaquery")).rows, [{ count: 0n }])
       })
     )
 
@@ -241,7 +243,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
               const r = yield* observer.query("select wait_event from pg_stat_activity where pid = $1", [
                 String(conn.processId)
               ])
-              assert.deepStrictEqual(r.rows, [["ClientWrite"]])
+              assert.deepStrictEqual(r.rows, [{ wait_event: "ClientWrite" }])
               return {
                 firstBytes: first.reduce((n, c) => n + c.length, 0),
                 stalledGrowth: process.memoryUsage().rss - baseline
@@ -274,7 +276,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
         yield* bounded("interrupt before copy mode", 10, Fiber.interrupt(fiber))
         yield* locker.query("commit")
         yield* usable(conn)
-        assert.deepStrictEqual((yield* conn.query("select count(*) from locked")).rows, [["0"]])
+        assert.deepStrictEqual((yield* conn.query("select count(*) from locked")).rows, [{ count: 0n }])
         yield* conn.query("drop table locked")
         // Queued behind a running query, it is withdrawn without reaching the server: the
         // statement (an INSERT given to copyIn, so it would leave a trace) never runs.
@@ -284,9 +286,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 180_000, exclu
         yield* Effect.sleep("50 millis")
         yield* Fiber.interrupt(queued)
         const slept = yield* Fiber.join(sleeper)
-        assert.deepStrictEqual(slept.rows, [["", "slept"]])
+        assert.deepStrictEqual(slept.rows, [{ pg_sleep: "", "?column?": "slept" }])
         yield* usable(conn)
-        assert.deepStrictEqual((yield* conn.query("select count(*) from marks")).rows, [["0"]])
+        assert.deepStrictEqual((yield* conn.query("select count(*) from marks")).rows, [{ count: 0n }])
       })
     )
 

@@ -35,7 +35,7 @@ const once = (port: number, sql: string, params: ReadonlyArray<string> = []) =>
 
 const poolSessions = (port: number) =>
   once(port, "select count(*) from pg_stat_activity where application_name = $1", [APP]).pipe(
-    Effect.map((r) => Number(r.rows[0]?.[0])),
+    Effect.map((r) => Number(r.rows[0]?.count)),
     Effect.orElseSucceed(() => 0)
   )
 
@@ -114,7 +114,7 @@ const failover = (mode: PgTestRestartMode) =>
     const afterClose = yield* poolSessions(S)
     const kept = yield* Effect.map(
       once(S, "select id from t"),
-      (r) => new Set(r.rows.map((row) => Number(row[0])))
+      (r) => new Set(r.rows.map((row) => row.id as number))
     )
     return { outcomes, timeline, joined, maxSessions, afterClose, kept }
   }).pipe(Effect.scoped)

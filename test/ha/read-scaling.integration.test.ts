@@ -60,13 +60,17 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
       yield* Effect.gen(function* () {
         const write = yield* Pool.Pool
         const read = yield* Pool.ReadPool
-        assert.deepStrictEqual((yield* write.query(where)).rows, [["false", P]])
-        assert.deepStrictEqual((yield* read.query(where)).rows, [["true", S]])
+        assert.deepStrictEqual((yield* write.query(where)).rows, [
+          { pg_is_in_recovery: "false", inet_server_port: P }
+        ])
+        assert.deepStrictEqual((yield* read.query(where)).rows, [
+          { pg_is_in_recovery: "true", inet_server_port: S }
+        ])
         yield* write.query("create table rs (id int primary key)")
         yield* write.query("insert into rs values (42)")
         yield* rep.standby.caughtUp
         const seen = yield* read.query("select id::text, inet_server_port()::text from rs")
-        assert.deepStrictEqual(seen.rows, [["42", S]])
+        assert.deepStrictEqual(seen.rows, [{ id: "42", inet_server_port: S }])
         const readFails = yield* Effect.flip(read.query("insert into rs values (43)"))
         assert.include(readFails.message, "read-only transaction")
 
@@ -108,7 +112,10 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
           [0, 1].map(() => pool.withConnection((c) => Effect.map(c.query(where), (r) => r.rows))),
           { concurrency: 2 }
         )
-        assert.deepStrictEqual(both, [[["true", S]], [["true", S]]])
+        assert.deepStrictEqual(both, [
+          [{ pg_is_in_recovery: "true", inet_server_port: S }],
+          [{ pg_is_in_recovery: "true", inet_server_port: S }]
+        ])
         assert.strictEqual((yield* pool.stats).total, 2)
       }
 
@@ -125,7 +132,9 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
       assert.include(error.message, `127.0.0.1:${S}: server is not in hot standby mode`)
 
       // prefer-standby accepts any server: its connections stay on the promoted one.
-      assert.deepStrictEqual((yield* loose.pool.query(where)).rows, [["false", S]])
+      assert.deepStrictEqual((yield* loose.pool.query(where)).rows, [
+        { pg_is_in_recovery: "false", inet_server_port: S }
+      ])
       const after = yield* until(loose.pool.stats, (s) => s.replication?.inRecovery === false, 5_000)
       assert.strictEqual(after.replication?.inRecovery, false)
       assert.strictEqual(

@@ -47,7 +47,7 @@ const ours = (conninfo: string) =>
   Effect.scoped(
     Effect.gen(function* () {
       const connection = yield* connect(conninfo)
-      return String((yield* connection.query("select inet_server_port()")).rows[0]?.[0] ?? "")
+      return String((yield* connection.query("select inet_server_port()")).rows[0]?.inet_server_port ?? "")
     })
   ).pipe(
     Effect.catch((error) =>
@@ -165,7 +165,7 @@ layer(
                       c.query("select pg_sleep(0.05)"),
                       c.query("select inet_server_port(), pg_backend_pid()")
                     ),
-                    (r) => r.rows[0] ?? []
+                    (r) => r.rows[0] ?? {}
                   )
                 )
               ),
@@ -173,8 +173,16 @@ layer(
             )
           })
         )
-        assert.strictEqual(new Set(ports.map((row) => row[1])).size, 4, `${value}: four connections`)
-        assert.deepStrictEqual([...new Set(ports.map((row) => row[0]))], [want], `pool with ${value}`)
+        assert.strictEqual(
+          new Set(ports.map((row) => row.pg_backend_pid)).size,
+          4,
+          `${value}: four connections`
+        )
+        assert.deepStrictEqual(
+          [...new Set(ports.map((row) => row.inet_server_port))],
+          [Number(want)],
+          `pool with ${value}`
+        )
       }
       // No server fits: the pool's statements fail with the connect error.
       const failed = yield* Effect.scoped(

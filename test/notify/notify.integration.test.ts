@@ -37,7 +37,9 @@ const receiver = <E>(stream: Stream.Stream<Notification, E>) =>
   })
 
 const listening = (conn: ExpertConnection) =>
-  Effect.map(conn.query("select pg_listening_channels() order by 1"), (r) => r.rows.map((row) => row[0]))
+  Effect.map(conn.query("select pg_listening_channels() order by 1"), (r) =>
+    r.rows.map((row) => row.pg_listening_channels)
+  )
 
 const listen = (
   conn: ExpertConnection,
@@ -123,7 +125,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
       Effect.gen(function* () {
         const conn = yield* connect
         yield* conn.notify("nobody listens here", "payload")
-        assert.deepStrictEqual((yield* conn.query("select 1")).rows, [["1"]])
+        assert.deepStrictEqual((yield* conn.query("select 1")).rows, [{ "?column?": 1 }])
       })
     )
 
@@ -163,7 +165,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           assert.include(["PgProtocolError", "PgServerError"], e._tag, JSON.stringify(bad))
         }
         assert.deepStrictEqual(yield* listening(conn), [])
-        assert.deepStrictEqual((yield* conn.query("select 1")).rows, [["1"]])
+        assert.deepStrictEqual((yield* conn.query("select 1")).rows, [{ "?column?": 1 }])
         const tooLong = yield* Effect.flip(conn.notify("x".repeat(64), "p"))
         assert.strictEqual(tooLong._tag === "PgServerError" && tooLong.code, "22023")
       })
@@ -179,7 +181,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         yield* notifier.notify("busy", "while you were busy")
         const n = yield* r.next(5000)
         assert.strictEqual(n?.payload, "while you were busy")
-        assert.deepStrictEqual((yield* Fiber.join(long)).rows, [["", "done"]])
+        assert.deepStrictEqual((yield* Fiber.join(long)).rows, [{ pg_sleep: "", "?column?": "done" }])
       })
     )
 
@@ -255,7 +257,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         // The server's payload limit (under 8000 bytes) is its error, and the connection survives it.
         const big = yield* Effect.flip(notifier.notify("tx", "x".repeat(8000)))
         assert.strictEqual(big._tag === "PgServerError" && big.code, "22023")
-        assert.deepStrictEqual((yield* notifier.query("select 1")).rows, [["1"]])
+        assert.deepStrictEqual((yield* notifier.query("select 1")).rows, [{ "?column?": 1 }])
       })
     )
 
@@ -313,7 +315,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           const conn = yield* connect
           yield* conn.heartbeat({ interval: "50 millis", timeout: "200 millis" })
           const r = yield* conn.query("select pg_sleep(0.6), 'slow but alive'")
-          assert.deepStrictEqual(r.rows, [["", "slow but alive"]])
+          assert.deepStrictEqual(r.rows, [{ pg_sleep: "", "?column?": "slow but alive" }])
           yield* Effect.sleep("300 millis")
           assert.strictEqual((yield* conn.status)._tag, "Open")
         })
@@ -333,7 +335,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           yield* Effect.sleep("700 millis")
           assert.strictEqual((yield* conn.status)._tag, "Open")
           yield* proxy.resume
-          assert.deepStrictEqual((yield* conn.query("select 1")).rows, [["1"]])
+          assert.deepStrictEqual((yield* conn.query("select 1")).rows, [{ "?column?": 1 }])
         })
     )
   }

@@ -46,8 +46,8 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         assertRefused(closing, "prepared on another connection")
         // Neither call reached b's server session: its epp1 is there and is b's statement.
         assert.deepStrictEqual(yield* preparedNames(b), ["epp1"])
-        assert.deepStrictEqual((yield* b.execute(sb, ["7"])).rows, [["from b", "7"]])
-        assert.deepStrictEqual((yield* a.execute(sa)).rows, [["from a"]])
+        assert.deepStrictEqual((yield* b.execute(sb, ["7"])).rows, [{ who: "from b", n: 7 }])
+        assert.deepStrictEqual((yield* a.execute(sa)).rows, [{ who: "from a" }])
         const forged = { name: "epp1", sql: "select 1", paramTypes: [], columns: [] }
         const made = yield* Effect.flip(b.execute(forged))
         assertRefused(made, "not a statement handle made by prepare")
@@ -66,7 +66,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         // Prepared again under the name: the old handle's close must not touch the new statement.
         const again = yield* conn.prepare("select 2 as two", { name: "by_hand" })
         yield* conn.closeStatement(s)
-        assert.deepStrictEqual((yield* conn.execute(again)).rows, [["2"]])
+        assert.deepStrictEqual((yield* conn.execute(again)).rows, [{ two: 2 }])
         const scope = yield* Scope.make()
         const scoped = yield* Scope.provide(conn.prepare("select 3"), scope)
         yield* Scope.close(scope, Exit.void)
@@ -102,7 +102,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             const scope = yield* Scope.make()
             const s = yield* Scope.provide(conn.prepare("select 'old' as v", { name: "kept_name" }), scope)
             // The cache has a statement too: it must be forgotten, not used stale.
-            assert.deepStrictEqual((yield* conn.query("select 'cached'")).rows, [["cached"]])
+            assert.deepStrictEqual((yield* conn.query("select 'cached'")).rows, [{ "?column?": "cached" }])
             yield* run(conn, sql)
             assert.deepStrictEqual(yield* preparedNames(conn), [], name)
             const e = yield* Effect.flip(conn.execute(s))
@@ -110,9 +110,13 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             // A new statement of the same name outlives the old handle's scope.
             const fresh = yield* conn.prepare("select 'new' as v", { name: "kept_name" })
             yield* Scope.close(scope, Exit.void)
-            assert.deepStrictEqual((yield* conn.execute(fresh)).rows, [["new"]], name)
+            assert.deepStrictEqual((yield* conn.execute(fresh)).rows, [{ v: "new" }], name)
             yield* conn.closeStatement(fresh)
-            assert.deepStrictEqual((yield* conn.query("select 'cached'")).rows, [["cached"]], name)
+            assert.deepStrictEqual(
+              (yield* conn.query("select 'cached'")).rows,
+              [{ "?column?": "cached" }],
+              name
+            )
           }
         })
       )
@@ -129,7 +133,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         const after = yield* Effect.flip(conn.execute(s))
         assertRefused(after, "(26000)")
         yield* Scope.close(scope, Exit.void)
-        assert.deepStrictEqual((yield* conn.query("select 2")).rows, [["2"]])
+        assert.deepStrictEqual((yield* conn.query("select 2")).rows, [{ "?column?": 2 }])
       })
     )
 

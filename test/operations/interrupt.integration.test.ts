@@ -55,7 +55,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             }
           })
         )
-        assert.deepStrictEqual((yield* conn.query("select count(*) from never")).rows, [["0"]])
+        assert.deepStrictEqual((yield* conn.query("select count(*) from never")).rows, [{ count: 0n }])
         assert.deepStrictEqual(yield* preparedNames(conn), [statement.name])
         assert.deepStrictEqual((yield* conn.execute(statement, ["5"])).command.tag, "INSERT 0 1")
       })

@@ -59,8 +59,8 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
               assert.deepStrictEqual([sa.name, sb.name], ["epp1", "epp1"])
               assertRefused(yield* Effect.flip(b.execute(sa)), `server process ${a.processId}`)
               assertRefused(yield* Effect.flip(b.closeStatement(sa)), "prepared on another connection")
-              assert.deepStrictEqual((yield* b.execute(sb)).rows, [["b"]])
-              assert.deepStrictEqual((yield* a.execute(sa)).rows, [["a"]])
+              assert.deepStrictEqual((yield* b.execute(sb)).rows, [{ who: "b" }])
+              assert.deepStrictEqual((yield* a.execute(sa)).rows, [{ who: "a" }])
               // A lent connection's isolated pipeline: its Exits fail with the pool view's PgError.
               const exits = yield* b.pipeline([{ sql: "select 1/0" }, { sql: "select 2" }])
               const failed = exits[0]!
@@ -69,16 +69,16 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
               assert.instanceOf(error, PgError)
               assert.strictEqual((error as PgError).code, "22012")
               assert.include((error as PgError).message, "SQL: select 1/0")
-              assert.deepStrictEqual(Exit.isSuccess(exits[1]!) && exits[1]!.value.rows, [["2"]])
+              assert.deepStrictEqual(Exit.isSuccess(exits[1]!) && exits[1]!.value.rows, [{ "?column?": 2 }])
               // The pool's one-shot statements run alongside, on the third connection.
-              assert.deepStrictEqual((yield* pool.query("select $1::int", ["3"])).rows, [["3"]])
+              assert.deepStrictEqual((yield* pool.query("select $1::int", ["3"])).rows, [{ int4: 3 }])
               return [a.processId, b.processId] as const
             })
           )
         )
         const left = yield* leftOnEach(pool, 3)
         for (const pid of pids) assert.deepStrictEqual(left.get(pid), [], `backend ${pid}`)
-        assert.deepStrictEqual((yield* pool.query("select 4")).rows, [["4"]])
+        assert.deepStrictEqual((yield* pool.query("select 4")).rows, [{ "?column?": 4 }])
       })
     )
 
@@ -90,7 +90,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           pool.withConnection((c) =>
             Effect.gen(function* () {
               const statement = yield* c.prepare("select $1::int * 2 as n")
-              assert.deepStrictEqual((yield* c.execute(statement, ["21"])).rows, [["42"]])
+              assert.deepStrictEqual((yield* c.execute(statement, ["21"])).rows, [{ n: 42 }])
               return [c, statement] as readonly [Conn, PreparedStatement]
             })
           ),
@@ -98,7 +98,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         )
         // The borrow ended: the connection went back (to the one-shot statements, here).
         assertRefused(yield* Effect.flip(lent.execute(s, ["1"])), "its connection went back to the pool")
-        assert.deepStrictEqual((yield* pool.query("select 5")).rows, [["5"]])
+        assert.deepStrictEqual((yield* pool.query("select 5")).rows, [{ "?column?": 5 }])
         yield* pool.withConnection((c) =>
           Effect.gen(function* () {
             assert.strictEqual(c.processId, lent.processId)
@@ -125,7 +125,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             yield* tx.execute(insert, ["2"])
           })
         )
-        assert.deepStrictEqual((yield* pool.query("select count(*) from pooled_prep")).rows, [["2"]])
+        assert.deepStrictEqual((yield* pool.query("select count(*) from pooled_prep")).rows, [{ count: 2n }])
         const failed = yield* Effect.exit(
           pool.withTransaction((tx) =>
             Effect.flatMap(tx.prepare("insert into pooled_prep values ($1)", { name: "ins" }), (insert) =>
@@ -134,18 +134,18 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           )
         )
         assert.isTrue(Exit.isFailure(failed))
-        assert.deepStrictEqual((yield* pool.query("select count(*) from pooled_prep")).rows, [["2"]])
+        assert.deepStrictEqual((yield* pool.query("select count(*) from pooled_prep")).rows, [{ count: 2n }])
         // A scoped borrow: the statement's finalizer runs first, then the connection goes back.
         yield* Effect.scoped(
           Effect.gen(function* () {
             const c = yield* pool.connection
             const s = yield* c.prepare("select 1", { name: "ins" })
-            assert.deepStrictEqual((yield* c.execute(s)).rows, [["1"]])
+            assert.deepStrictEqual((yield* c.execute(s)).rows, [{ "?column?": 1 }])
           })
         )
         const left = yield* leftOnEach(pool, 1)
         assert.deepStrictEqual(Array.from(left.values()), [[]])
-        assert.deepStrictEqual((yield* pool.query("select count(*) from pooled_prep")).rows, [["2"]])
+        assert.deepStrictEqual((yield* pool.query("select count(*) from pooled_prep")).rows, [{ count: 2n }])
         yield* pool.query("drop table pooled_prep")
       })
     )

@@ -35,7 +35,7 @@ const reasonOf = (exit: Exit.Exit<unknown, { readonly _tag: string }>) => {
 }
 
 const rows = (conn: ExpertConnection, table: string) =>
-  Effect.map(conn.query(`select a from ${table} order by a`), (r) => r.rows.map((row) => row[0]))
+  Effect.map(conn.query(`select a from ${table} order by a`), (r) => r.rows.map((row) => row.a))
 
 layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, excludeTestServices: true })(
   "transaction guard (PG18)",
@@ -60,7 +60,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         assert.deepStrictEqual(yield* rows(conn, "g1"), [])
         // Work queued after the guard's ROLLBACK runs outside any transaction.
         yield* conn.query("insert into g1 values (3)")
-        assert.deepStrictEqual(yield* rows(conn, "g1"), ["3"])
+        assert.deepStrictEqual(yield* rows(conn, "g1"), [3])
       })
     )
 
@@ -70,7 +70,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         yield* conn.query("create temp table g2 (a int)")
         const exits = yield* pipelined(conn, ["begin", "insert into g2 values (1)", "commit"])
         assert.deepStrictEqual(exits.map(reasonOf), ["ok", "ok", "ok"])
-        assert.deepStrictEqual(yield* rows(conn, "g2"), ["1"])
+        assert.deepStrictEqual(yield* rows(conn, "g2"), [1])
         assert.strictEqual(yield* conn.transactionStatus, "I")
       })
     )
@@ -135,7 +135,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         assert.deepStrictEqual(exits.map(reasonOf), ["ok", "ok"])
         assert.strictEqual(yield* conn.transactionStatus, "T")
         yield* conn.query("commit")
-        assert.deepStrictEqual(yield* rows(conn, "g5"), ["1"])
+        assert.deepStrictEqual(yield* rows(conn, "g5"), [1])
       })
     )
   }

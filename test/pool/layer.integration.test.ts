@@ -46,14 +46,14 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       )
       const pool = yield* Effect.provide(Effect.service(PoolM.Pool), built)
       const { rows } = yield* pool.query("select current_setting('application_name')")
-      assert.deepStrictEqual(rows, [["from_config"]])
+      assert.deepStrictEqual(rows, [{ current_setting: "from_config" }])
       assert.strictEqual((yield* pool.stats).max, 2)
 
       const fromPgConfig = yield* Layer.build(
         PoolM.layerFromPgConfig({ max: 1 }).pipe(Layer.provide(PgConfigModule.layer(server.url)))
       )
       const other = yield* Effect.provide(Effect.service(PoolM.Pool), fromPgConfig)
-      assert.deepStrictEqual((yield* other.query("select 3")).rows, [["3"]])
+      assert.deepStrictEqual((yield* other.query("select 3")).rows, [{ "?column?": 3 }])
       assert.strictEqual((yield* other.stats).max, 1)
 
       // No prefix: DATABASE_URL, as the CLI and libpq-style tools read it (a root `url` is ignored).
@@ -67,7 +67,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         )
       )
       const envPool = yield* Effect.provide(Effect.service(PoolM.Pool), fromEnv)
-      assert.deepStrictEqual((yield* envPool.query("select 4")).rows, [["4"]])
+      assert.deepStrictEqual((yield* envPool.query("select 4")).rows, [{ "?column?": 4 }])
 
       const bad = yield* Effect.flip(Layer.build(PoolM.layer({ connect: server.url, min: 5, max: 2 })))
       assert.strictEqual(bad._tag, "PgConfigError")

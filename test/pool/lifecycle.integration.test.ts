@@ -11,7 +11,11 @@ import { makeProxy, PgTestServer } from "../../src/testing/index.ts"
 import { appName, backendPids, connectInput, eventually, monitor } from "./support.ts"
 
 const backendPid = (pool: PoolM.NormalPool) =>
-  Effect.map(pool.query("select pg_backend_pid()"), ({ rows }) => Number(rows[0]![0]))
+  Effect.map(pool.query("select pg_backend_pid()"), ({ rows }) => {
+    const pid = rows[0]!.pg_backend_pid
+    assert.isNumber(pid)
+    return pid as number
+  })
 
 layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   timeout: 120_000,
@@ -42,7 +46,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         "the server sees one connection",
         Effect.map(backendPids(watcher, app), (p) => p.length === 1)
       )
-      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [["1"]])
+      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [{ "?column?": 1 }])
     })
   )
 
@@ -82,7 +86,8 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         Effect.andThen(Effect.sleep("300 millis"), c.query("select pg_backend_pid()"))
       )
       const second = yield* backendPid(pool)
-      assert.notStrictEqual(second, Number(first.rows[0]![0]))
+      assert.isNumber(first.rows[0]!.pg_backend_pid)
+      assert.notStrictEqual(second, first.rows[0]!.pg_backend_pid)
     })
   )
 
@@ -90,7 +95,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
     Effect.gen(function* () {
       const server = yield* PgTestServer.PgTestServer
       const setting = (pool: PoolM.NormalPool) =>
-        Effect.map(pool.query("show statement_timeout"), ({ rows }) => rows[0]![0])
+        Effect.map(pool.query("show statement_timeout"), ({ rows }) => rows[0]!.statement_timeout)
       const dirty = (pool: PoolM.NormalPool) => pool.query("set statement_timeout = '123s'")
 
       const plain = (yield* PoolM.make({ connect: connectInput(server, appName("pool_noreset")), max: 1 }))
@@ -107,7 +112,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       assert.strictEqual(yield* setting(discard), "0")
       yield* discard.query("create temp table scratch (x int)")
       const tables = yield* discard.query("select count(*) from pg_tables where tablename = 'scratch'")
-      assert.deepStrictEqual(tables.rows, [["0"]])
+      assert.deepStrictEqual(tables.rows, [{ count: 0n }])
 
       let resets = 0
       const custom = (yield* PoolM.make({
@@ -152,7 +157,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       )
       const status = yield* expert.withConnection((c) => c.transactionStatus)
       assert.strictEqual(status, "I")
-      assert.deepStrictEqual((yield* pool.query("select count(*) from left_open")).rows, [["0"]])
+      assert.deepStrictEqual((yield* pool.query("select count(*) from left_open")).rows, [{ count: 0n }])
     })
   )
 
@@ -171,7 +176,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         checkTimeout: "300 millis",
         acquireTimeout: "20 seconds"
       })
-      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [["1"]])
+      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [{ "?column?": 1 }])
       yield* Effect.sleep("150 millis")
       yield* proxy.stall
       const query = yield* Effect.forkChild(pool.query("select 2"))
@@ -181,7 +186,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       )
       yield* proxy.resume
       const { rows } = yield* Fiber.join(query)
-      assert.deepStrictEqual(rows, [["2"]])
+      assert.deepStrictEqual(rows, [{ "?column?": 2 }])
       // The stalled connection was closed for failing its check (the cancel sent with it also went
       // through the proxy), and a new one served the query.
       assert.strictEqual((yield* Metric.value(PoolM.poolMetrics(name).closed("health"))).count, 1)

@@ -56,7 +56,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
               peakInFlight = Math.max(peakInFlight, s.inFlight)
               peakWaiting = Math.max(peakWaiting, s.waiting)
               peakTotal = Math.max(peakTotal, s.total)
-              return Number(rows[0]![0])
+              return rows[0]!.int4
             }),
           { concurrency: "unbounded" }
         )
@@ -84,7 +84,11 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       const { pool } = yield* PoolM.make({ connect: connectInput(server, appName("oneshot_grow")), max: 4 })
       const pids = yield* Effect.forEach(
         range(4),
-        () => Effect.map(pool.query("select pg_backend_pid(), pg_sleep(0.1)"), ({ rows }) => rows[0]![0]),
+        () =>
+          Effect.map(
+            pool.query("select pg_backend_pid(), pg_sleep(0.1)"),
+            ({ rows }) => rows[0]!.pg_backend_pid
+          ),
         { concurrency: "unbounded" }
       )
       assert.strictEqual(new Set(pids).size, 4)
@@ -135,14 +139,14 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
           }
         } else {
           assert.isTrue(Exit.isSuccess(exit))
-          if (Exit.isSuccess(exit)) assert.strictEqual(exit.value.rows[0]![0], String(i))
+          if (Exit.isSuccess(exit)) assert.strictEqual(exit.value.rows[0]!.int4, i)
         }
       })
       assert.strictEqual(failures, 100)
       const metrics = PoolM.poolMetrics(name)
       assert.strictEqual((yield* Metric.value(metrics.created)).count, 1)
       assert.strictEqual((yield* Metric.value(metrics.closed("busy"))).count, 0)
-      assert.deepStrictEqual((yield* pool.query("select 7")).rows, [["7"]])
+      assert.deepStrictEqual((yield* pool.query("select 7")).rows, [{ "?column?": 7 }])
     })
   )
 
@@ -151,7 +155,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       const server = yield* PgTestServer.PgTestServer
       const app = appName("oneshot_interrupt")
       const { pool } = yield* PoolM.make({ connect: connectInput(server, app), name: app, max: 1 })
-      const pid = (yield* pool.query("select pg_backend_pid()")).rows[0]![0]
+      const pid = (yield* pool.query("select pg_backend_pid()")).rows[0]!.pg_backend_pid
       // Alone on its connection: cancelled on the server, reported as a timeout.
       const timedOut = yield* Effect.flip(pool.query("select pg_sleep(5)", [], { timeout: "100 millis" }))
       assert.strictEqual(timedOut._tag === "PgError" && timedOut.cause._tag, "PgTimeoutError")
@@ -166,14 +170,14 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       yield* Fiber.interrupt(slow)
       const answers = yield* Fiber.join(neighbours)
       assert.deepStrictEqual(
-        answers.map((r) => r.rows[0]![0]),
-        range(20).map(String)
+        answers.map((r) => r.rows[0]!.int4),
+        range(20)
       )
       yield* eventually(
         "the connection is idle again",
         Effect.map(pool.stats, (s) => s.idle === 1 && s.inFlight === 0)
       )
-      assert.strictEqual((yield* pool.query("select pg_backend_pid()")).rows[0]![0], pid)
+      assert.strictEqual((yield* pool.query("select pg_backend_pid()")).rows[0]!.pg_backend_pid, pid)
       assert.strictEqual((yield* Metric.value(PoolM.poolMetrics(app).created)).count, 1)
     })
   )
@@ -199,7 +203,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         { concurrency: "unbounded" }
       )
       const { rows } = yield* pool.query("select count(*) from oneshot_begin")
-      assert.deepStrictEqual(rows, [["48"]])
+      assert.deepStrictEqual(rows, [{ count: 48n }])
       assert.strictEqual(yield* expert.withConnection((c) => c.transactionStatus), "I")
     })
   )
@@ -214,12 +218,12 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       })
       yield* pool.simpleQuery("drop table if exists oneshot_tx; create table oneshot_tx (x int)")
       let running = true
-      const seen: Array<{ readonly pid: string; readonly count: string }> = []
+      const seen: Array<{ readonly pid: number; readonly count: bigint }> = []
       const worker = Effect.whileLoop({
         while: () => running,
         body: () =>
           Effect.map(pool.query("select pg_backend_pid(), count(*) from oneshot_tx"), ({ rows }) => {
-            seen.push({ pid: rows[0]![0] as string, count: rows[0]![1] as string })
+            seen.push({ pid: rows[0]!.pg_backend_pid as number, count: rows[0]!.count as bigint })
           }),
         step: () => {}
       })
@@ -234,7 +238,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         pool.withTransaction((tx) =>
           Effect.gen(function* () {
             yield* tx.query("insert into oneshot_tx values (1)")
-            const pid = (yield* tx.query("select pg_backend_pid()")).rows[0]![0]!
+            const pid = (yield* tx.query("select pg_backend_pid()")).rows[0]!.pg_backend_pid
             const before = seen.length
             yield* Deferred.succeed(inside, undefined)
             yield* Effect.sleep("200 millis")
@@ -247,10 +251,10 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       const { pid, during } = yield* Fiber.join(transaction)
       // Statements went on, on the other connection, and none of them saw the uncommitted row.
       assert.isAbove(during.length, 0)
-      assert.isTrue(during.every((s) => s.pid !== pid && s.count === "0"))
+      assert.isTrue(during.every((s) => s.pid !== pid && s.count === 0n))
       yield* eventually(
         "the committed row is seen",
-        Effect.sync(() => seen.at(-1)?.count === "1")
+        Effect.sync(() => seen.at(-1)?.count === 1n)
       )
       running = false
       yield* Fiber.joinAll(workers)
@@ -284,7 +288,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
           return { stats, rows }
         })
       )
-      assert.deepStrictEqual(held.rows, [["1"]])
+      assert.deepStrictEqual(held.rows, [{ "?column?": 1 }])
       assert.strictEqual(held.stats.inFlight, 0)
       assert.isAbove(held.stats.waiting, 0)
       const afterBorrow = done
@@ -312,12 +316,12 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
           maintenanceInterval: "50 millis"
         })
         let running = true
-        const pids = new Set<string>()
+        const pids = new Set<number>()
         const worker = Effect.whileLoop({
           while: () => running,
           body: () =>
             Effect.map(pool.query("select pg_backend_pid(), pg_sleep(0.001)"), ({ rows }) => {
-              pids.add(rows[0]![0] as string)
+              pids.add(rows[0]!.pg_backend_pid as number)
             }),
           step: () => {}
         })

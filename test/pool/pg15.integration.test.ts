@@ -64,7 +64,8 @@ layer(PgTestServer.layer({ version: 15, tls: false, backend: "local" }), {
 
       yield* pool.query("set work_mem = '7MB'")
       const setting = yield* pool.query("show work_mem")
-      assert.notStrictEqual(setting.rows[0]![0], "7MB")
+      assert.isString(setting.rows[0]!.work_mem)
+      assert.notStrictEqual(setting.rows[0]!.work_mem, "7MB")
     })
   )
 
@@ -91,7 +92,7 @@ layer(PgTestServer.layer({ version: 15, tls: false, backend: "local" }), {
         "a new connection",
         Effect.map(backendPids(watcher, app), (p) => p.length === 1 && p[0] !== old)
       )
-      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [["1"]])
+      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [{ "?column?": 1 }])
     })
   )
 
@@ -106,7 +107,7 @@ layer(PgTestServer.layer({ version: 15, tls: false, backend: "local" }), {
           ),
         { isolationLevel: "repeatable read", readOnly: true }
       )
-      assert.deepStrictEqual(rows, [["repeatable read", "on"]])
+      assert.deepStrictEqual(rows, [{ current_setting: "repeatable read", current_setting_2: "on" }])
       const error = yield* Effect.flip(pool.withTransaction((tx) => Effect.ignore(tx.query("select 1/0"))))
       assert.strictEqual(error.cause._tag === "PgTransactionError" && error.cause.reason, "CommitRolledBack")
       yield* pool.withTransaction(() =>

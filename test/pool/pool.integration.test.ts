@@ -43,7 +43,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
               peak = Math.max(peak, active)
               const { rows } = yield* c.query("select $1::int, pg_sleep(0.001)", [String(i)])
               active--
-              return Number(rows[0]![0])
+              return rows[0]!.int4
             })
           ),
         { concurrency: "unbounded" }
@@ -128,7 +128,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       assert.strictEqual((yield* pool.stats).waiting, 0)
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(holder)
-      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [["1"]])
+      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [{ "?column?": 1 }])
     })
   )
 
@@ -179,21 +179,21 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
             "select count(*) from pg_stat_activity where application_name = $1 and query like 'select pg_sleep(30)%'",
             [app]
           ),
-          ({ rows }) => rows[0]![0] === "1"
+          ({ rows }) => rows[0]!.count === 1n
         )
       )
       const sleeping = yield* watcher.query(
         "select pid from pg_stat_activity where application_name = $1 and query like 'select pg_sleep(30)%'",
         [app]
       )
-      yield* server.terminateBackend(Number(sleeping.rows[0]![0]))
+      yield* server.terminateBackend(sleeping.rows[0]!.pid as number)
       const error = yield* Fiber.join(busy)
       assert.strictEqual(error._tag === "PgError" && error.code, "57P01")
       yield* eventually(
         "the pool is back to three open connections",
         Effect.map(pool.stats, (s) => s.total === 3 && s.inUse === 0)
       )
-      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [["1"]])
+      assert.deepStrictEqual((yield* pool.query("select 1")).rows, [{ "?column?": 1 }])
     })
   )
 
@@ -272,8 +272,8 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         "select count(*) from pg_stat_activity where application_name = $1 and state = 'active'",
         [app]
       )
-      assert.deepStrictEqual(running.rows, [["0"]])
-      assert.deepStrictEqual((yield* pool.query("select 2")).rows, [["2"]])
+      assert.deepStrictEqual(running.rows, [{ count: 0n }])
+      assert.deepStrictEqual((yield* pool.query("select 2")).rows, [{ "?column?": 2 }])
     })
   )
 
@@ -289,7 +289,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       })
       const watcher = yield* monitor(server)
       const [first] = yield* Effect.map(pool.query("select pg_backend_pid()"), ({ rows }) =>
-        rows.map((r) => r[0])
+        rows.map((r) => r.pg_backend_pid)
       )
       // The borrower starts a statement it does not wait for, then fails: the statement keeps
       // the connection busy for seconds after the borrow ended.
@@ -303,11 +303,15 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       )
       assert.strictEqual(failed, "gave up")
       const { rows } = yield* pool.query("select pg_backend_pid()")
-      assert.notStrictEqual(rows[0]![0], first)
+      assert.isNumber(first)
+      assert.notStrictEqual(rows[0]!.pg_backend_pid, first)
       assert.strictEqual((yield* Metric.value(PoolM.poolMetrics(app).closed("busy"))).count, 1)
       yield* eventually(
         "the busy backend is gone",
-        Effect.map(backendPids(watcher, app), (pids) => pids.length === 1 && String(pids[0]) === rows[0]![0])
+        Effect.map(
+          backendPids(watcher, app),
+          (pids) => pids.length === 1 && pids[0] === rows[0]!.pg_backend_pid
+        )
       )
     })
   )

@@ -32,11 +32,11 @@ layer(PgTestServer.layer({ version: 18, tls: false, env: {} }), {
         { concurrency: "unbounded" }
       )
       assert.deepStrictEqual(
-        answers.map((r) => String(r.rows[0]?.[0])),
-        Array.from({ length: 40 }, (_, i) => String(i + 1))
+        answers.map((r) => r.rows[0]?.["?column?"]),
+        Array.from({ length: 40 }, (_, i) => i + 1)
       )
       const named = yield* a.pool.query("select count(*)::text from pg_prepared_statements")
-      assert.deepStrictEqual(named.rows, [["0"]])
+      assert.deepStrictEqual(named.rows, [{ count: "0" }])
 
       const expert = a.expert
       const refusals: Array<PgConfigError> = []
@@ -57,7 +57,9 @@ layer(PgTestServer.layer({ version: 18, tls: false, env: {} }), {
       assert.include(refusals[3]?.message, "nothing was sent")
       const normal = yield* Effect.flip(a.pool.query("set search_path = pg_catalog"))
       assert.strictEqual(normal.mayHaveRun, false)
-      assert.deepStrictEqual((yield* a.pool.query("show search_path")).rows, [['"$user", public']])
+      assert.deepStrictEqual((yield* a.pool.query("show search_path")).rows, [
+        { search_path: '"$user", public' }
+      ])
 
       const inside = yield* a.pool.withTransaction((tx) =>
         Effect.gen(function* () {
@@ -66,7 +68,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, env: {} }), {
           return (yield* tx.query("show statement_timeout")).rows
         })
       )
-      assert.deepStrictEqual(inside, [["5s"]])
+      assert.deepStrictEqual(inside, [{ statement_timeout: "5s" }])
     }).pipe(Effect.scoped)
   )
 
@@ -86,7 +88,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, env: {} }), {
           return r.rows
         }).pipe(Effect.scoped)
       )
-      assert.deepStrictEqual(rows, [["pg_catalog"]])
+      assert.deepStrictEqual(rows, [{ current_setting: "pg_catalog" }])
     }).pipe(Effect.scoped)
   )
 })

@@ -30,7 +30,9 @@ export const backendPids = (
   app: string
 ): Effect.Effect<ReadonlyArray<number>, unknown> =>
   Effect.map(
-    watcher.query("select pid from pg_stat_activity where application_name = $1 order by pid", [app]),
+    watcher.query("select pid from pg_stat_activity where application_name = $1 order by pid", [app], {
+      rowMode: "array"
+    }),
     ({ rows }) => rows.map((row) => Number(row[0]))
   )
 

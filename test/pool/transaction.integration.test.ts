@@ -13,7 +13,7 @@ import { appName, connectInput, eventually } from "./support.ts"
 class Boom extends Data.TaggedError("Boom")<{}> {}
 
 const count = (pool: PoolM.NormalPool, table: string) =>
-  Effect.map(pool.query(`select count(*) from ${table}`), ({ rows }) => Number(rows[0]![0]))
+  Effect.map(pool.query(`select count(*) from ${table}`), ({ rows }) => Number(rows[0]!.count))
 
 layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
   timeout: 120_000,
@@ -72,20 +72,21 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
       const seen = yield* pool.withTransaction((tx) =>
         Effect.gen(function* () {
           assert.isTrue(yield* pool.inTransaction)
-          const txPid = (yield* tx.query("select pg_backend_pid()")).rows[0]![0]
+          const txPid = (yield* tx.query("select pg_backend_pid()")).rows[0]!.pg_backend_pid
           yield* pool.query("insert into tx_join values (1)")
-          const pid = (yield* pool.query("select pg_backend_pid()")).rows[0]![0]
+          const pid = (yield* pool.query("select pg_backend_pid()")).rows[0]!.pg_backend_pid
           const viaConnection = yield* pool.withConnection((c) => c.query("select pg_backend_pid()"))
           assert.strictEqual(pid, txPid)
-          assert.strictEqual(viaConnection.rows[0]![0], txPid)
+          assert.strictEqual(typeof txPid, "number")
+          assert.strictEqual(viaConnection.rows[0]!.pg_backend_pid, txPid)
           const elsewhere = yield* outside.query("select count(*) from tx_join")
-          assert.deepStrictEqual(elsewhere.rows, [["0"]])
+          assert.deepStrictEqual(elsewhere.rows, [{ count: 0n }])
           return yield* count(pool, "tx_join")
         })
       )
       assert.strictEqual(seen, 1)
       assert.isFalse(yield* pool.inTransaction)
-      assert.deepStrictEqual((yield* outside.query("select count(*) from tx_join")).rows, [["1"]])
+      assert.deepStrictEqual((yield* outside.query("select count(*) from tx_join")).rows, [{ count: 1n }])
     })
   )
 
@@ -114,7 +115,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         })
       )
       const { rows } = yield* pool.query("select x from tx_nested order by x")
-      assert.deepStrictEqual(rows, [["1"], ["3"]])
+      assert.deepStrictEqual(rows, [{ x: 1 }, { x: 3 }])
     })
   )
 
@@ -134,14 +135,18 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
         )
       assert.deepStrictEqual(
         yield* settings({ isolationLevel: "serializable", readOnly: true, deferrable: true }),
-        ["serializable", "on", "on"]
+        { current_setting: "serializable", current_setting_2: "on", current_setting_3: "on" }
       )
-      assert.deepStrictEqual(yield* settings({ isolationLevel: "repeatable read", readOnly: false }), [
-        "repeatable read",
-        "off",
-        "off"
-      ])
-      assert.deepStrictEqual(yield* settings({}), ["read committed", "off", "off"])
+      assert.deepStrictEqual(yield* settings({ isolationLevel: "repeatable read", readOnly: false }), {
+        current_setting: "repeatable read",
+        current_setting_2: "off",
+        current_setting_3: "off"
+      })
+      assert.deepStrictEqual(yield* settings({}), {
+        current_setting: "read committed",
+        current_setting_2: "off",
+        current_setting_3: "off"
+      })
       const readOnly = yield* Effect.flip(
         pool.withTransaction((tx) => tx.query("insert into tx_options values (1)"), { readOnly: true })
       )

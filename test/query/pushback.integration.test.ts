@@ -33,7 +33,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 300_000, exclu
               const r = yield* observer.query("select wait_event from pg_stat_activity where pid = $1", [
                 String(conn.processId)
               ])
-              if (r.rows[0]?.[0] === "ClientWrite") return "ClientWrite"
+              if (r.rows[0]?.wait_event === "ClientWrite") return "ClientWrite"
               yield* Effect.sleep("50 millis")
             }
             return "never blocked"
@@ -55,7 +55,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 300_000, exclu
           }
           assert.strictEqual(seen, total)
           assert.isBelow(mb(peak), 150, `peak RSS growth ${mb(peak)} MB`)
-          assert.deepStrictEqual((yield* conn.query("select 'in sync'")).rows, [["in sync"]])
+          assert.deepStrictEqual((yield* conn.query("select 'in sync'")).rows, [{ "?column?": "in sync" }])
         }),
       300_000
     )

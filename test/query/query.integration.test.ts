@@ -30,7 +30,7 @@ for (const version of [18, 15] as const) {
             ["b", "a", "c", "Odd Name"]
           )
           assert.strictEqual(r.columns[0]!.typeOid, 23)
-          assert.deepStrictEqual(r.rows, [["7", null, "é", "x"]])
+          assert.deepStrictEqual(r.rows, [{ b: 7, a: null, c: "é", "Odd Name": "x" }])
           assert.strictEqual(r.command.command, "SELECT")
           assert.strictEqual(r.command.rows, 1)
         })
@@ -61,7 +61,7 @@ for (const version of [18, 15] as const) {
           const bad = yield* Effect.flip(conn.query("select $1::int", ["not a number"]))
           assert.strictEqual(bad._tag === "PgServerError" && bad.code, "22P02")
           const r = yield* conn.query("select 2")
-          assert.deepStrictEqual(r.rows, [["2"]])
+          assert.deepStrictEqual(r.rows, [{ "?column?": 2 }])
           assert.strictEqual((yield* conn.status)._tag, "Open")
         })
       )
@@ -73,7 +73,7 @@ for (const version of [18, 15] as const) {
           yield* conn.query("insert into tx_t values (1)")
           yield* Effect.flip(conn.query("insert into tx_t values (1)"))
           yield* conn.query("insert into tx_t values (2)")
-          assert.deepStrictEqual((yield* conn.query("select count(*) from tx_t")).rows, [["2"]])
+          assert.deepStrictEqual((yield* conn.query("select count(*) from tx_t")).rows, [{ count: 2n }])
           yield* conn.query("begin")
           assert.strictEqual(yield* conn.transactionStatus, "T")
           yield* conn.query("insert into tx_t values (3)")
@@ -84,11 +84,11 @@ for (const version of [18, 15] as const) {
           assert.strictEqual(aborted._tag === "PgServerError" && aborted.code, "25P02")
           yield* conn.query("rollback")
           assert.strictEqual(yield* conn.transactionStatus, "I")
-          assert.deepStrictEqual((yield* conn.query("select count(*) from tx_t")).rows, [["2"]])
+          assert.deepStrictEqual((yield* conn.query("select count(*) from tx_t")).rows, [{ count: 2n }])
           yield* conn.query("begin")
           yield* conn.query("insert into tx_t values (4)")
           yield* conn.query("commit")
-          assert.deepStrictEqual((yield* conn.query("select count(*) from tx_t")).rows, [["3"]])
+          assert.deepStrictEqual((yield* conn.query("select count(*) from tx_t")).rows, [{ count: 3n }])
         })
       )
 
@@ -104,7 +104,7 @@ for (const version of [18, 15] as const) {
           const some = yield* conn.streamWithColumns("select g from generate_series(1, 5) g")
           assert.strictEqual(some.columns[0]!.name, "g")
           const rows = yield* Stream.runCollect(some.rows)
-          assert.deepStrictEqual(Array.from(rows), [["1"], ["2"], ["3"], ["4"], ["5"]])
+          assert.deepStrictEqual(Array.from(rows), [{ g: 1 }, { g: 2 }, { g: 3 }, { g: 4 }, { g: 5 }])
           const q = yield* conn.query("select 1 as only where false")
           assert.strictEqual(q.columns[0]!.name, "only")
           assert.strictEqual(q.rows.length, 0)
@@ -125,7 +125,7 @@ for (const version of [18, 15] as const) {
           assert.strictEqual(empty.results[0]!.command, undefined)
           const e = yield* Effect.flip(conn.simpleQuery("insert into sq values (1); select 1/0"))
           assert.strictEqual(e._tag === "PgServerError" && e.code, "22012")
-          assert.deepStrictEqual((yield* conn.query("select count(*) from sq")).rows, [["0"]])
+          assert.deepStrictEqual((yield* conn.query("select count(*) from sq")).rows, [{ count: 0n }])
           const eq = yield* conn.query("")
           assert.strictEqual(eq.command.tag, "")
         })
@@ -155,7 +155,7 @@ for (const version of [18, 15] as const) {
           assert.strictEqual(yield* conn.parameter("application_name"), "effect-pg-test")
           yield* conn.query("set timezone = 'Asia/Tokyo'")
           assert.strictEqual((yield* conn.parameters).get("TimeZone"), "Asia/Tokyo")
-          assert.deepStrictEqual((yield* conn.query("show timezone")).rows, [["Asia/Tokyo"]])
+          assert.deepStrictEqual((yield* conn.query("show timezone")).rows, [{ TimeZone: "Asia/Tokyo" }])
         })
       )
 
@@ -193,12 +193,15 @@ for (const version of [18, 15] as const) {
                     onFailure: (e) => (e._tag === "PgServerError" ? e.code : "?"),
                     onSuccess: () => "no error"
                   })
-                : Effect.map(conn.query("select $1::int * 2", [String(i)]), (r) => r.rows[0]![0] ?? null),
+                : Effect.map(
+                    conn.query("select $1::int * 2", [String(i)]),
+                    (r) => r.rows[0]!["?column?"] ?? null
+                  ),
             { concurrency: "unbounded" }
           )
           assert.deepStrictEqual(
             results,
-            results.map((_, i) => (i % 50 === 7 ? "22012" : String(i * 2)))
+            results.map((_, i) => (i % 50 === 7 ? "22012" : i * 2))
           )
         })
       )
@@ -210,7 +213,7 @@ for (const version of [18, 15] as const) {
           const e = yield* Effect.flip(conn.query("select 1", params))
           assert.strictEqual(e._tag, "PgProtocolError")
           assert.include(e.message, "65535")
-          assert.deepStrictEqual((yield* conn.query("select 3")).rows, [["3"]])
+          assert.deepStrictEqual((yield* conn.query("select 3")).rows, [{ "?column?": 3 }])
         })
       )
 
@@ -221,12 +224,14 @@ for (const version of [18, 15] as const) {
           yield* Effect.sleep("50 millis")
           yield* Fiber.interrupt(fiber)
           const r = yield* conn.query("select 'fast'")
-          assert.deepStrictEqual(r.rows, [["fast"]])
+          assert.deepStrictEqual(r.rows, [{ "?column?": "fast" }])
           const partial = yield* conn
             .stream("select g from generate_series(1, 100000) g")
             .pipe(Stream.take(3), Stream.runCollect)
-          assert.deepStrictEqual(Array.from(partial), [["1"], ["2"], ["3"]])
-          assert.deepStrictEqual((yield* conn.query("select 'after stream'")).rows, [["after stream"]])
+          assert.deepStrictEqual(Array.from(partial), [{ g: 1 }, { g: 2 }, { g: 3 }])
+          assert.deepStrictEqual((yield* conn.query("select 'after stream'")).rows, [
+            { "?column?": "after stream" }
+          ])
         })
       )
 
@@ -242,8 +247,8 @@ for (const version of [18, 15] as const) {
           // simpleQuery answers it with CopyFail: the server's own 57014 ends it.
           const simple = yield* Effect.flip(conn.simpleQuery("copy cp from stdin"))
           assert.deepStrictEqual(simple._tag === "PgServerError" && simple.code, "57014")
-          assert.deepStrictEqual((yield* Fiber.join(pending)).rows, [["queued behind"]])
-          assert.deepStrictEqual((yield* conn.query("select count(*) from cp")).rows, [["0"]])
+          assert.deepStrictEqual((yield* Fiber.join(pending)).rows, [{ "?column?": "queued behind" }])
+          assert.deepStrictEqual((yield* conn.query("select count(*) from cp")).rows, [{ count: 0n }])
         })
       )
     }
@@ -278,8 +283,8 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         assert.sameMembers(codes, ["40P01", "ok"])
         yield* a.query("rollback")
         yield* b.query("rollback")
-        assert.deepStrictEqual((yield* a.query("select 1")).rows, [["1"]])
-        assert.deepStrictEqual((yield* b.query("select 1")).rows, [["1"]])
+        assert.deepStrictEqual((yield* a.query("select 1")).rows, [{ "?column?": 1 }])
+        assert.deepStrictEqual((yield* b.query("select 1")).rows, [{ "?column?": 1 }])
       })
     )
   }

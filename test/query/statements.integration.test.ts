@@ -30,12 +30,12 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         const conn = yield* connect()
         for (let i = 0; i < 5; i++) {
           const r = yield* conn.query("select $1::int + 1 as n", [String(i)])
-          assert.deepStrictEqual(r.rows, [[String(i + 1)]])
+          assert.deepStrictEqual(r.rows, [{ n: i + 1 }])
           assert.strictEqual(r.columns[0]!.name, "n")
         }
         const s = yield* conn.streamWithColumns("select $1::int + 1 as n", ["41"])
         assert.strictEqual(s.columns[0]!.name, "n")
-        assert.deepStrictEqual(Array.from(yield* Stream.runCollect(s.rows)), [["42"]])
+        assert.deepStrictEqual(Array.from(yield* Stream.runCollect(s.rows)), [{ n: 42 }])
         assert.deepStrictEqual(yield* prepared(conn), ["select $1::int + 1 as n"])
       })
     )
@@ -58,9 +58,9 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         const conn = yield* connect()
         yield* conn.query("select 10 as x")
         yield* conn.simpleQuery("discard all")
-        assert.deepStrictEqual((yield* conn.query("select 10 as x")).rows, [["10"]])
+        assert.deepStrictEqual((yield* conn.query("select 10 as x")).rows, [{ x: 10 }])
         yield* conn.query("deallocate all")
-        assert.deepStrictEqual((yield* conn.query("select 10 as x")).rows, [["10"]])
+        assert.deepStrictEqual((yield* conn.query("select 10 as x")).rows, [{ x: 10 }])
         assert.deepStrictEqual(yield* prepared(conn), ["select 10 as x"])
       })
     )
@@ -70,10 +70,10 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         const conn = yield* connect()
         yield* conn.query("create temp table sc (a int)")
         yield* conn.query("insert into sc values (1)")
-        assert.deepStrictEqual((yield* conn.query("select * from sc")).rows, [["1"]])
+        assert.deepStrictEqual((yield* conn.query("select * from sc")).rows, [{ a: 1 }])
         yield* conn.query("alter table sc add column b text default 'x'")
         const after = yield* conn.query("select * from sc")
-        assert.deepStrictEqual(after.rows, [["1", "x"]])
+        assert.deepStrictEqual(after.rows, [{ a: 1, b: "x" }])
         assert.deepStrictEqual(
           after.columns.map((c) => c.name),
           ["a", "b"]
@@ -83,7 +83,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         const inside = yield* Effect.flip(conn.query("select * from sc"))
         assert.strictEqual(inside._tag === "PgServerError" && inside.code, "0A000")
         yield* conn.query("rollback")
-        assert.deepStrictEqual((yield* conn.query("select * from sc")).rows, [["1", "x"]])
+        assert.deepStrictEqual((yield* conn.query("select * from sc")).rows, [{ a: 1, b: "x" }])
       })
     )
 
@@ -94,7 +94,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
         yield* Effect.flip(conn.query("selec 1"))
         assert.deepStrictEqual(yield* prepared(conn), [])
         const plain = yield* connect(0)
-        assert.deepStrictEqual((yield* plain.query("select 5")).rows, [["5"]])
+        assert.deepStrictEqual((yield* plain.query("select 5")).rows, [{ "?column?": 5 }])
         assert.deepStrictEqual(yield* prepared(plain), [])
       })
     )

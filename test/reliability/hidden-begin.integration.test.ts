@@ -78,7 +78,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
               "select count(*) from pg_stat_activity where application_name = $1 and state <> 'idle'",
               [app]
             ),
-            ({ rows }) => rows[0]![0] === "0"
+            ({ rows }) => rows[0]!.count === 0n
           ),
           2_000
         )
@@ -109,7 +109,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
               watcher.query("select coalesce(state, '?') from pg_stat_activity where application_name = $1", [
                 app
               ]),
-              ({ rows }) => rows.map((row) => row[0])
+              ({ rows }) => rows.map((row) => row.coalesce)
             )
             assert.isAbove(states.length, 0, "the pool keeps its connection open")
             assert.deepStrictEqual(

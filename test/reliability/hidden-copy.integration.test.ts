@@ -44,7 +44,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
             if (Exit.isFailure(exit)) wrong.push(`${tokens[i]}: ${describe(outcomeOf(exit))}`)
             else {
               const rows = (exit.value as { rows: unknown }).rows
-              if (JSON.stringify(rows) !== JSON.stringify([[tokens[i]]]))
+              if (JSON.stringify(rows) !== JSON.stringify([{ text: tokens[i] }]))
                 wrong.push(`${tokens[i]}: got ${JSON.stringify(rows).slice(0, 120)}`)
             }
           })
@@ -62,7 +62,11 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
           assert.strictEqual((yield* conn.status)._tag, "Open")
           assert.strictEqual(yield* conn.transactionStatus, "I")
           const probe = yield* conn.query("select $1::text, count(*) from hidden_copy", ["probe"])
-          assert.deepStrictEqual(probe.rows, [["probe", "0"]], "in sync, and nothing was copied")
+          assert.deepStrictEqual(
+            probe.rows,
+            [{ text: "probe", count: 0n }],
+            "in sync, and nothing was copied"
+          )
         })
       )
     }

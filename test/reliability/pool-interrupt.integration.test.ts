@@ -56,16 +56,16 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
               "select count(*) from pg_stat_activity where application_name = $1 and state = 'active' and query like '%pg_sleep(30)%'",
               [app]
             ),
-            ({ rows }) => rows[0]![0] === "0"
+            ({ rows }) => rows[0]!.count === 0n
           ),
           3_000
         )
         const pipelined = yield* Fiber.join(neighbours)
         assert.deepStrictEqual(
           pipelined.map((exit) =>
-            Exit.isSuccess(exit) ? exit.value.rows[0]![0] : describe(outcomeOf(exit))
+            Exit.isSuccess(exit) ? exit.value.rows[0]!.int4 : describe(outcomeOf(exit))
           ),
-          range(4).map(String),
+          [...range(4)],
           "the neighbours get their own answers"
         )
       })

@@ -98,10 +98,10 @@ export const makeOp = (ctx: StormContext): StormOp => {
       pool.stream(`select g::text from generate_series(1, 50000) g /* s${variant} */`).pipe(Stream.take(take))
     ),
     check: (value) => {
-      const rows = value as ReadonlyArray<ReadonlyArray<string | null>>
+      const rows = value as ReadonlyArray<Readonly<Record<string, unknown>>>
       if (rows.length !== take) return `stream: ${rows.length} rows, want ${take}`
       for (let i = 0; i < rows.length; i++)
-        if (rows[i]![0] !== String(i + 1)) return `stream: row ${i} is ${JSON.stringify(rows[i])}`
+        if (rows[i]!.g !== String(i + 1)) return `stream: row ${i} is ${JSON.stringify(rows[i])}`
       return undefined
     }
   }

@@ -117,7 +117,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
                   )
                   if (count._tag === "Some") {
                     prepared.samples++
-                    prepared.max = Math.max(prepared.max, Number(count.value.rows[0]![0]))
+                    prepared.max = Math.max(prepared.max, count.value.rows[0]!.count as number)
                   }
                 }
               })

@@ -27,14 +27,16 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 120_000, exclu
               Effect.exit(conn.query("select pg_sleep(0.05)", [], { timeout: `${45 + (i % 10)} millis` })),
               Effect.exit(
                 Stream.runCollect(
-                  conn.stream("select $1::text || g, pg_sleep(0.15) from generate_series(1, 2) g", [token])
+                  conn.stream("select $1::text || g as v, pg_sleep(0.15) from generate_series(1, 2) g", [
+                    token
+                  ])
                 )
               )
             ],
             { concurrency: "unbounded" }
           )
           if (Exit.isFailure(rows)) failures.push(`${token}: ${describe(outcomeOf(rows))}`)
-          else if (rows.value.length !== 2 || rows.value[0]![0] !== `${token}1`)
+          else if (rows.value.length !== 2 || rows.value[0]!.v !== `${token}1`)
             failures.push(`${token}: wrong rows`)
         }
         console.log(`streams that failed: ${failures.length}`)

@@ -84,11 +84,14 @@ export const countsById = (
   watcher: ExpertConnection,
   table: string
 ): Effect.Effect<ReadonlyMap<string, number>, unknown> =>
-  Effect.map(watcher.query(`select id, count(*)::int from ${table} group by id`), ({ rows }) => {
-    const counts = new Map<string, number>()
-    for (const row of rows) counts.set(row[0] as string, Number(row[1]))
-    return counts
-  })
+  Effect.map(
+    watcher.query(`select id, count(*)::int from ${table} group by id`, [], { rowMode: "array" }),
+    ({ rows }) => {
+      const counts = new Map<string, number>()
+      for (const row of rows) counts.set(row[0] as string, Number(row[1]))
+      return counts
+    }
+  )
 
 /** One write: the ids it writes (all or nothing) and what its caller was told. */
 export interface Write {

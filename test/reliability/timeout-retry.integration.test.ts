@@ -47,11 +47,11 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
         const quickMillis = Date.now() - started
         console.log(
           `first: ${describe(outcomeOf(first))}; second: ${describe(outcomeOf(second))}; ` +
-            `sleeps active after: ${active.rows[0]![0]}; select 1 after ${quickMillis} ms`
+            `sleeps active after: ${active.rows[0]!.count}; select 1 after ${quickMillis} ms`
         )
         assert.strictEqual(describe(outcomeOf(first)), "PgTimeoutError(cancelled) mayHaveRun=false")
         assert.strictEqual(describe(outcomeOf(second)), "PgTimeoutError(cancelled) mayHaveRun=false")
-        assert.strictEqual(active.rows[0]![0], "0", "no sleep runs on after both timeouts")
+        assert.strictEqual(active.rows[0]!.count, 0n, "no sleep runs on after both timeouts")
         assert.strictEqual(quick._tag, "Some", "a statement behind them answers")
       })
     )
@@ -83,7 +83,7 @@ layer(PgTestServer.layer({ version: 18, tls: false }), { timeout: 60_000, exclud
         )
         const rows = (yield* conn.query("select id from timeout_partial")).rows
         console.log(`partly committed: ${describe(outcomeOf(exit))}; rows ${JSON.stringify(rows)}`)
-        assert.deepStrictEqual(rows, [["p1"]], "the INSERT before the COMMIT stays")
+        assert.deepStrictEqual(rows, [{ id: "p1" }], "the INSERT before the COMMIT stays")
         assert.strictEqual(describe(outcomeOf(exit)), "PgTimeoutError(unknown) mayHaveRun=true")
       })
     )

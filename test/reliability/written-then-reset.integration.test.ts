@@ -33,7 +33,7 @@ const committed = (watcher: ExpertConnection, table: string, id: string) =>
     `the INSERT of ${id} is committed`,
     Effect.map(
       watcher.query(`select count(*) from ${table} where id = $1`, [id]),
-      ({ rows }) => rows[0]![0] === "1"
+      ({ rows }) => rows[0]!.count === 1n
     ),
     10_000
   )
@@ -45,9 +45,9 @@ const judge = (insert: Fiber.Fiber<unknown, unknown>, watcher: ExpertConnection,
     assert.strictEqual(exit._tag, "Some", "the INSERT's caller hears back after the reset")
     if (exit._tag !== "Some") return
     const outcome = outcomeOf(exit.value)
-    const count = (yield* watcher.query(`select count(*) from ${table} where id = $1`, [id])).rows[0]![0]
+    const count = (yield* watcher.query(`select count(*) from ${table} where id = $1`, [id])).rows[0]!.count
     console.log(`the committed INSERT was reported as: ${describe(outcome)} (rows: ${count})`)
-    assert.strictEqual(count, "1")
+    assert.strictEqual(count, 1n)
     assert.notStrictEqual(outcome.kind, "defect", describe(outcome))
     assert.notStrictEqual(outcome.kind, "interrupted")
     if (outcome.kind === "error")
@@ -79,7 +79,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
                 conn.stream("select written_tick(g) from generate_series(1, 60) g")
               )
               const first = yield* pull
-              assert.deepStrictEqual(first[0], ["1"])
+              assert.deepStrictEqual(first[0], { written_tick: 1 })
               // The consumer stops here; the INSERT is written behind the stream.
               const insert = yield* Effect.forkChild(conn.query(`insert into ${table} values ($1)`, [id]))
               yield* committed(watcher, table, id)
@@ -127,7 +127,7 @@ layer(PgTestServer.layer({ version: 18, tls: false, backend: "local" }), {
                 watcher.query("select wait_event_type from pg_stat_activity where pid = $1", [
                   String(conn.processId)
                 ]),
-                ({ rows }) => rows[0]?.[0] === "Lock"
+                ({ rows }) => rows[0]?.wait_event_type === "Lock"
               )
             )
             // Both requests went through the proxy together; now it holds everything.

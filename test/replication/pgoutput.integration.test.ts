@@ -22,7 +22,7 @@ import { PgTestServer } from "../../src/testing/index.ts"
 import { assertRecent, type Decoded, peekDecoded, run, slotSettings, summarize } from "./support/slot.ts"
 
 const value = (conn: ExpertConnection, sql: string) =>
-  Effect.map(conn.query(sql), (r) => r.rows[0]![0] as string)
+  Effect.map(conn.query(sql, [], { rowMode: "array" }), (r) => r.rows[0]![0] as string)
 
 const toast = "toast-".repeat(2000)
 const jsonb = '{"a": null, "b": [1, 2]}'

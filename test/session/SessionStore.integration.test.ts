@@ -23,7 +23,7 @@ const store = (table: string, options?: Session.SessionStoreOptions) =>
 const rowCount = (table: string, where = "true") =>
   Effect.flatMap(Effect.service(PoolM.Pool), (pool) =>
     Effect.map(pool.query(`select count(*) from "${table}" where ${where}`), ({ rows }) =>
-      Number(rows[0]![0])
+      Number(rows[0]!.count)
     )
   )
 
@@ -90,8 +90,8 @@ layer(Layer.provideMerge(poolLayer, PgTestServer.layer({ version: 18, tls: false
         "select indexdef from pg_indexes where tablename = 'sessions_schema' order by indexname"
       )
       assert.strictEqual(rows.length, 2)
-      assert.match(rows[0]![0] as string, /INDEX sessions_schema_expire_date_idx .*\(expire_date\)/)
-      assert.match(rows[1]![0] as string, /UNIQUE INDEX sessions_schema_pkey .*\(session_key\)/)
+      assert.match(rows[0]!.indexdef as string, /INDEX sessions_schema_expire_date_idx .*\(expire_date\)/)
+      assert.match(rows[1]!.indexdef as string, /UNIQUE INDEX sessions_schema_pkey .*\(session_key\)/)
     })
   )
 

@@ -15,7 +15,8 @@ import { PgTestBouncer, type PgTestBouncerInfo, PgTestReplication } from "../../
 const through = (bouncer: PgTestBouncerInfo, database: string, extra: Partial<ConnectConfigInput> = {}) =>
   connect({ host: "127.0.0.1", port: bouncer.port, user: "postgres", database, sslmode: "disable", ...extra })
 
-const first = (rows: ReadonlyArray<ReadonlyArray<unknown>>) => rows[0]?.[0] ?? null
+/** The `pg_backend_pid` of the first row, or null. */
+const backendPid = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>) => rows[0]?.pg_backend_pid ?? null
 
 layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
   timeout: 120_000,
@@ -42,17 +43,13 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
       // No statement cache: named statements would collide on the shared backend (see below).
       const noCache = { statementCacheSize: 0 }
       const [a, b] = [yield* through(pgb, "primary", noCache), yield* through(pgb, "primary", noCache)]
-      const pidA = first((yield* a.query("select pg_backend_pid()")).rows)
-      const pidB = first((yield* b.query("select pg_backend_pid()")).rows)
+      const pidA = backendPid((yield* a.query("select pg_backend_pid()")).rows)
+      const pidB = backendPid((yield* b.query("select pg_backend_pid()")).rows)
       assert.strictEqual(pidA, pidB)
-      assert.notStrictEqual(
-        String(a.processId),
-        pidA,
-        "BackendKeyData names PgBouncer's own key, not the backend"
-      )
+      assert.notStrictEqual(a.processId, pidA, "BackendKeyData names PgBouncer's own key, not the backend")
       const standby = yield* through(pgb, "standby", noCache)
       assert.deepStrictEqual((yield* standby.query("select pg_is_in_recovery(), inet_server_port()")).rows, [
-        ["t", String(rep.standby.port)]
+        { pg_is_in_recovery: true, inet_server_port: rep.standby.port }
       ])
       // PgBouncer forwards in_hot_standby: target_session_attrs sees the server behind it.
       assert.strictEqual(yield* standby.parameter("in_hot_standby"), "on")
@@ -64,7 +61,7 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
       // The `*` entry: any other database name goes to the primary under that name.
       assert.deepStrictEqual(
         (yield* (yield* through(pgb, "postgres", noCache)).query("select current_database()")).rows,
-        [["postgres"]]
+        [{ current_database: "postgres" }]
       )
       const pools = yield* pgb.admin("SHOW POOLS")
       const names = pools.rows.map((row) => `${row[0]}/${row[1]}`)
@@ -78,11 +75,11 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
       const { pgb } = yield* bouncer("session")
       const a = yield* through(pgb, "postgres")
       const b = yield* through(pgb, "postgres")
-      const pid = (c: typeof a) => Effect.map(c.query("select pg_backend_pid()"), (r) => first(r.rows))
+      const pid = (c: typeof a) => Effect.map(c.query("select pg_backend_pid()"), (r) => backendPid(r.rows))
       const pidA = yield* pid(a)
       assert.notStrictEqual(pidA, yield* pid(b))
       yield* a.simpleQuery("set work_mem = '1234kB'")
-      assert.deepStrictEqual((yield* a.query("show work_mem")).rows, [["1234kB"]])
+      assert.deepStrictEqual((yield* a.query("show work_mem")).rows, [{ work_mem: "1234kB" }])
       assert.strictEqual(yield* pid(a), pidA)
     }).pipe(Effect.scoped)
   )
@@ -113,7 +110,7 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
             const c = yield* through(pgb, database, { user: role.user, ...password })
             assert.deepStrictEqual(
               (yield* c.query("select current_user")).rows,
-              [[role.user]],
+              [{ current_user: role.user }],
               `${role.user} on ${database}`
             )
           }
@@ -134,7 +131,7 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
         const { pgb } = yield* bouncer("transaction")
         const fallback = yield* through(pgb, "primary")
         assert.strictEqual(fallback.protocolMinor, 0)
-        assert.deepStrictEqual((yield* fallback.query("select 1")).rows, [["1"]])
+        assert.deepStrictEqual((yield* fallback.query("select 1")).rows, [{ "?column?": 1 }])
         const refused = yield* Effect.flip(
           Effect.scoped(through(pgb, "primary", { maxProtocolVersion: "3.2" }))
         )
@@ -191,7 +188,7 @@ layer(PgTestReplication.layer({ version: 18, tls: false, env: {} }), {
         const lost = yield* Effect.flip(before.query("select 1"))
         assert.include(["PgConnectionError", "PgServerError", "PgClosedError"], lost._tag)
         const after = yield* through(pgb, "postgres")
-        assert.deepStrictEqual((yield* after.query("select 1")).rows, [["1"]])
+        assert.deepStrictEqual((yield* after.query("select 1")).rows, [{ "?column?": 1 }])
         yield* Scope.close(scope, Exit.void)
         assert.isFalse(existsSync(pgb.configFile), "directory removed")
         const gone = yield* Effect.flip(Effect.scoped(through(pgb, "postgres")))

@@ -33,7 +33,11 @@ const testDatabases = Effect.gen(function* () {
   const { rows } = yield* watcher.query(
     "select datname, datistemplate, datallowconn from pg_database where datname like 'effect_pg_%' order by 1"
   )
-  return rows.map((row) => ({ name: row[0]!, template: row[1] === "t", allowConn: row[2] === "t" }))
+  return rows.map((row) => ({
+    name: row.datname,
+    template: row.datistemplate === true,
+    allowConn: row.datallowconn === true
+  }))
 }).pipe(Effect.scoped)
 
 const rowsOf = (sql: string) =>
@@ -69,9 +73,11 @@ layer(PgTestDatabase.layerTemplate({ server: { version: 18, tls: false, env: {} 
             const connection = yield* Connection
             const { rows } = yield* connection.query("select owner from item order by id")
             const database = yield* PgTestDatabase.PgTestDatabase
-            const [[current]] = (yield* pool.query("select current_database()")).rows as [[string]]
+            const [{ current_database: current }] = (yield* pool.query("select current_database()")).rows as [
+              { current_database: string }
+            ]
             assert.strictEqual(current, database.name)
-            return { name: database.name, owners: rows.map((row) => row[0]) }
+            return { name: database.name, owners: rows.map((row) => row.owner) }
           }).pipe(Effect.provide(PgTestDatabase.layer()))
         ),
         { concurrency: "unbounded" }
@@ -94,7 +100,7 @@ layer(PgTestDatabase.layerTemplate({ server: { version: 18, tls: false, env: {} 
       assert.strictEqual(database.template, template.name)
       assert.strictEqual(database.url, `${database.server.url.replace(/\/postgres$/, "")}/${database.name}`)
       const leftOpen = yield* Scope.provide(Expert.connect(database.connect), yield* Scope.make())
-      assert.deepStrictEqual((yield* leftOpen.query("select count(*) from item")).rows, [["1"]])
+      assert.deepStrictEqual((yield* leftOpen.query("select count(*) from item")).rows, [{ count: 1n }])
       assert.includeMembers(
         (yield* testDatabases).map((d) => d.name),
         [database.name]
@@ -136,7 +142,7 @@ layer(PgTestDatabase.layerTemplate({ server: { version: 18, tls: false, env: {} 
       const rows = yield* rowsOf("select current_user, current_setting('ssl')").pipe(
         Effect.provide(PgTestDatabase.layer())
       )
-      assert.deepStrictEqual(rows, [["postgres", "off"]])
+      assert.deepStrictEqual(rows, [{ current_user: "postgres", current_setting: "off" }])
     })
   )
 
@@ -165,8 +171,10 @@ layer(PgTestDatabase.layerWithServer({ server: { version: 14, tls: false, env: {
       assert.strictEqual(server.version, 14)
       const database = yield* PgTestDatabase.PgTestDatabase
       const connection = yield* Connection
-      assert.deepStrictEqual((yield* connection.query("select current_database()")).rows, [[database.name]])
-      assert.deepStrictEqual(yield* rowsOf("select owner from item"), [["template"]])
+      assert.deepStrictEqual((yield* connection.query("select current_database()")).rows, [
+        { current_database: database.name }
+      ])
+      assert.deepStrictEqual(yield* rowsOf("select owner from item"), [{ owner: "template" }])
     })
   )
 
@@ -175,9 +183,10 @@ layer(PgTestDatabase.layerWithServer({ server: { version: 14, tls: false, env: {
       const inner = yield* rowsOf("insert into item values (9, 'inner') returning current_database()").pipe(
         Effect.provide(PgTestDatabase.layer())
       )
-      assert.deepStrictEqual(yield* rowsOf("select count(*) from item"), [["1"]])
+      assert.deepStrictEqual(yield* rowsOf("select count(*) from item"), [{ count: 1n }])
       const names = (yield* testDatabases).map((d) => d.name)
-      assert.notInclude(names, inner[0]![0])
+      assert.isString(inner[0]!.current_database)
+      assert.notInclude(names, inner[0]!.current_database)
       assert.strictEqual(names.length, 2, "the template and the shared database")
     })
   )
@@ -197,8 +206,8 @@ describe("PgTestDatabase on a server named by EFFECT_PG_TEST_URL", () => {
           assert.strictEqual((yield* PgTestServer.PgTestServer).source, "external")
           return yield* rowsOf("select current_database(), (select count(*) from item)")
         }).pipe(Effect.provide(external))
-        assert.match(seen[0]![0] as string, /^effect_pg_db_/)
-        assert.strictEqual(seen[0]![1], "1")
+        assert.match(seen[0]!.current_database as string, /^effect_pg_db_/)
+        assert.strictEqual(seen[0]!.count, 1n)
         const left = yield* testDatabases.pipe(Effect.provideService(PgTestServer.PgTestServer, local))
         assert.deepStrictEqual(left, [])
       }).pipe(Effect.scoped),

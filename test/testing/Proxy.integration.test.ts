@@ -174,7 +174,7 @@ const running = (observer: ExpertConnection, pid: number) =>
         "select state = 'active' and query like '%pg_sleep%' from pg_stat_activity where pid = $1",
         [String(pid)]
       ),
-      ({ rows }) => rows[0]?.[0] === "t"
+      ({ rows }) => rows[0]?.["?column?"] === true
     )
   )
 
@@ -204,7 +204,7 @@ layer(PgTestServer.layer({ tls: false }), { timeout: 120_000, excludeTestService
           assert.strictEqual(e._tag === "PgServerError" && e.code, "57014")
           // Slow enough that a cancel landing late would hit it.
           const next = yield* conn.query("select pg_sleep(0.1), $1::text", [String(round)])
-          assert.deepStrictEqual(next.rows, [["", String(round)]])
+          assert.deepStrictEqual(next.rows, [{ pg_sleep: "", text: String(round) }])
         }
       })
     )
@@ -229,7 +229,7 @@ layer(PgTestServer.layer({ tls: false }), { timeout: 120_000, excludeTestService
         assert.strictEqual(
           (yield* observer.query("select state from pg_stat_activity where pid = $1", [
             String(conn.processId)
-          ])).rows[0]?.[0],
+          ])).rows[0]?.state,
           "active"
         )
         yield* far.resume
@@ -238,7 +238,7 @@ layer(PgTestServer.layer({ tls: false }), { timeout: 120_000, excludeTestService
         const e = yield* Effect.flip(Fiber.join(sleeping))
         assert.isBelow(Date.now() - returned, 1_000)
         assert.strictEqual(e._tag === "PgServerError" && e.code, "57014")
-        assert.deepStrictEqual((yield* conn.query("select 'in sync'")).rows, [["in sync"]])
+        assert.deepStrictEqual((yield* conn.query("select 'in sync'")).rows, [{ "?column?": "in sync" }])
       })
     )
   }

@@ -24,7 +24,7 @@ layer(PgTestDatabase.layerTemplate({ setup: migrate }), { concurrent: true })("t
       const pool = yield* Pool.Pool
       yield* pool.query("insert into todo (title) values ($1)", ["write tests"])
       const { rows } = yield* pool.query("select title from todo order by id")
-      assert.deepStrictEqual(rows, [["from the template"], ["write tests"]])
+      assert.deepStrictEqual(rows, [{ title: "from the template" }, { title: "write tests" }])
     }).pipe(Effect.provide(PgTestDatabase.layer()))
   )
 
@@ -33,7 +33,7 @@ layer(PgTestDatabase.layerTemplate({ setup: migrate }), { concurrent: true })("t
       const pool = yield* Pool.Pool
       yield* pool.query("delete from todo")
       const { rows } = yield* pool.query("select count(*) from todo")
-      assert.deepStrictEqual(rows, [["0"]])
+      assert.deepStrictEqual(rows, [{ count: 0n }])
     }).pipe(Effect.provide(PgTestDatabase.layer()))
   )
 
@@ -42,7 +42,7 @@ layer(PgTestDatabase.layerTemplate({ setup: migrate }), { concurrent: true })("t
       const connection = yield* Connection.Connection
       const database = yield* PgTestDatabase.PgTestDatabase
       const { rows } = yield* connection.query("select current_database(), count(*) from todo")
-      assert.deepStrictEqual(rows, [[database.name, "1"]])
+      assert.deepStrictEqual(rows, [{ current_database: database.name, count: 1n }])
     }).pipe(Effect.provide(PgTestDatabase.layer()))
   )
 })
@@ -54,7 +54,7 @@ layer(PgTestDatabase.layerWithServer({ setup: migrate }))("todos, one shared dat
       const pool = yield* Pool.Pool
       yield* pool.query("insert into todo (title) values ('shared')")
       const { rows } = yield* pool.query("select count(*) from todo")
-      assert.deepStrictEqual(rows, [["2"]])
+      assert.deepStrictEqual(rows, [{ count: 2n }])
     })
   )
 })

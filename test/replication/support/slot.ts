@@ -1,8 +1,8 @@
 /**
  * Reading a real logical slot through SQL for the integration tests: peek its pgoutput messages
- * (`pg_logical_slot_peek_binary_changes`; bytea arrives as `\x…` hex text), decode them all, and
- * summarize them as plain data (relation names instead of OIDs, column values as text) so a test
- * can assert a whole change stream with one `toEqual`.
+ * (`pg_logical_slot_peek_binary_changes`; its bytea column decodes to a Uint8Array), decode them
+ * all, and summarize them as plain data (relation names instead of OIDs, column values as text)
+ * so a test can assert a whole change stream with one `toEqual`.
  */
 import { Effect } from "effect"
 import type { ExpertConnection } from "../../../src/connection/operations.ts"
@@ -10,7 +10,7 @@ import { ProtocolError } from "../../../src/protocol/ProtocolError.ts"
 import { formatLsn, pgTimestampToDate } from "../../../src/replication/Lsn.ts"
 import type { PgOutputMessage, PgOutputVersion, TupleData } from "../../../src/replication/PgOutputMessage.ts"
 import { PgOutputDecoder } from "../../../src/replication/pgoutput.ts"
-import { fromHex, show } from "./wire.ts"
+import { show } from "./wire.ts"
 
 /**
  * Server settings for the slot suites. synchronous_commit on: the peek functions read up to the
@@ -73,10 +73,10 @@ export const peek = (conn: ExpertConnection, slot: string, options: PeekOptions)
     `${args.map(literal).join(", ")})`
   return Effect.map(conn.query(sql), (result) =>
     result.rows.map(
-      ([lsn, xid, data]): Change => ({
+      ({ lsn, xid, data }): Change => ({
         lsn: lsn as string,
         xid: xid as string,
-        data: fromHex((data as string).slice(2))
+        data: data as Uint8Array
       })
     )
   )
