@@ -413,11 +413,7 @@ describe("values and libpq's cross-checks", () => {
   })
 
   it("refuses what effect-pg does not implement, from any source", () => {
-    for (const input of [
-      "requirepeer=postgres",
-      "sslcrldir=/d",
-      "tcp_user_timeout=5"
-    ]) {
+    for (const input of ["requirepeer=postgres", "sslcrldir=/d", "tcp_user_timeout=5"]) {
       assert.strictEqual(err(input).reason, "UnsupportedOption", input)
     }
     assert.strictEqual(
@@ -432,13 +428,17 @@ describe("values and libpq's cross-checks", () => {
 
   it("reads replication as libpq does, and options as a list of escaped arguments", () => {
     assert.strictEqual(ok("replication=database").replication, "database")
-    for (const yes of ["true", "on", "yes", "1"]) assert.strictEqual(ok(`replication=${yes}`).replication, "physical")
+    for (const yes of ["true", "on", "yes", "1"])
+      assert.strictEqual(ok(`replication=${yes}`).replication, "physical")
     for (const no of ["false", "off", "0"]) assert.strictEqual(ok(`replication=${no}`).replication, undefined)
     assert.strictEqual(ok({ replication: "database" }).replication, "database")
     assert.strictEqual(ok({ replication: true }).replication, "physical")
     assert.strictEqual(ok({ replication: false }).replication, undefined)
     assert.strictEqual(err("replication=maybe").key, "replication")
-    assert.strictEqual(ok({ options: ["-c", "search_path=my schema,public"] }).options, "-c search_path=my\\ schema,public")
+    assert.strictEqual(
+      ok({ options: ["-c", "search_path=my schema,public"] }).options,
+      "-c search_path=my\\ schema,public"
+    )
     assert.strictEqual(ok({ options: ["-c", "x.y=back\\slash"] }).options, "-c x.y=back\\\\slash")
     assert.strictEqual(ok({ options: "-c geqo=off" }).options, "-c geqo=off")
     assert.strictEqual(ok({ options: [] }).options, "")
