@@ -25,7 +25,14 @@ import type {
   RowOf,
   SimpleQueryResult
 } from "../Result.ts"
-import type { CopyAborted, CopyFeed, CopyTarget } from "./copyOps.ts"
+import type {
+  CopyAborted,
+  CopyFeed,
+  CopyInRowsOptions,
+  CopyOutTyped,
+  CopyOutTypedOptions,
+  CopyTarget
+} from "./copyOps.ts"
 import type { CursorOptions } from "./cursor.ts"
 import type { RunOptions } from "./custom.ts"
 import type { Notification } from "./notifications.ts"
@@ -197,15 +204,26 @@ export interface ConnectionApi<E> {
     sql: string,
     feed: Effect.Effect<CopyFeed, E2, R>
   ) => Effect.Effect<CommandComplete, E | E2 | CopyAborted, R>
-  /** COPY of rows into a table; names are quoted and values escaped here. */
+  /**
+   * COPY of rows of JS values (`Param`s) into a table; names are quoted here. Text format (the
+   * default): values written as text by their JS kind and escaped; `format: "binary"`: the
+   * columns are described first and each value encoded by its column's codec (decision 024).
+   */
   readonly copyInRows: <E2, R>(
     target: CopyTarget,
-    rows: Stream.Stream<ReadonlyArray<string | null>, E2, R>
+    rows: Stream.Stream<ReadonlyArray<Param>, E2, R>,
+    options?: CopyInRowsOptions
   ) => Effect.Effect<CommandComplete, E | E2, R>
   /** COPY … TO STDOUT as a byte stream pulled with backpressure. */
   readonly copyOut: (sql: string) => Stream.Stream<Uint8Array, E>
-  /** COPY … TO STDOUT (text format) parsed into rows. */
+  /** COPY … TO STDOUT (text format) parsed into rows of the server's text (`null` for NULL). */
   readonly copyOutRows: (sql: string) => Stream.Stream<ReadonlyArray<string | null>, E>
+  /**
+   * COPY … TO STDOUT with each field decoded by the registry, rows as arrays: of a COPY
+   * statement with its column `types` (text or binary, as the statement says), or of a table or
+   * view target, described first (`format` "text" or "binary"). Decision 024.
+   */
+  readonly copyOutTyped: CopyOutTyped<E>
   /** LISTEN on a channel for the life of the scope; UNLISTEN when the last listener leaves. */
   readonly listen: (channel: string) => Effect.Effect<Stream.Stream<Notification, E>, E, Scope.Scope>
   /** NOTIFY with any channel name and payload (sent as parameters of pg_notify). */
@@ -375,14 +393,26 @@ export const makeApi = <E>(expert: ConnectionApi<PgExpertError>, lift: Lift<E>):
     pending: expert.pending,
     copyIn: (sql, source) => lift.effect(expert.copyIn(sql, source), op("copyIn", sql)),
     copyInFeed: (sql, feed) => lift.effect(expert.copyInFeed(sql, feed), op("copyInFeed", sql)),
-    copyInRows: (target, rows) =>
-      lift.effect(expert.copyInRows(target, rows), {
+    copyInRows: (target, rows, options) =>
+      lift.effect(expert.copyInRows(target, rows, options), {
         operation: "copyInRows",
         sql: `COPY ${target.table} FROM STDIN`,
         table: target.table
       }),
     copyOut: (sql) => lift.stream(expert.copyOut(sql), op("copyOut", sql)),
     copyOutRows: (sql) => lift.stream(expert.copyOutRows(sql), op("copyOutRows", sql)),
+    copyOutTyped: ((source: string | CopyTarget, options?: CopyOutTypedOptions) =>
+      lift.stream(
+        (
+          expert.copyOutTyped as (
+            s: string | CopyTarget,
+            o?: CopyOutTypedOptions
+          ) => Stream.Stream<ReadonlyArray<unknown>, PgExpertError>
+        )(source, options),
+        typeof source === "string"
+          ? op("copyOutTyped", source)
+          : { operation: "copyOutTyped", sql: `COPY ${source.table} TO STDOUT`, table: source.table }
+      )) as CopyOutTyped<E>,
     listen: (channel) => {
       const context = op("listen", `LISTEN ${channel}`)
       return lift.effect(

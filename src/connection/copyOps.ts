@@ -1,7 +1,18 @@
 /**
  * The COPY operations as Effects and Streams: copyIn (a Stream of bytes, chunks cut anywhere),
- * copyInFeed (postgres_async's pull form), copyInRows (names quoted, values escaped here),
- * copyOut (a Stream of bytes with pushback) and copyOutRows (parsed text format).
+ * copyInFeed (postgres_async's pull form), copyInRows (rows of JS values; names quoted here; text
+ * format by the values' JS kinds, or binary by the codecs of the columns it describes first),
+ * copyOut (a Stream of bytes with pushback), copyOutRows (parsed text format, the server's text)
+ * and copyOutTyped (fields decoded by the registry: of a COPY statement with given types, text or
+ * binary as the data shows, or of a described table target). Decision 024; the typed pieces are
+ * in copyRows.ts and copy/CopyBinary.ts.
+ *
+ * Pushback both ways: copyInRows encodes one chunk of the row stream at a time and pulls the next
+ * only once its CopyData is written (or the socket drained); the typed outputs decode one socket
+ * read per pull. A row copyInRows refuses (its value does not fit its column's type) fails the
+ * chunk it is in before any of that chunk is sent; earlier chunks were sent, so the COPY is
+ * aborted with CopyFail and nothing is stored. A field copyOutTyped cannot decode ends its stream
+ * with PgProtocolError UndecodableValue, which cancels the COPY (the session stays in step).
  *
  * Failure of the source or interruption sends CopyFail, and the call waits for the server's
  * ReadyForQuery, so the connection stays usable; nothing of an aborted COPY is stored. The CopyFail
@@ -21,12 +32,34 @@
 import { Cause, Channel, Effect, Exit, Fiber, Result, Scope, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Wire } from "../Codec.ts"
-import { CopyTextError, CopyTextParser, encodeRows, quoteIdentifier } from "../copy/CopyText.ts"
+import { CopyBinaryEncoder, copyBinaryHeader, copyBinaryTrailer, missingBinary } from "../copy/CopyBinary.ts"
 import { type PgExpertError, PgProtocolError } from "../Errors.ts"
 import type { Engine, Request } from "../engine/Engine.ts"
-import type { CommandComplete } from "../Result.ts"
+import type { Column, CommandComplete } from "../Result.ts"
+import type { Registry } from "../types/Registry.ts"
 import { Backlog } from "./backlog.ts"
 import { makeCopyIn, makeCopyOut } from "./copy.ts"
+import {
+  binaryRows,
+  type CopyFormat,
+  type CopyTarget,
+  checkNames,
+  copyFromSql,
+  copyToSql,
+  describedColumns,
+  detectedRows,
+  encodeBinaryBatch,
+  encodeTextBatch,
+  type RowsDecoder,
+  refused,
+  selectSql,
+  textRows,
+  typedColumns,
+  typedTextRows
+} from "./copyRows.ts"
+import type { Param } from "./params.ts"
+
+export type { CopyFormat, CopyTarget } from "./copyRows.ts"
 
 /** postgres_async's feed result for the pull form of COPY IN. */
 export type CopyFeed =
@@ -35,11 +68,42 @@ export type CopyFeed =
   | { readonly _tag: "Abort"; readonly reason: string }
   | { readonly _tag: "Finished" }
 
-/** Where a COPY IN of rows goes. Names are quoted here: pass names, not SQL. */
-export interface CopyTarget {
-  readonly schema?: string | undefined
-  readonly table: string
-  readonly columns: ReadonlyArray<string>
+/** copyInRows' options. */
+export interface CopyInRowsOptions {
+  /** "text" (the default): values written as text by their JS kind; "binary": by the columns' codecs. */
+  readonly format?: CopyFormat | undefined
+}
+
+/** copyOutTyped's options: `types` for a COPY statement, `format` for a table target. */
+export interface CopyOutTypedOptions {
+  /** One per column: an OID or a type name the registry knows ("int8", "integer", "_int4", "int4[]"). */
+  readonly types?: ReadonlyArray<number | string> | undefined
+  /** For a table target: the format to COPY in (default "text"). A statement says its own. */
+  readonly format?: CopyFormat | undefined
+}
+
+/**
+ * COPY TO STDOUT with each field decoded by the registry, rows as arrays (decision 024): of a
+ * COPY statement (text or binary, as the statement says) whose column types are given, or of a
+ * table or view whose columns are described first (one round trip).
+ */
+export interface CopyOutTyped<E> {
+  (
+    sql: string,
+    options: { readonly types: ReadonlyArray<number | string> }
+  ): Stream.Stream<ReadonlyArray<unknown>, E>
+  (
+    target: CopyTarget,
+    options?: { readonly format?: CopyFormat | undefined }
+  ): Stream.Stream<ReadonlyArray<unknown>, E>
+}
+
+/** What the typed forms need of the connection: its registry, and `describe` (prepared.ts). */
+export interface CopyDeps {
+  readonly registry: Registry
+  readonly describe: (
+    sql: string
+  ) => Effect.Effect<{ readonly columns: ReadonlyArray<Column> }, PgExpertError>
 }
 
 /** The source was aborted through the feed's `Abort`. */
@@ -155,7 +219,82 @@ const copyInWith =
       })
     )
 
-export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
+/** COPY TO STDOUT on `core`: the raw byte stream, and rows through a decoder, both pulled. */
+const copyOutWith = (core: Engine, wire: Wire, interrupt: Interrupt) => {
+  /** Submits a COPY TO STDOUT and returns the pull of its data batches (scoped to the stream). */
+  const openCopyOut = (sql: string, scope: Scope.Scope) =>
+    Effect.gen(function* () {
+      const backlog = new Backlog<Uint8Array>(wire)
+      const request = yield* makeCopyOut(sql, {
+        onData: (chunks) => backlog.push(chunks),
+        onDone: (outcome) => backlog.finish("_tag" in outcome ? outcome : undefined)
+      })
+      core.submit(request)
+      // The consumer went away (or the stream ended): discard the rest and, if the COPY still
+      // runs, cancel it so the connection is not busy draining a large result.
+      yield* Scope.addFinalizer(
+        scope,
+        Effect.suspend(() => {
+          backlog.abandon()
+          if (request.settled) {
+            request.abandoned = true
+            return Effect.void
+          }
+          return interrupt(request)
+        })
+      )
+      return backlog.pull
+    })
+
+  const copyOut = (sql: string): Stream.Stream<Uint8Array, PgExpertError> =>
+    Stream.fromChannel(Channel.fromTransform((_, scope) => openCopyOut(sql, scope)))
+
+  /**
+   * The rows of a COPY TO STDOUT, decoded batch by batch as the consumer pulls. `prepare` runs
+   * first (a describe), then the COPY is sent. A decoding failure ends the stream, which cancels the COPY.
+   */
+  const rowsOut = <A>(
+    prepare: Effect.Effect<{ readonly sql: string; readonly decoder: RowsDecoder<A> }, PgExpertError>
+  ): Stream.Stream<A, PgExpertError> =>
+    Stream.fromChannel(
+      Channel.fromTransform((_, scope) =>
+        Effect.gen(function* () {
+          const { sql, decoder } = yield* prepare
+          const pull = yield* openCopyOut(sql, scope)
+          let ended = false
+          const next: Effect.Effect<NonEmptyReadonlyArray<A>, PgExpertError | Cause.Done> = Effect.suspend(
+            () => {
+              if (ended) return Cause.done()
+              return pull.pipe(
+                Effect.flatMap((chunks) => {
+                  const rows: Array<A> = []
+                  for (const chunk of chunks) {
+                    const batch = decoder.push(chunk)
+                    if (batch instanceof PgProtocolError) return Effect.fail(batch)
+                    for (const row of batch) rows.push(row)
+                  }
+                  return Effect.succeed(rows)
+                }),
+                Effect.catchIf(Cause.isDone, () => {
+                  ended = true
+                  const rows = decoder.end()
+                  return rows instanceof PgProtocolError ? Effect.fail(rows) : Effect.succeed(rows)
+                }),
+                Effect.flatMap((rows) =>
+                  rows.length > 0 ? Effect.succeed(rows as unknown as NonEmptyReadonlyArray<A>) : next
+                )
+              )
+            }
+          )
+          return next
+        })
+      )
+    )
+
+  return { copyOut, rowsOut }
+}
+
+export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt, deps: CopyDeps) => {
   const copyIn = copyInWith(core, interrupt)
 
   const copyInFeed = <E, R>(
@@ -187,97 +326,81 @@ export const makeCopyOps = (core: Engine, wire: Wire, interrupt: Interrupt) => {
     return copyIn(sql, source)
   }
 
+  /** COPY of rows of JS values into a table, in text (the default) or binary (decision 024). */
   const copyInRows = <E, R>(
     target: CopyTarget,
-    rows: Stream.Stream<ReadonlyArray<string | null>, E, R>
+    rows: Stream.Stream<ReadonlyArray<Param>, E, R>,
+    options?: CopyInRowsOptions
   ): Effect.Effect<CommandComplete, PgExpertError | E, R> =>
     Effect.suspend(() => {
-      const names = [target.schema, target.table, ...target.columns].filter((n) => n !== undefined)
-      if (names.some((n) => n.includes("\0"))) {
-        return Effect.fail(
-          PgProtocolError.notSent({
-            reason: "InvalidValue",
-            message: "a table or column name contains a NUL character"
-          })
-        )
-      }
-      const table =
-        target.schema === undefined
-          ? quoteIdentifier(target.table)
-          : `${quoteIdentifier(target.schema)}.${quoteIdentifier(target.table)}`
-      const columns =
-        target.columns.length === 0 ? "" : ` (${target.columns.map(quoteIdentifier).join(", ")})`
-      const encoder = new TextEncoder()
+      const bad = checkNames(target)
+      if (bad !== undefined) return Effect.fail(bad)
+      const format = options?.format ?? "text"
+      const sql = copyFromSql(target, format)
       let rowNumber = 1
-      const bytes = Stream.mapArrayEffect(rows, (batch) => {
-        const text = encodeRows(batch, rowNumber)
-        if (text instanceof CopyTextError) {
-          return Effect.fail(
-            PgProtocolError.notSent({ reason: "InvalidValue", message: `copyInRows: ${text.message}` })
-          )
-        }
-        rowNumber += batch.length
-        return Effect.succeed([encoder.encode(text)] as const)
-      })
-      return copyIn(`COPY ${table}${columns} FROM STDIN`, bytes, unencodable)
-    })
-
-  /** Submits a COPY TO STDOUT and returns the pull of its data batches (scoped to the stream). */
-  const openCopyOut = (sql: string, scope: Scope.Scope) =>
-    Effect.gen(function* () {
-      const backlog = new Backlog<Uint8Array>(wire)
-      const request = yield* makeCopyOut(sql, {
-        onData: (chunks) => backlog.push(chunks),
-        onDone: (outcome) => backlog.finish("_tag" in outcome ? outcome : undefined)
-      })
-      core.submit(request)
-      // The consumer went away (or the stream ended): discard the rest and, if the COPY still
-      // runs, cancel it so the connection is not busy draining a large result.
-      yield* Scope.addFinalizer(
-        scope,
-        Effect.suspend(() => {
-          backlog.abandon()
-          if (request.settled) {
-            request.abandoned = true
-            return Effect.void
-          }
-          return interrupt(request)
+      if (format === "text") {
+        const encoder = new TextEncoder()
+        const names = target.columns ?? []
+        const bytes = Stream.mapArrayEffect(rows, (batch) => {
+          const text = encodeTextBatch(deps.registry, batch, rowNumber, names)
+          if (typeof text !== "string") return Effect.fail(text)
+          rowNumber += batch.length
+          return Effect.succeed([encoder.encode(text)] as const)
         })
-      )
-      return backlog.pull
+        return copyIn(sql, bytes, unencodable)
+      }
+      return Effect.gen(function* () {
+        const described = yield* deps.describe(selectSql(target))
+        const columns = describedColumns(deps.registry, described.columns)
+        const missing = missingBinary(columns)
+        if (missing !== undefined) return yield* Effect.fail(refused(`copyInRows: ${missing.message}`))
+        const encoder = new CopyBinaryEncoder(columns)
+        const tuples = Stream.mapArrayEffect(rows, (batch) => {
+          const bytes = encodeBinaryBatch(encoder, batch, rowNumber)
+          if (bytes instanceof PgProtocolError) return Effect.fail(bytes)
+          rowNumber += batch.length
+          return Effect.succeed([bytes] as const)
+        })
+        const framed = Stream.succeed(copyBinaryHeader()).pipe(
+          Stream.concat(tuples),
+          Stream.concat(Stream.sync(copyBinaryTrailer))
+        )
+        return yield* copyIn(sql, framed, unencodable)
+      })
     })
 
-  const copyOut = (sql: string): Stream.Stream<Uint8Array, PgExpertError> =>
-    Stream.fromChannel(Channel.fromTransform((_, scope) => openCopyOut(sql, scope)))
+  const { copyOut, rowsOut } = copyOutWith(core, wire, interrupt)
 
   const copyOutRows = (sql: string): Stream.Stream<ReadonlyArray<string | null>, PgExpertError> =>
-    Stream.fromChannel(
-      Channel.fromTransform((_, scope) =>
-        Effect.map(openCopyOut(sql, scope), (pull) => {
-          const parser = new CopyTextParser()
-          let ended = false
-          const next: Effect.Effect<
-            NonEmptyReadonlyArray<ReadonlyArray<string | null>>,
-            PgExpertError | Cause.Done
-          > = Effect.suspend(() => {
-            if (ended) return Cause.done()
-            return pull.pipe(
-              Effect.map((chunks) => chunks.flatMap((chunk) => parser.push(chunk))),
-              Effect.catchIf(Cause.isDone, () => {
-                ended = true
-                return Effect.succeed(parser.end())
-              }),
-              Effect.flatMap((rows) =>
-                rows.length > 0
-                  ? Effect.succeed(rows as unknown as NonEmptyReadonlyArray<ReadonlyArray<string | null>>)
-                  : next
-              )
-            )
-          })
-          return next
-        })
-      )
-    )
+    rowsOut(Effect.sync(() => ({ sql, decoder: textRows() })))
 
-  return { copyIn, copyInFeed, copyInRows, copyOut, copyOutRows }
+  const copyOutTyped = ((
+    source: string | CopyTarget,
+    options?: CopyOutTypedOptions
+  ): Stream.Stream<ReadonlyArray<unknown>, PgExpertError> =>
+    rowsOut(
+      Effect.gen(function* () {
+        if (typeof source === "string") {
+          const types = options?.types
+          if (types === undefined)
+            return yield* Effect.fail(
+              refused("copyOutTyped: a COPY statement needs `types` (one per column)")
+            )
+          const columns = typedColumns(deps.registry, types)
+          if (columns instanceof PgProtocolError) return yield* Effect.fail(columns)
+          return { sql: source, decoder: detectedRows(columns) }
+        }
+        const bad = checkNames(source)
+        if (bad !== undefined) return yield* Effect.fail(bad)
+        const format = options?.format ?? "text"
+        const described = yield* deps.describe(selectSql(source))
+        const columns = describedColumns(deps.registry, described.columns)
+        return {
+          sql: copyToSql(source, format),
+          decoder: format === "binary" ? binaryRows(columns) : typedTextRows(columns)
+        }
+      })
+    )) as CopyOutTyped<PgExpertError>
+
+  return { copyIn, copyInFeed, copyInRows, copyOut, copyOutRows, copyOutTyped }
 }

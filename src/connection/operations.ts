@@ -167,7 +167,10 @@ export const makeOperations = (
 
     yield* Effect.addFinalizer(() => close)
 
-    const copy = makeCopyOps(core, wire, (request) => interrupt(request))
+    const copy = makeCopyOps(core, wire, (request) => interrupt(request), {
+      registry: values.registry,
+      describe: (sql) => prepared.describe(sql)
+    })
 
     const cancel: Effect.Effect<void, PgExpertError> =
       cancelTarget === undefined

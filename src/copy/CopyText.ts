@@ -7,11 +7,18 @@
  * be stored in a PostgreSQL text value and is refused with a `CopyTextError`.
  * Decoding (bytes → rows) accepts chunks cut anywhere (inside a row, a UTF-8 sequence or an
  * escape) and understands every escape COPY TO emits, plus the octal/hex forms COPY FROM accepts.
+ * Typed rows (`decodeTextRows`): each parsed field read by its column's text codec, the row's
+ * width checked against the columns. Turning JS values into text is the connection layer's
+ * (connection/copyOps.ts, by the registry); this module only escapes strings.
  *
  * @see https://www.postgresql.org/docs/current/sql-copy.html (File Formats → Text Format)
  */
 
-/** A value COPY text format cannot carry. */
+import { identity } from "../types/Codec.ts"
+import { toValueError } from "../types/ValueError.ts"
+import type { CopyColumn } from "./CopyBinary.ts"
+
+/** A value COPY text format cannot carry (or, decoding, a row its columns cannot read). */
 export class CopyTextError {
   readonly _tag = "CopyTextError"
   readonly message: string
@@ -174,4 +181,42 @@ export class CopyTextParser {
     this.tail = ""
     return rest === "" || rest === "\\." ? [] : [parseLine(rest)]
   }
+}
+
+/**
+ * Reads parsed text rows (numbered from `firstRow`) with one text codec per column. Returns the
+ * first failure instead: a row of another width, or a field its codec cannot read.
+ */
+export const decodeTextRows = (
+  rows: ReadonlyArray<ReadonlyArray<string | null>>,
+  columns: ReadonlyArray<CopyColumn>,
+  firstRow = 1
+): Array<Array<unknown>> | CopyTextError => {
+  const n = columns.length
+  const decoders = columns.map((c) => c.codec.text.decode)
+  const out = new Array<Array<unknown>>(rows.length)
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!
+    if (row.length !== n)
+      return new CopyTextError(`row ${firstRow + r} has ${row.length} fields, expected ${n}`, firstRow + r, 0)
+    const values = new Array<unknown>(n)
+    let c = 0
+    try {
+      for (; c < n; c++) {
+        const field = row[c]!
+        const decode = decoders[c]!
+        values[c] = field === null ? null : decode === identity ? field : decode(field)
+      }
+    } catch (thrown) {
+      const column = columns[c]!
+      const error = toValueError(column.codec.name, thrown)
+      return new CopyTextError(
+        `row ${firstRow + r}, column ${c + 1} "${column.name}" (${column.codec.name}): ${error.message}`,
+        firstRow + r,
+        c + 1
+      )
+    }
+    out[r] = values
+  }
+  return out
 }

@@ -29,6 +29,7 @@
 import { Duration, Effect, Scope, Stream } from "effect"
 import type { QueryOptions } from "../connection/api.ts"
 import { type Lift, makeApi, type OpContext } from "../connection/api.ts"
+import type { CopyOutTypedOptions, CopyTarget } from "../connection/copyOps.ts"
 import type { ConnectionApi, ExpertConnection, OperationOptions, Param } from "../connection/operations.ts"
 import type { PgExpertError } from "../Errors.ts"
 import type { AnyRow, QueryResult, RowModeOption } from "../Result.ts"
@@ -65,6 +66,7 @@ type PoolOperations<E> = Pick<
   | "copyInRows"
   | "copyOut"
   | "copyOutRows"
+  | "copyOutTyped"
   | "listen"
   | "notify"
 >
@@ -353,12 +355,25 @@ export const makePoolApi = <E, CE>(
     },
     copyIn: (sql, source) => one("pg.copyIn", sql, undefined, (c) => c.copyIn(sql, source)),
     copyInFeed: (sql, feed) => one("pg.copyIn", sql, undefined, (c) => c.copyInFeed(sql, feed)),
-    copyInRows: (target, rows) =>
+    copyInRows: (target, rows, options) =>
       one("pg.copyIn", `COPY ${target.table} FROM STDIN`, undefined, (c) =>
-        Effect.andThen(collection(target.table), c.copyInRows(target, rows))
+        Effect.andThen(collection(target.table), c.copyInRows(target, rows, options))
       ),
     copyOut: (sql) => held("pg.copyOut", sql, undefined, (c) => c.copyOut(sql)),
     copyOutRows: (sql) => held("pg.copyOut", sql, undefined, (c) => c.copyOutRows(sql)),
+    copyOutTyped: ((source: string | CopyTarget, options?: CopyOutTypedOptions) =>
+      held(
+        "pg.copyOut",
+        typeof source === "string" ? source : `COPY ${source.table} TO STDOUT`,
+        undefined,
+        (c) =>
+          (
+            c.copyOutTyped as (
+              s: string | CopyTarget,
+              o?: CopyOutTypedOptions
+            ) => Stream.Stream<ReadonlyArray<unknown>, PgExpertError>
+          )(source, options)
+      )) as PoolOperations<E>["copyOutTyped"],
     listen: (channel) => {
       const context: OpContext = { operation: "listen", sql: `LISTEN ${channel}` }
       return lift.effect(

@@ -211,6 +211,7 @@ const STREAMS: Readonly<Record<string, string>> = {
   stream: "pg.stream",
   copyOut: "pg.copyOut",
   copyOutRows: "pg.copyOut",
+  copyOutTyped: "pg.copyOut",
   cursor: "pg.cursor"
 }
 
