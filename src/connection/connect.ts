@@ -33,8 +33,10 @@ import { resolvePolicy, sniName, type TlsPolicy } from "../config/Tls.ts"
 import { PgConnectionError, type PgExpertError } from "../Errors.ts"
 import { Engine, encodingChanged, isUtf8 } from "../engine/Engine.ts"
 import { ErrorBeforeTls, PgSocket, type SocketOptions, type TlsRequest } from "../PgSocket.ts"
+import { TypeCatalog, TypeCatalogRef } from "./introspect.ts"
 import { type ExpertConnection, makeOperations } from "./operations.ts"
 import { TypeRegistry } from "./typeRegistry.ts"
+import type { ValuesOptions } from "./values.ts"
 
 export type ConnectError = PgExpertError | PgConfigError
 
@@ -189,7 +191,9 @@ const attempt = (
     const socket = yield* PgSocket
     const codec = yield* Codec
     const auth = yield* Auth
-    const types = yield* TypeRegistry
+    // The pool's catalog of user types (decision 023), or this connection's own.
+    const catalog = (yield* TypeCatalogRef) ?? new TypeCatalog()
+    const types: ValuesOptions = { ...(yield* TypeRegistry), catalog }
     const where = isUnixSocket(host) ? socketPath(host.host, host.port) : `${displayHost(host)}:${host.port}`
     const socketOptions: SocketOptions = {
       target: isUnixSocket(host)

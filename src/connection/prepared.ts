@@ -29,6 +29,11 @@
  * type, nothing sent. With typed results, the statement's plan (result formats, decoder) is made
  * at its first execution and kept with the handle.
  *
+ * User types (decision 023): `prepare` and `describe` start the lookup of the user types their
+ * description holds; `execute` waits for it (if it is still running, or to be done) before its
+ * Bind, so its parameters are encoded and its rows decoded with them from the first execution,
+ * and its plan is made again when the pool's catalog changed.
+ *
  * It does NOT cache statements by SQL (statements.ts does that for `query`).
  */
 import { Effect, type Scope } from "effect"
@@ -49,6 +54,7 @@ import {
   Retired,
   statementNameProblem
 } from "./handles.ts"
+import { FIRST_USER_OID, introspectorOf } from "./introspect.ts"
 import type { Param } from "./params.ts"
 import { ExtendedQuery, isCopyStatement, type Retry } from "./requests.ts"
 import { type CommandDeps, notSent, runCommand } from "./runCommand.ts"
@@ -140,12 +146,18 @@ const plans = new WeakMap<PreparedStatement, Plan | undefined>()
 const planOf = (values: Values, statement: PreparedStatement): Plan | undefined => {
   if (!values.typed) return undefined
   let plan = plans.get(statement)
-  if (plan === undefined) {
+  if (plan === undefined || plan.version !== values.version) {
     plan = values.plan(statement.columns)
     plans.set(statement, plan)
   }
   return plan
 }
+
+/** The user-type OIDs of a description (its parameters' and columns'). */
+const userTypes = (description: StatementDescription): Array<number> =>
+  [...description.paramTypes, ...description.columns.map((c) => c.typeOid)].filter(
+    (oid) => oid >= FIRST_USER_OID
+  )
 
 /** Closes `name` without a caller (an abandoned prepare): it only has to reach the server. */
 const closeInBackground = (deps: CommandDeps, name: string): void => {
@@ -186,7 +198,11 @@ const describeStatement = (
     prepareStatement,
     { name: "", sql, writer: deps.writer },
     {
-      map: (value) => ({ paramTypes: value.paramTypes, columns: value.columns }),
+      map: (value) => {
+        const description = { paramTypes: value.paramTypes, columns: value.columns }
+        introspectorOf(deps.core, deps.values ?? defaultValues)?.lookup(userTypes(description))
+        return description
+      },
       resend: () => true
     }
   )
@@ -199,6 +215,7 @@ export const makePreparedOps = (deps: CommandDeps, processId?: number) => {
     closeNamed(deps, name, options, onSent)
 
   let counter = 0
+  const introspector = introspectorOf(deps.core, deps.values ?? defaultValues)
 
   const prepareOnce = (name: string, sql: string, options: OperationOptions | undefined) =>
     runCommand(
@@ -211,6 +228,7 @@ export const makePreparedOps = (deps: CommandDeps, processId?: number) => {
         map: (value): PreparedStatement => {
           const statement = { name, sql, paramTypes: value.paramTypes, columns: value.columns }
           handles.add(statement)
+          introspector?.lookup(userTypes(statement))
           return statement
         },
         // The caller went away after the server created the statement: nobody will close it.
@@ -263,9 +281,11 @@ export const makePreparedOps = (deps: CommandDeps, processId?: number) => {
         )
       }
       const onMissing = () => handles.retire(statement, Retired.missing)
-      return deps.timed<QueryResult<AnyRow>>(options, "the prepared statement", (complete, retry) =>
+      const run = deps.timed<QueryResult<AnyRow>>(options, "the prepared statement", (complete, retry) =>
         submitExecute(deps, statement, params, complete, retry, true, onMissing, options?.rowMode ?? "object")
       )
+      const types = introspector === undefined ? [] : userTypes(statement)
+      return types.length === 0 ? run : Effect.andThen(introspector!.ensure(types), run)
     })
 
   const closeStatement = (

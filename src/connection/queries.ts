@@ -5,6 +5,11 @@
  * statement, or a 57014 that a cancel meant for the statement before it caused outside a
  * transaction block (cancel.ts `collateralCancel`).
  *
+ * User types (decision 023): a cached statement whose user types are not known yet waits for
+ * their lookup before its Bind; a result with columns read as text because their type was not
+ * known (a first execution) waits for the lookup and is decoded again from that text, so even
+ * the first result is typed (introspect.ts).
+ *
  * It does NOT stream rows (streams.ts) or know the other operations.
  */
 import { Effect } from "effect"
@@ -15,6 +20,7 @@ import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import type { AnyRow, QueryResult, RowMode, RowModeOption, SimpleQueryResult } from "../Result.ts"
 import { collateralCancel } from "./cancel.ts"
+import { introspectorOf, redecode, textColumns } from "./introspect.ts"
 import {
   ExtendedQuery,
   extendedArgs,
@@ -24,7 +30,7 @@ import {
   type Retry,
   SimpleQuery
 } from "./requests.ts"
-import type { Param, Statements } from "./statements.ts"
+import type { Encoded, Param, Statements } from "./statements.ts"
 import type { OperationOptions, Timed } from "./timed.ts"
 
 export interface QueryDeps {
@@ -39,14 +45,40 @@ const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
 const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !== null && "_tag" in u
 
 export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
+  const introspector = introspectorOf(core, statements.values)
+
   const query = (
     sql: string,
     params: ReadonlyArray<Param> = [],
     options?: OperationOptions & RowModeOption
-  ) =>
-    timed<QueryResult<AnyRow>>(options, "the query", (complete, retry) =>
+  ) => {
+    const run = timed<QueryResult<AnyRow>>(options, "the query", (complete, retry) =>
       submitQuery(sql, params, complete, retry, true, false, options?.rowMode ?? "object")
     )
+    if (introspector === undefined) return run
+    return Effect.suspend(() => {
+      const types = statements.userTypes(sql)
+      return types === undefined ? run : Effect.andThen(introspector.ensure(types), run)
+    })
+  }
+
+  /**
+   * A result some of whose columns came as text because their type was not known: those types
+   * (and the statement's user parameter types) are looked up, and the columns decoded again.
+   */
+  const typedResult = (
+    result: QueryResult<AnyRow>,
+    encoded: Encoded,
+    paramTypes: ReadonlyArray<number> | undefined,
+    complete: (outcome: QueryResult<AnyRow> | PgExpertError) => void
+  ): void => {
+    const text = introspector === undefined ? [] : textColumns(result.columns, encoded.registry)
+    if (introspector === undefined || (text.length === 0 && paramTypes === undefined)) return complete(result)
+    const finish = () =>
+      complete(redecode(result.rows, result.columns, text, statements.values.registry) ?? result)
+    const oids = [...text.map((i) => result.columns[i]!.typeOid), ...(paramTypes ?? [])]
+    if (!introspector.lookup(oids, finish)) finish()
+  }
 
   /**
    * Encodes and queues one extended query; `complete` gets its result. A stale cached statement
@@ -81,12 +113,13 @@ export const makeQueries = ({ core, statements, writer, timed }: QueryDeps) => {
             return isError(next) ? complete(next) : retry.swap(next)
           }
           statements.observe(outcome.command.tag)
-          complete({
+          const result = {
             columns: outcome.columns,
             rows: all ?? [],
             command: outcome.command,
             notices: outcome.notices
-          })
+          }
+          typedResult(result, encoded, outcome.paramTypes, complete)
         }
       },
       (outcome, parsed, described) => {

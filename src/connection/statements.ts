@@ -10,7 +10,8 @@
  *
  * Staleness: `DISCARD ALL` / `DEALLOCATE ALL` seen as a command tag clear the cache (the server
  * dropped everything); "prepared statement does not exist" (26000) clears it too; "cached plan
- * must not change result type" (0A000, after an ALTER) forgets that one statement. A query that
+ * must not change result type" (0A000, after an ALTER) forgets that one statement, and so does
+ * "cache lookup failed for type" (XX000, a type it used was dropped by another session). A query that
  * failed for such a reason outside a transaction block is retried once by the caller (the
  * statement never started executing). Evicted statements are closed with Close(S) frames put in
  * front of the next request (the server answers CloseComplete, which requests ignore). Every
@@ -24,6 +25,10 @@
  * RowReader; a cached statement whose columns are known is bound with the result formats its
  * codecs prefer (binary for most built-in types), and its RowDecoder for those formats is made
  * once and kept with the statement. A first execution asks for text and is decoded from text.
+ *
+ * User types (decision 023): a plan made before the pool's catalog changed is made again; `userTypes`
+ * tells an operation which user-type OIDs a cached statement has (looked up before its Bind when
+ * not known yet, introspect.ts); each Encoded says which registry its rows are decoded with.
  *
  * It does NOT decide what to retry inside a transaction (nothing is: the transaction is aborted).
  */
@@ -42,6 +47,8 @@ import {
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import type { Column, RowMode } from "../Result.ts"
+import type { Registry } from "../types/Registry.ts"
+import { FIRST_USER_OID } from "./introspect.ts"
 import { allText, type Param } from "./params.ts"
 import type { Described } from "./requests.ts"
 import { type Plan, Values } from "./values.ts"
@@ -55,6 +62,8 @@ interface Prepared {
   /** The parameter types the server reported (ParameterDescription of the first execution). */
   paramTypes: ReadonlyArray<number> | undefined
   plan: Plan | undefined
+  /** Its user-type OIDs (parameters and columns), worked out once it is ready. */
+  userTypes?: ReadonlyArray<number> | undefined
 }
 
 /** How one request was encoded; handed back to `settle` when it ends. */
@@ -71,6 +80,8 @@ export interface Encoded {
   readonly reader: RowReader | undefined
   /** Describe(S) follows the Parse (the statement is being prepared). */
   readonly describeStatement: boolean
+  /** The registry its rows are decoded with (a column whose type it lacks comes as text). */
+  readonly registry: Registry
 }
 
 const codecError = (e: ProtocolError) => PgProtocolError.notSent(e)
@@ -83,7 +94,8 @@ export class Statements {
   /** Told when the server dropped every prepared statement (prepared.ts's handles go too). */
   private readonly onDiscard: (() => void) | undefined
 
-  private readonly values: Values
+  /** The connection's values (its registry, and the pool's catalog of user types). */
+  readonly values: Values
 
   /** `values`: the connection's TypeRegistry use (values.ts); default text results. */
   constructor(capacity: number, onDiscard?: () => void, values: Values = new Values()) {
@@ -94,8 +106,23 @@ export class Statements {
 
   /** The typed plan of a cached statement with known columns, made once and kept with it. */
   private planOf(p: Prepared): Plan | undefined {
-    if (p.plan === undefined && p.columns !== undefined) p.plan = this.values.plan(p.columns)
+    if (p.columns !== undefined && (p.plan === undefined || p.plan.version !== this.values.version))
+      p.plan = this.values.plan(p.columns)
     return p.plan
+  }
+
+  /**
+   * The user-type OIDs (≥ 16384) of the cached statement of `sql`, its parameters' and columns';
+   * `undefined` when it is not cached (ready, described) or has none.
+   */
+  userTypes(sql: string): ReadonlyArray<number> | undefined {
+    const p = this.entries.get(sql)
+    if (p === undefined || !p.ready || p.columns === undefined) return undefined
+    if (p.userTypes === undefined) {
+      const oids = [...(p.paramTypes ?? []), ...p.columns.map((c) => c.typeOid)]
+      p.userTypes = oids.filter((oid) => oid >= FIRST_USER_OID)
+    }
+    return p.userTypes.length === 0 ? undefined : p.userTypes
   }
 
   /** Encodes Parse?/Bind/Describe?/Execute/Sync (after pending Close frames) in one buffer. */
@@ -152,7 +179,18 @@ export class Statements {
     writer.bytes(SYNC)
     if (mode === "prepare") this.remember(sql, prepared!)
     const reader = this.values.reader(plan, rowMode)
-    return { frames: writer.finish(), preset, sql, prepared, mode, closes, reader, describeStatement }
+    const registry = this.values.registry
+    return {
+      frames: writer.finish(),
+      preset,
+      sql,
+      prepared,
+      mode,
+      closes,
+      reader,
+      describeStatement,
+      registry
+    }
   }
 
   private abort(writer: Writer, closes: ReadonlyArray<string>, error: PgProtocolError): PgProtocolError {
@@ -242,6 +280,17 @@ export class Statements {
       this.forget(encoded.sql, p, true)
       return transactionStatus === "I"
     }
+    // A type the statement used was dropped by another client (the server cannot revalidate it,
+    // at Bind, before anything ran): prepared again, and the catalog of user types forgets.
+    if (
+      outcome.code === "XX000" &&
+      /^cache lookup failed for type/.test(outcome.message) &&
+      p !== undefined
+    ) {
+      this.values.catalog?.clear()
+      this.forget(encoded.sql, p, true)
+      return transactionStatus === "I"
+    }
     return false
   }
 
@@ -252,6 +301,8 @@ export class Statements {
 
   /** A command tag went by: DISCARD ALL / DEALLOCATE ALL dropped every prepared statement. */
   observe(tag: string): void {
+    // CREATE/ALTER/DROP TYPE and the like: the pool's catalog forgets what it knew.
+    this.values.catalog?.observe(tag)
     if (tag !== "DISCARD ALL" && tag !== "DEALLOCATE ALL") return
     this.clear()
     this.onDiscard?.()

@@ -9,6 +9,11 @@
  * hit it outside a transaction block (cancel.ts `collateralCancel`) — a neighbour's timeout must not
  * fail it.
  *
+ * User types (decision 023): a cached statement whose user types are not known yet waits for
+ * their lookup before it is sent (nothing of the stream is on the wire yet, so nothing can wait
+ * on its backpressure); a statement streamed for the first time gives the text of columns whose
+ * type is not known yet, and their lookup starts when it ends, for the next executions.
+ *
  * It does NOT know the other operations (operations.ts builds it and hands it what it needs).
  */
 import { Channel, Effect, Scope, Stream } from "effect"
@@ -18,6 +23,7 @@ import type { Engine, Request } from "../engine/Engine.ts"
 import type { Writer } from "../protocol/Writer.ts"
 import type { AnyRow, Column, CommandComplete, RowMode, RowModeOption } from "../Result.ts"
 import { collateralCancel } from "./cancel.ts"
+import { introspectorOf, textColumns } from "./introspect.ts"
 import { type ExtendedQuery, extendedArgs, isCopyStatement } from "./requests.ts"
 import { type Attempt, RowStream } from "./rowStream.ts"
 import type { Param, Statements } from "./statements.ts"
@@ -33,6 +39,7 @@ export interface StreamDeps {
 const isError = (u: unknown): u is PgExpertError => typeof u === "object" && u !== null && "_tag" in u
 
 export const makeStreams = ({ core, wire, statements, writer, interrupt }: StreamDeps) => {
+  const introspector = introspectorOf(core, statements.values)
   /** One encoding of the statement; `stale` is set when its cached statement turned out stale. */
   const attempt = (sql: string, params: ReadonlyArray<Param>, rowMode: RowMode) => {
     const encoded = statements.encode(writer, sql, params, rowMode)
@@ -42,13 +49,27 @@ export const makeStreams = ({ core, wire, statements, writer, interrupt }: Strea
       args: extendedArgs(encoded, isCopyStatement(sql)),
       onSettle: (outcome, parsed, described) => {
         state.stale = statements.settle(encoded, outcome, parsed, core.transactionStatus, described)
-        if (outcome !== undefined && !isError(outcome)) statements.observe(outcome.command.tag)
+        if (outcome === undefined || isError(outcome)) return
+        statements.observe(outcome.command.tag)
+        // Types this execution read as text: looked up for the next ones.
+        if (introspector === undefined) return
+        const text = textColumns(outcome.columns, encoded.registry).map((i) => outcome.columns[i]!.typeOid)
+        introspector.lookup([...text, ...(outcome.paramTypes ?? [])])
       }
     }
     return { next, state }
   }
 
-  const openStream = (sql: string, params: ReadonlyArray<Param>, rowMode: RowMode, scope: Scope.Scope) =>
+  const openStream = (sql: string, params: ReadonlyArray<Param>, rowMode: RowMode, scope: Scope.Scope) => {
+    const open = openNow(sql, params, rowMode, scope)
+    if (introspector === undefined) return open
+    return Effect.suspend(() => {
+      const types = statements.userTypes(sql)
+      return types === undefined ? open : Effect.andThen(introspector.ensure(types), open)
+    })
+  }
+
+  const openNow = (sql: string, params: ReadonlyArray<Param>, rowMode: RowMode, scope: Scope.Scope) =>
     Effect.suspend(() => {
       const first = attempt(sql, params, rowMode)
       if (isError(first)) return Effect.fail(first)

@@ -14,7 +14,7 @@
  *   (connection/params.ts). Either way a row is an object or an array as each call asks
  *   (`rowMode`, Result.ts).
  * Does NOT: decode anything (the pure layer src/types/ does), or query the server's catalog
- * (introspection of enums, composites and domains comes later).
+ * (connection/introspect.ts looks up enums, composites and domains: decision 023).
  */
 import { Context, Layer } from "effect"
 import { defaultRegistry } from "../types/defaults.ts"

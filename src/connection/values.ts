@@ -6,6 +6,10 @@
  * Does: make a statement's `Plan` (the result formats its codecs prefer, its columns with those
  * formats, the RowDecoder for them) for the caller to keep with the statement (statements.ts,
  * prepared.ts), so the plan is made once per statement, not per execution.
+ * With typed results and a catalog (decision 023), `registry` is the TypeRegistry's registry with
+ * a codec for each user type the pool's catalog knows (introspect.ts), and `version` changes
+ * when the catalog does: a plan made at another version is made again. A parameter whose type
+ * neither knows (not looked up yet) is sent as text by its JS kind, as when the types are unknown.
  * Does NOT: keep plans itself, or decode rows (commands/rows.ts and src/types/ do).
  */
 import { RowReader } from "../commands/rows.ts"
@@ -16,6 +20,7 @@ import { type Column, columnKeys, type RowMode } from "../Result.ts"
 import { defaultRegistry } from "../types/defaults.ts"
 import type { Registry } from "../types/Registry.ts"
 import { RowDecoder, resultFormats } from "../types/RowDecoder.ts"
+import { FIRST_USER_OID, type TypeCatalog } from "./introspect.ts"
 import { allText, type Param, textParams, typedParams } from "./params.ts"
 import type { TypeRegistryService } from "./typeRegistry.ts"
 
@@ -26,16 +31,36 @@ export interface Plan {
   readonly decoder: RowDecoder
   /** The object keys of the columns (rowMode "object"), worked out once with the plan. */
   readonly keys: ReadonlyArray<string>
+  /** The catalog version the plan was made at (`Values.version`). */
+  readonly version: number
 }
 
+/** A connection's TypeRegistry, and the catalog of user types it shares (decision 023). */
+export type ValuesOptions = TypeRegistryService & { readonly catalog?: TypeCatalog | undefined }
+
 export class Values {
-  readonly registry: Registry
+  /** The TypeRegistry's registry, without the catalog's codecs. */
+  readonly base: Registry
   /** Whether results are decoded (TypeRegistry "typed"). */
   readonly typed: boolean
+  /** The user types of the pool (typed results only). */
+  readonly catalog: TypeCatalog | undefined
 
-  constructor(types?: TypeRegistryService) {
-    this.registry = types?.registry ?? defaultRegistry
+  constructor(types?: ValuesOptions) {
+    this.base = types?.registry ?? defaultRegistry
     this.typed = (types?.results ?? "typed") === "typed"
+    this.catalog = this.typed ? types?.catalog : undefined
+  }
+
+  /** The codecs now: the base registry and the catalog's user types. */
+  get registry(): Registry {
+    const catalog = this.catalog
+    return catalog === undefined ? this.base : catalog.registryFor(this.base)
+  }
+
+  /** The catalog's version (0 without one): plans of another version are stale. */
+  get version(): number {
+    return this.catalog?.version ?? 0
   }
 
   /** Bind values when the parameter types are unknown: strings as they are, others as text. */
@@ -50,22 +75,29 @@ export class Values {
   ):
     | { readonly values: ReadonlyArray<BindParam>; readonly formats: ReadonlyArray<FormatCode> }
     | PgProtocolError {
-    return typedParams(this.registry, params, types)
+    const registry = this.registry
+    // A type not known yet (a user type not looked up): sent as text by the value's kind.
+    const unknown = (t: number) => t >= FIRST_USER_OID && !registry.has(t)
+    const known = types.some(unknown) ? types.map((t) => (unknown(t) ? 0 : t)) : types
+    return typedParams(registry, params, known)
   }
 
   /** The typed plan for known columns (`undefined` with text results). */
   plan(columns: ReadonlyArray<Column>): Plan | undefined {
     if (!this.typed) return undefined
+    const version = this.version
+    const registry = this.registry
     const formats = resultFormats(
-      this.registry,
+      registry,
       columns.map((c) => c.typeOid)
     )
     const planned = columns.map((c, i) => (c.format === formats[i] ? c : { ...c, format: formats[i]! }))
     return {
       formats,
       columns: planned,
-      decoder: new RowDecoder(this.registry, planned),
-      keys: columnKeys(columns.map((c) => c.name))
+      decoder: new RowDecoder(registry, planned),
+      keys: columnKeys(columns.map((c) => c.name)),
+      version
     }
   }
 

@@ -34,6 +34,7 @@
 import { Effect, type Scope } from "effect"
 import type { PgConfigError } from "../config/ConfigError.ts"
 import { resolve } from "../config/Resolve.ts"
+import { TypeCatalog, TypeCatalogRef } from "../connection/introspect.ts"
 import type { PoolConnection, PoolConnectorService } from "./connector.ts"
 import { acquire, release } from "./lines.ts"
 import { fill, fillToMin } from "./opening.ts"
@@ -60,7 +61,10 @@ export const makeMachine = <C extends PoolConnection>(
       targetSessionAttrs,
       monitorReplication: options.monitorReplication ?? targetSessionAttrs !== "any"
     }
-    const s = yield* makeState(settings, config, connector.open)
+    // One catalog of user types for the pool's connections (decision 023); one given is shared.
+    const catalog = (yield* TypeCatalogRef) ?? new TypeCatalog()
+    const open = (c: typeof config) => Effect.provideService(connector.open(c), TypeCatalogRef, catalog)
+    const s = yield* makeState(settings, config, open)
     s.fill = () => fill(s)
     s.runWork(Effect.forever(Effect.andThen(Effect.sleep(settings.maintenanceIntervalMillis), maintain(s))))
     fillToMin(s)

@@ -16,6 +16,18 @@ export {
   type TextFormat,
   textOnly
 } from "./Codec.ts"
+export { type CatalogEntry, type CatalogOptions, type TypeKind, withCatalog } from "./catalog.ts"
+export {
+  type CompositeAttribute,
+  type CompositeOptions,
+  compositeCodec,
+  type EnumCodec,
+  enumCodec,
+  formatRecordText,
+  type PgRecord,
+  parseRecordText,
+  type RecordInput
+} from "./composite.ts"
 export {
   date,
   dateAsDate,
