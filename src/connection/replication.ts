@@ -33,12 +33,14 @@ import { type PgExpertError, PgProtocolError } from "../Errors.ts"
 import { toExpertError } from "../engine/run.ts"
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { SimpleQueryResult } from "../Result.ts"
+import { type Change, ChangeDecodeError, ChangeDecoder } from "../replication/changes.ts"
 import { type Lsn, parseLsn } from "../replication/Lsn.ts"
 import type { PgOutputMessage, PgOutputVersion } from "../replication/PgOutputMessage.ts"
 import { PgOutputDecoder } from "../replication/pgoutput.ts"
 import { type ConnectError, connectResolved } from "./connect.ts"
 import { engineOf } from "./operations.ts"
 import { openReplication, type ReplicationHandle } from "./replicationStream.ts"
+import { TypeRegistry } from "./typeRegistry.ts"
 
 export type { CreateSlotArgs } from "../commands/replication.ts"
 export type { ReplicationEvent, ReplicationHandle } from "./replicationStream.ts"
@@ -116,6 +118,14 @@ export interface ReplicationConnection {
   readonly startPgOutput: (
     options: PgOutputStreamOptions
   ) => Effect.Effect<ReplicationHandle<PgOutputMessage>, PgExpertError, Scope.Scope>
+  /**
+   * A pgoutput stream of typed changes: Insert, Update and Delete rows decoded by the
+   * connection's TypeRegistry into objects keyed by column name (`UNCHANGED_TOAST` for an
+   * unchanged TOAST value), Truncate with its relations named, every other message as it came.
+   */
+  readonly startChanges: (
+    options: PgOutputStreamOptions
+  ) => Effect.Effect<ReplicationHandle<Change>, PgExpertError, Scope.Scope>
   /** Another output plugin's stream (test_decoding, wal2json): raw message bytes. */
   readonly startLogical: (
     options: RawStreamOptions
@@ -176,6 +186,12 @@ const pgOutputOptions = (o: PgOutputStreamOptions): Array<readonly [string, stri
   return options
 }
 
+const pgOutputDecoder = (o: PgOutputStreamOptions) =>
+  new PgOutputDecoder({
+    protocolVersion: o.protocolVersion ?? 1,
+    parallelStreaming: o.streaming === "parallel"
+  })
+
 /** Opens a replication connection that closes with the scope. */
 export const connectReplication = (
   input: ConnectInput,
@@ -183,6 +199,7 @@ export const connectReplication = (
 ): Effect.Effect<ReplicationConnection, ConnectError, Scope.Scope> =>
   Effect.gen(function* () {
     const config = yield* resolve(input)
+    const { registry } = yield* TypeRegistry
     // connect.ts checks the other values with an extended-protocol query, refused in walsender mode.
     if (config.targetSessionAttrs !== "any")
       return yield* Effect.fail(
@@ -273,12 +290,26 @@ export const connectReplication = (
       dropSlot: (slot, options) =>
         Effect.asVoid(Effect.flatMap(sqlOrFail(dropSlotSql(slot, options?.wait === true)), simpleQuery)),
       startPgOutput: (o) => {
-        const decoder = new PgOutputDecoder({
-          protocolVersion: o.protocolVersion ?? 1,
-          parallelStreaming: o.streaming === "parallel"
-        })
+        const decoder = pgOutputDecoder(o)
         const sql = startLogicalSql({ slot: o.slot, startLsn: o.startLsn, options: pgOutputOptions(o) })
         return startRaw(sql, (data) => decoder.decode(data), o)
+      },
+      startChanges: (o) => {
+        const decoder = pgOutputDecoder(o)
+        const changes = new ChangeDecoder(registry)
+        const sql = startLogicalSql({ slot: o.slot, startLsn: o.startLsn, options: pgOutputOptions(o) })
+        return startRaw(
+          sql,
+          (data) => {
+            const message = decoder.decode(data)
+            if (message instanceof ProtocolError) return message
+            const change = changes.decode(message)
+            return change instanceof ChangeDecodeError
+              ? new ProtocolError("InvalidValue", change.message)
+              : change
+          },
+          o
+        )
       },
       startLogical: (o) => startRaw(startLogicalSql(o), (data: Uint8Array) => data, o),
       close: conn.close
