@@ -7,7 +7,7 @@
  *   with OID 0, so the server infers the type from the statement and reads the text with that
  *   type's input function — what a string parameter always was. A string passes through; any
  *   other value is written by the codec its JS kind names (number → float8's text, bigint →
- *   int8, boolean → bool, Date and PgTimestamp → timestamptz, PgDate → date, Uint8Array → bytea's
+ *   int8, boolean → bool, Date, an Effect DateTime and PgTimestamp → timestamptz, PgDate → date, Uint8Array → bytea's
  *   hex, PgTime/PgTimeTz/PgInterval → their types, PgRange → a range over its bounds' kind, a JS
  *   array → an array literal over its first non-null leaf's kind, any other object → JSON). A
  *   value the server then cannot read for its parameter's type is the server's error (22P02…).
@@ -22,6 +22,7 @@
  * the parameter (`$2`) and its type, never the value (it may be a secret).
  * Does NOT: send anything, or know which operation calls it.
  */
+import { DateTime } from "effect"
 import { PgProtocolError } from "../Errors.ts"
 import type { BindParam } from "../protocol/Frontend.ts"
 import type { FormatCode } from "../protocol/Types.ts"
@@ -48,6 +49,7 @@ export type Param =
   | bigint
   | boolean
   | Date
+  | DateTime.DateTime
   | Uint8Array
   | PgDate
   | PgTime
@@ -115,6 +117,22 @@ const firstLeaf = (values: ReadonlyArray<unknown>): unknown => {
 }
 
 /** A non-string value as text, by the codec of its JS kind. */
+/**
+ * An Effect `DateTime` (Utc or Zoned) as the `Date` of its instant (both hold milliseconds, so
+ * nothing is lost; a Zoned's zone does not change the instant), also inside arrays; any other
+ * value as it is.
+ */
+const fromEffect = (value: unknown): unknown => {
+  if (DateTime.isDateTime(value)) return new Date(DateTime.toEpochMillis(value))
+  if (Array.isArray(value) && value.some((v) => DateTime.isDateTime(v) || Array.isArray(v))) {
+    const mapped = value.map(fromEffect)
+    const bounds = (value as { lowerBounds?: unknown }).lowerBounds
+    if (bounds !== undefined) Object.assign(mapped, { lowerBounds: bounds })
+    return mapped
+  }
+  return value
+}
+
 const kindText = (registry: Registry, value: unknown): string | ValueError => {
   const name = kindName(value)
   const codec = registry.named(name)
@@ -133,7 +151,7 @@ export const textParams = (
     if (value === null || value === undefined) out[i] = null
     else if (typeof value === "string") out[i] = value
     else {
-      const text = kindText(registry, value)
+      const text = kindText(registry, fromEffect(value))
       if (isValueError(text)) return refused(i, text)
       out[i] = text
     }
@@ -159,7 +177,7 @@ export const typedParams = (
   const values = new Array<BindParam>(params.length)
   const formats = new Array<FormatCode>(params.length)
   for (let i = 0; i < params.length; i++) {
-    const value = params[i]
+    const value = fromEffect(params[i])
     const oid = types[i] ?? 0
     const codec: AnyCodec = registry.codecFor(oid)
     const format = oid === 0 ? 0 : parameterFormat(codec, value)

@@ -8,7 +8,7 @@
  * the next query runs; rows as objects; the default keeps text results.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Exit, Stream } from "effect"
+import { DateTime, Effect, Exit, Stream } from "effect"
 import { TypeRegistry, typed as typedLayer } from "../../src/connection/typeRegistry.ts"
 import * as Expert from "../../src/Expert.ts"
 import * as Pool from "../../src/Pool.ts"
@@ -183,6 +183,29 @@ for (const version of [18, 15] as const) {
             const [exit] = yield* conn.pipeline([{ sql: "select $1::int4[] as a", params: [[7, 8]] }])
             assert.deepStrictEqual(Exit.isSuccess(exit!) ? exit.value.rows : exit, [{ a: [7, 8] }])
           }).pipe(Effect.scoped)
+        )
+
+        it.effect(
+          "an Effect DateTime is a parameter (Utc and Zoned, alone and in arrays), known types or not",
+          () =>
+            Effect.gen(function* () {
+              const conn = yield* byDefault
+              const utc = DateTime.makeUnsafe("2024-01-02T03:04:05.678Z")
+              const zoned = DateTime.makeZonedUnsafe("2024-01-02T03:04:05.678Z", { timeZone: "Asia/Kolkata" })
+              const expected = new PgTimestamp(1704164645, 678000)
+              const sql = "select $1::timestamptz as a, $2::timestamptz as b, $3::timestamptz[] as c"
+              for (let i = 0; i < 2; i++) {
+                // First execution: text with no declared types; then cached: binary by the known types.
+                const r = yield* conn.query(sql, [utc, zoned, [utc, null]])
+                assert.deepStrictEqual(
+                  r.rows,
+                  [{ a: expected, b: expected, c: [expected, null] }],
+                  `execution ${i + 1}`
+                )
+              }
+              const statement = yield* conn.prepare("select $1::timestamptz as a")
+              assert.deepStrictEqual((yield* conn.execute(statement, [zoned])).rows, [{ a: expected }])
+            }).pipe(Effect.scoped)
         )
 
         it.effect(
