@@ -26,7 +26,11 @@ import { type Failure, protocol } from "./Command.ts"
 
 /** What a row-returning command is told about its rows. */
 export interface RowTyping {
-  readonly registry: Registry
+  /**
+   * The codecs; a function is asked when the columns arrive (a registry that grows while the
+   * request waits in the queue: types looked up by a request ahead of it).
+   */
+  readonly registry: Registry | (() => Registry)
   /** The plan for preset columns (a cached statement, with the formats its Bind asked for). */
   readonly decoder?: RowDecoder | undefined
   /** Objects or arrays (default "array"). */
@@ -53,7 +57,7 @@ export class DecodeFailure {
 export const isDecodeFailure = (u: unknown): u is DecodeFailure => u instanceof DecodeFailure
 
 export class RowReader {
-  private readonly registry: Registry
+  private readonly registry: Registry | (() => Registry)
   private readonly preset: RowDecoder | undefined
   private readonly presetKeys: ReadonlyArray<string> | undefined
   private readonly objects: boolean
@@ -80,7 +84,8 @@ export class RowReader {
   plan(columns: ReadonlyArray<Column>): void {
     this.columns = columns
     this.row = 0
-    this.decoder = this.preset ?? new RowDecoder(this.registry, columns, this.text)
+    const registry = typeof this.registry === "function" ? this.registry() : this.registry
+    this.decoder = this.preset ?? new RowDecoder(registry, columns, this.text)
     this.toObject = undefined
     this.keys = undefined
     if (!this.objects) return

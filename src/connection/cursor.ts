@@ -45,6 +45,7 @@ import type { PgTimeoutOutcome } from "../errors/PgExpertError.ts"
 import type { AnyRow, RowModeOption } from "../Result.ts"
 import * as Sqlstate from "../Sqlstate.ts"
 import { after, TIMEOUT_SLACK_MILLIS, timeoutMillis } from "./deadline.ts"
+import { introspectorOf, textColumns } from "./introspect.ts"
 import type { Param } from "./params.ts"
 import { type CommandDeps, observeTags } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
@@ -76,7 +77,7 @@ class CursorFeed {
   /** A window did not arrive in time. */
   private expired = false
 
-  constructor(deps: CommandDeps, started: Start<CursorState>, millis: number | undefined) {
+  constructor(deps: CommandDeps, started: Start<CursorState>, millis: number | undefined, values: Values) {
     this.deps = deps
     this.millis = millis
     this.run = new CommandRun(command, started, {
@@ -86,6 +87,17 @@ class CursorFeed {
         this.wake()
       },
       onResult: (event) => {
+        if (event._tag === "Columns") {
+          // Types this cursor reads as text because they are not known yet: looked up (after the
+          // cursor, on this connection) for the next statements.
+          const introspector = introspectorOf(deps.core, values)
+          if (introspector !== undefined) {
+            // The registry the reader planned these columns with, just now.
+            const text = textColumns(event.columns, values.registry)
+            if (text.length > 0) introspector.lookup(text.map((i) => event.columns[i]!.typeOid))
+          }
+          return
+        }
         if (event._tag !== "Suspended") return
         this.clearTimer()
         this.suspendedAt = event.rows
@@ -220,7 +232,7 @@ export const makeCursor = (deps: CommandDeps) => {
         const error = toExpertError(started)
         return Effect.fail(error instanceof PgProtocolError ? PgProtocolError.notSent(error) : error)
       }
-      const feed = new CursorFeed(deps, started, millis)
+      const feed = new CursorFeed(deps, started, millis, values)
       deps.core.submit(feed.run)
       feed.arm()
       return Effect.as(Scope.addFinalizer(scope, feed.stop), feed.pull)

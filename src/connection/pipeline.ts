@@ -16,6 +16,7 @@
  * It does NOT resend anything: a query of a pipeline may have taken effect.
  */
 import { Effect, Exit } from "effect"
+import { protocol } from "../commands/Command.ts"
 import { executeSimple as executeSimpleCommand } from "../commands/executeSimple.ts"
 import {
   type PipelineQuery as BoundQuery,
@@ -26,6 +27,8 @@ import {
 import { type PgExpertError, PgProtocolError, PgServerError } from "../Errors.ts"
 import { toExpertError } from "../engine/run.ts"
 import type { AnyRow, CommandComplete, Notice, ObjectRow, QueryResult, RowModeOption } from "../Result.ts"
+import type { Registry } from "../types/Registry.ts"
+import { introspectorOf, redecode, textColumns } from "./introspect.ts"
 import type { Param } from "./params.ts"
 import { type CommandDeps, observeTags, runCommand } from "./runCommand.ts"
 import type { OperationOptions } from "./timed.ts"
@@ -75,6 +78,9 @@ const failedAt = new WeakMap<PgServerError, number>()
 export const failedQueryIndex = (error: unknown): number | undefined =>
   error instanceof PgServerError ? failedAt.get(error) : undefined
 
+/** One query's entry with the notices that came with it. */
+type Entry = { readonly entry: PipelineEntry; readonly notices: ReadonlyArray<Notice> }
+
 const toResult = (
   entry: PipelineEntry & { readonly _tag: "Success" },
   notices: ReadonlyArray<Notice>
@@ -95,7 +101,9 @@ export const makePipelineOps = (deps: CommandDeps) => {
     let seen = 0
     /** Queries that completed (transaction: an error belongs to the next one, or to the COMMIT). */
     let completed = 0
-    return runCommand(
+    // The registry the rows are decoded with: columns it has no codec for are looked up after.
+    const registry = values.registry
+    const ran = runCommand(
       deps,
       options,
       "the pipeline",
@@ -120,6 +128,40 @@ export const makePipelineOps = (deps: CommandDeps) => {
         }
       }
     )
+    return Effect.flatMap(ran, (entries) => typedAfterLookup(entries, registry))
+  }
+
+  /**
+   * Columns of a type nobody had looked up came as text: the types are looked up (one catalog
+   * query on this connection, introspect.ts) and those columns decoded again, as `query` does. A
+   * value the looked-up codec refuses fails its query (UndecodableValue).
+   */
+  const typedAfterLookup = (entries: ReadonlyArray<Entry>, registry: Registry) => {
+    const introspector = introspectorOf(deps.core, values)
+    if (introspector === undefined) return Effect.succeed(entries)
+    const text = entries.map(({ entry }) =>
+      entry._tag === "Success" ? textColumns(entry.columns, registry) : []
+    )
+    const oids = entries.flatMap(({ entry }, i) =>
+      entry._tag === "Success" ? text[i]!.map((c) => entry.columns[c]!.typeOid) : []
+    )
+    if (oids.length === 0) return Effect.succeed(entries)
+    return Effect.callback<ReadonlyArray<Entry>>((resume) => {
+      const finish = () =>
+        resume(
+          Effect.succeed(
+            entries.map((e, i): Entry => {
+              const { entry } = e
+              if (entry._tag !== "Success" || text[i]!.length === 0) return e
+              const problem = redecode(entry.rows, entry.columns, text[i]!, values.registry)
+              if (problem === undefined) return e
+              const failure = protocol(problem.reason, problem.message, { mayHaveRun: true })
+              return { entry: { _tag: "Failure", failure }, notices: e.notices }
+            })
+          )
+        )
+      if (!introspector.lookup(oids, finish)) finish()
+    })
   }
 
   const isolated = (
@@ -142,12 +184,17 @@ export const makePipelineOps = (deps: CommandDeps) => {
   ): Effect.Effect<ReadonlyArray<QueryResult<AnyRow>>, PgExpertError> =>
     queries.length === 0
       ? Effect.succeed([])
-      : Effect.map(run(queries, "transaction", options), (entries) =>
-          // A transaction's entries are all successes: an error fails the whole command.
-          entries.flatMap(({ entry, notices }) =>
-            entry._tag === "Success" ? [toResult(entry, notices)] : []
+      : Effect.flatMap(run(queries, "transaction", options), (entries) => {
+          // A transaction's entries are all successes (an error fails the whole command), unless a
+          // looked-up type's codec refused a value afterwards: that fails the call (it committed).
+          const failed = entries.find(({ entry }) => entry._tag === "Failure")?.entry
+          if (failed?._tag === "Failure") return Effect.fail(toExpertError(failed.failure))
+          return Effect.succeed(
+            entries.flatMap(({ entry, notices }) =>
+              entry._tag === "Success" ? [toResult(entry, notices)] : []
+            )
           )
-        )
+        })
 
   const executeSimple = (
     sql: string,

@@ -106,8 +106,9 @@ export class Values {
    * text (text results, rowMode "array"): the commands' fast path, no decoder at all.
    */
   reader(plan?: Plan, mode: RowMode = "object"): RowReader | undefined {
+    // The registry as it is when the columns arrive: a lookup queued ahead may have grown it.
     if (this.typed)
-      return new RowReader({ registry: this.registry, decoder: plan?.decoder, keys: plan?.keys, mode })
+      return new RowReader({ registry: () => this.registry, decoder: plan?.decoder, keys: plan?.keys, mode })
     return mode === "array" ? undefined : new RowReader({ registry: this.registry, mode, text: true })
   }
 }

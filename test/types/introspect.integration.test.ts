@@ -169,6 +169,33 @@ for (const version of [18, 15] as const) {
           }).pipe(Effect.scoped)
         )
 
+        it.effect(
+          "pipeline: the first result is typed already; cursor: the first gives text, later ones typed",
+          () =>
+            Effect.gen(function* () {
+              const { conn, catalog } = yield* connect()
+              yield* conn.simpleQuery(
+                "create type hue as enum ('red', 'blue'); create type pair as (x hue, y int4)"
+              )
+              const sql = "select row('red', 7)::pair as p, '{blue,red}'::hue[] as h"
+              const [first, plain] = yield* conn.pipeline([{ sql }, { sql: "select 1 as one" }])
+              assert.deepStrictEqual(Exit.isSuccess(first!) ? first.value.rows : first, [
+                { p: { x: "red", y: 7 }, h: ["blue", "red"] }
+              ])
+              assert.deepStrictEqual(Exit.isSuccess(plain!) ? plain.value.rows : plain, [{ one: 1 }])
+              assert.strictEqual(catalog.lookups, 1)
+              const [all] = yield* conn.pipeline([{ sql }], { mode: "transaction", rowMode: "array" })
+              assert.deepStrictEqual(all!.rows, [[{ x: "red", y: 7 }, ["blue", "red"]]])
+              assert.strictEqual(catalog.lookups, 1)
+              yield* conn.simpleQuery("create type mode as enum ('on', 'off')")
+              const modeSql = "select 'on'::mode as m, '{off}'::mode[] as ms"
+              const cursorFirst = yield* Stream.runCollect(conn.cursor(modeSql))
+              assert.deepStrictEqual(cursorFirst, [{ m: "on", ms: "{off}" }])
+              const cursorLater = yield* Stream.runCollect(conn.cursor(modeSql))
+              assert.deepStrictEqual(cursorLater, [{ m: "on", ms: ["off"] }])
+            }).pipe(Effect.scoped)
+        )
+
         it.effect("pipelined first uses share one lookup; inside a transaction, and an aborted one", () =>
           Effect.gen(function* () {
             const { conn, catalog } = yield* connect()
