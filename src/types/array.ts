@@ -252,6 +252,35 @@ export const formatArrayText = (
 // ---------------------------------------------------------------------------------------------
 // Binary
 
+/** `decodeArrayBinary` of one dimension (most arrays): no shape arrays or closure; a packed array. */
+const decodeVectorBinary = (
+  type: string,
+  b: Uint8Array,
+  p: number,
+  end: number,
+  decode: (bytes: Uint8Array, start: number, length: number) => unknown
+): PgArray<unknown> => {
+  const size = int32(b, p + 12)
+  if (size < 0) throw malformed(type, "a negative dimension")
+  const out: Array<unknown> = []
+  let q = p + 20
+  for (let i = 0; i < size; i++) {
+    if (q + 4 > end) throw malformed(type, "elements cut short")
+    const len = int32(b, q)
+    q += 4
+    if (len < 0) out.push(null)
+    else {
+      if (q + len > end) throw malformed(type, "an element cut short")
+      out.push(decode(b, q, len))
+      q += len
+    }
+  }
+  if (q !== end) throw malformed(type, `${end - q} bytes after the last element`)
+  const lb = int32(b, p + 16)
+  if (lb !== 1) (out as PgArray<unknown>).lowerBounds = [lb]
+  return out as PgArray<unknown>
+}
+
 export const decodeArrayBinary = (
   type: string,
   b: Uint8Array,
@@ -265,6 +294,7 @@ export const decodeArrayBinary = (
   if (ndim < 0 || ndim > MAX_DIMS || n < 12 + 8 * ndim)
     throw malformed(type, `${ndim} dimensions in ${n} bytes`)
   if (ndim === 0) return []
+  if (ndim === 1) return decodeVectorBinary(type, b, p, end, decode)
   const dims: number[] = []
   const lbs: number[] = []
   for (let d = 0; d < ndim; d++) {

@@ -44,6 +44,38 @@ const put4 = (d: number, k: number, lead: boolean): number => {
   return k
 }
 
+/** "0000" … "9999": base-10000 digits with their leading zeros, made on first use. */
+let groups: ReadonlyArray<string> | undefined
+const padded = (): ReadonlyArray<string> =>
+  (groups ??= Array.from({ length: 10000 }, (_, d) => String(d).padStart(4, "0")))
+
+/**
+ * Values of at most `SHORT` characters (prices, amounts, counts: below 10^8 with two decimals) are
+ * concatenated from `padded` strings: V8 copies concatenations shorter than 13 characters into flat
+ * strings, so no rope is made. Longer ones are written as ASCII into `out` and made one flat string.
+ */
+const SHORT = 12
+const decodeShort = (
+  b: Uint8Array,
+  p: number,
+  ndigits: number,
+  weight: number,
+  negative: boolean,
+  dscale: number
+): string => {
+  const pad = padded()
+  let s = negative ? "-" : ""
+  if (weight < 0) s += "0"
+  else {
+    s += String(digitAt(b, p, ndigits, 0))
+    for (let i = 1; i <= weight; i++) s += pad[digitAt(b, p, ndigits, i)]!
+  }
+  if (dscale === 0) return s
+  let fraction = ""
+  for (let i = weight + 1, k = 0; k < dscale; i++, k += 4) fraction += pad[digitAt(b, p, ndigits, i)]!
+  return `${s}.${fraction.length === dscale ? fraction : fraction.slice(0, dscale)}`
+}
+
 const decodeBinary = (b: Uint8Array, p: number, length: number): string => {
   if (length < 8) throw malformed("numeric", `${length} bytes is shorter than the header`)
   const ndigits = int16(b, p)
@@ -56,6 +88,8 @@ const decodeBinary = (b: Uint8Array, p: number, length: number): string => {
   if (sign === PINF) return "Infinity"
   if (sign === NINF) return "-Infinity"
   if ((sign !== POS && sign !== NEG) || dscale < 0) throw malformed("numeric", `sign 0x${sign.toString(16)}`)
+  const longest = (sign === NEG ? 1 : 0) + (weight < 0 ? 1 : 4 * (weight + 1)) + (dscale > 0 ? 1 + dscale : 0)
+  if (longest <= SHORT) return decodeShort(b, p, ndigits, weight, sign === NEG, dscale)
   const max = 2 + Math.max(weight + 1, 1) * 4 + dscale + 4
   if (out.length < max) out = new Uint8Array(max * 2)
   let k = 0

@@ -106,6 +106,32 @@ describe("array binary", () => {
       expect(thrown(() => fromBin(int4s, hex(bad))).reason).toBe("Malformed")
   })
 
+  it("one dimension (its own fast path): NULLs, lower bounds, bad sizes refused", () => {
+    const header = (size: string, lb: string) => `00000001 00000001 00000017 ${size} ${lb}`
+    const decoded = fromBin(
+      int4s,
+      hex(`${header("00000003", "00000001")} 00000004 00000005 ffffffff 00000004 fffffff9`)
+    )
+    expect(decoded).toStrictEqual([5, null, -7])
+    expect(Object.hasOwn(decoded as object, "lowerBounds")).toBe(false)
+    expect(fromBin(int4s, hex(`${header("00000001", "fffffffe")} 00000004 00000001`))).toStrictEqual(
+      withLowerBounds([1], [-2])
+    )
+    expect(fromBin(int4s, hex(header("00000000", "00000001")))).toStrictEqual([])
+    for (const bad of [
+      header("ffffffff", "00000001"),
+      // two billion elements declared, one present: refused, not allocated
+      `${header("7fffffff", "00000001")} 00000004 00000001`,
+      `${header("00000001", "00000001")} 00000004 00000001 00000000`,
+      `${header("00000001", "00000001")} 00000008 00000001`
+    ])
+      expect(thrown(() => fromBin(int4s, hex(bad))).reason).toBe("Malformed")
+    // the element's own checks still apply: an int4 of 2 bytes
+    expect(thrown(() => fromBin(int4s, hex(`${header("00000001", "00000001")} 00000002 0001`))).reason).toBe(
+      "Malformed"
+    )
+  })
+
   it("a json array's elements stay JSON values: one dimension", () => {
     const jsons = defaultRegistry.named("_jsonb")!
     const value = [[1, 2], { a: [3] }, null]

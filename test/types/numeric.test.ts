@@ -27,6 +27,28 @@ describe("numeric binary", () => {
     expect(toHex(bin(numeric, text))).toBe(bytes.replace(/ /g, ""))
   })
 
+  it("short values (built from cached digit groups) and long ones agree with numeric_out at the boundary", () => {
+    for (const text of [
+      "0.00",
+      "12.30",
+      "99999999.99",
+      "-9999999.99",
+      "123456789012",
+      "-12345678901",
+      "1234567890123",
+      "-123456789012",
+      "0.00000001",
+      "-0.0000001",
+      "12.3456789",
+      "1.000000001",
+      "100000000.5",
+      "0.12345678901"
+    ]) {
+      expect(fromBin(numeric, bin(numeric, text))).toBe(text)
+      expect(fromBin(numeric, bin(numeric, text))).toBe(numeric.text.decode(text))
+    }
+  })
+
   it("reads what numeric_in reads: exponents, signs, spaces, special spellings", () => {
     const canonical = (s: string) => fromBin(numeric, bin(numeric, s))
     expect(canonical("1.5e-3")).toBe("0.0015")
