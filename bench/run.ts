@@ -4,7 +4,7 @@
  *
  * Environment:
  *   BENCH_RUNS=n            rounds per (workload, client), default 5
- *   BENCH_ONLY=seq,pipe     only these workloads (seq pipe pool rows rows-stream copy
+ *   BENCH_ONLY=seq,pipe     only these workloads (seq pipe pool rows rows-stream mixed copy
  *                           connect-trust connect-scram memory)
  *   BENCH_PROFILE=seq,rows  also profile effect-pg on these workloads (node --cpu-prof) and print
  *                           the top self-time functions; profiles land in $TMPDIR/effect-pg-bench-profiles/

@@ -1,8 +1,8 @@
 /**
  * The server side of the peer benchmark: starts a throwaway PostgreSQL 18 (effect-pg/testing, no
  * TLS, `log_connections=off` so the connect workload does not time log writes) or uses PG_URL,
- * creates the COPY target table, writes the COPY input file, and reads the server's version and
- * the settings that matter for the numbers.
+ * creates the COPY target table and the mixed workload's table (mixed.ts), writes the COPY
+ * input file, and reads the server's version and the settings that matter for the numbers.
  *
  * Does NOT: measure anything. With PG_URL the scram workload needs PG_SCRAM_URL (a role that
  * authenticates with scram-sha-256); without it that workload is reported as not run.
@@ -15,6 +15,7 @@ import { join } from "node:path"
 import { Effect } from "effect"
 import * as Expert from "../../src/Expert.ts"
 import * as Testing from "../../src/testing/index.ts"
+import { CREATE_MIXED_TABLE } from "./mixed.ts"
 import type { BenchContext } from "./types.ts"
 import { COPY_ROWS, CREATE_COPY_TABLE, copyText } from "./workloads.ts"
 
@@ -81,10 +82,13 @@ export const prepareServer = Effect.gen(function* () {
     Effect.gen(function* () {
       const conn = yield* Expert.connect(server.url)
       yield* conn.simpleQuery(CREATE_COPY_TABLE)
-      const version = yield* conn.query("select version()")
+      for (const statement of CREATE_MIXED_TABLE) yield* conn.simpleQuery(statement)
+      const version = yield* conn.query("select version()", [], { rowMode: "array" })
       const list = SETTINGS.map((s) => `'${s}'`).join(", ")
       const settings = yield* conn.query(
-        `select name, setting, coalesce(unit, '') from pg_settings where name in (${list}) order by name`
+        `select name, setting, coalesce(unit, '') from pg_settings where name in (${list}) order by name`,
+        [],
+        { rowMode: "array" }
       )
       return {
         version: String(version.rows[0]?.[0] ?? "?"),

@@ -13,6 +13,7 @@ export type WorkloadName =
   | "pool"
   | "rows"
   | "rows-stream"
+  | "mixed"
   | "copy"
   | "connect-trust"
   | "connect-scram"

@@ -138,6 +138,7 @@ export const libpq: ClientModule = {
     pool: pipelined(POOL_SIZE, POOL_BATCH, POOL_TRANSACTIONS),
     rows: noRows,
     "rows-stream": noRows,
+    mixed: noRows,
     copy,
     "connect-trust": connect(false),
     "connect-scram": connect(true),

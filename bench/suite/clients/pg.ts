@@ -2,8 +2,9 @@
  * node-postgres (`pg` 8, `pg-pool`, `pg-copy-streams`) in the peer benchmark, used as its README
  * shows: `client.query(text, values)` with its default type parsers and object rows, `pg.Pool`
  * with `max: 8`, and `pg-copy-streams` `from()` for COPY. A second entry, "pg (text rows)", runs
- * only the row workloads with `rowMode: "array"` and every type parser replaced by the identity —
- * the closest like-for-like with effect-pg, which returns rows as arrays of text.
+ * only the rows workload with `rowMode: "array"` and every type parser replaced by the identity:
+ * the text-only reference (what effect-pg returned before typed values). `mixed` reads the mixed
+ * table with the default parsers (int8 and numeric stay strings, pg's documented default).
  *
  * Does NOT: stream rows: pg itself has no streaming API (that needs pg-cursor or pg-query-stream,
  * which are separate packages and not installed), so the stream workloads say so.
@@ -14,6 +15,7 @@ import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import pg from "pg"
 import copyStreams from "pg-copy-streams"
+import { checkMixed } from "../mixed.ts"
 import type { BenchContext, ClientModule } from "../types.ts"
 import {
   CONCURRENCY,
@@ -24,11 +26,15 @@ import {
   check,
   concurrently,
   copyChunks,
+  MIXED_QUERIES,
+  MIXED_SQL,
+  MIXED_TABLE_ROWS,
+  MIXED_WARMUP_QUERIES,
   PIPE_QUERIES,
   POOL_QUERIES,
   POOL_SIZE,
   ROWS,
-  rowsSql,
+  ROWS_SQL,
   SELECT_INT,
   SEQ_QUERIES,
   timed,
@@ -104,13 +110,27 @@ const textTypes = { getTypeParser: () => identity } as unknown as pg.CustomTypes
 const rows = (text: boolean) => (ctx: BenchContext) =>
   withClient(ctx.url, async (client) => {
     const config = (n: number): pg.QueryConfig | pg.QueryArrayConfig =>
-      text ? { text: rowsSql(n), rowMode: "array", types: textTypes } : { text: rowsSql(n) }
+      text
+        ? { text: ROWS_SQL, values: [n], rowMode: "array", types: textTypes }
+        : { text: ROWS_SQL, values: [n] }
     await client.query(config(WARMUP_ROWS))
     let got = 0
     const sample = await timed(ROWS, async () => {
       got = (await client.query(config(ROWS))).rows.length
     })
     check(got === ROWS, "row count")
+    return sample
+  })
+
+/** The mixed row with pg's default parsers (int8 and numeric stay strings: pg's documented default). */
+const mixed = (ctx: BenchContext) =>
+  withClient(ctx.url, async (client) => {
+    for (let i = 0; i < MIXED_WARMUP_QUERIES; i++) await client.query(MIXED_SQL)
+    let last: ReadonlyArray<unknown> = []
+    const sample = await timed(MIXED_QUERIES * MIXED_TABLE_ROWS, async () => {
+      for (let i = 0; i < MIXED_QUERIES; i++) last = (await client.query(MIXED_SQL)).rows
+    })
+    checkMixed(last, { int8AsString: true })
     return sample
   })
 
@@ -155,6 +175,7 @@ export const pgClient: ClientModule = {
     pool,
     rows: rows(false),
     "rows-stream": noStream,
+    mixed,
     copy,
     "connect-trust": (ctx) => connectMany(ctx.url)(),
     "connect-scram": (ctx) => connectMany(ctx.scramUrl)(),
@@ -168,13 +189,14 @@ export const pgText: ClientModule = {
   id: "pg-text",
   label: "pg (text rows)",
   kind: "js",
-  how: 'pg with `rowMode: "array"` and identity type parsers: rows as arrays of strings, like effect-pg',
+  how: 'pg with `rowMode: "array"` and identity type parsers: rows as arrays of strings (no parsing), the text-only reference',
   workloads: {
     seq: rowsOnly,
     pipe: rowsOnly,
     pool: rowsOnly,
     rows: rows(true),
     "rows-stream": noStream,
+    mixed: { unsupported: "— variant measured for the rows workload only (text, no parsing)" },
     copy: rowsOnly,
     "connect-trust": rowsOnly,
     "connect-scram": rowsOnly,

@@ -12,6 +12,7 @@
 import { Readable } from "node:stream"
 import { pipeline } from "node:stream/promises"
 import postgres from "postgres"
+import { checkMixed } from "../mixed.ts"
 import type { BenchContext, ClientModule } from "../types.ts"
 import {
   CONCURRENCY,
@@ -22,11 +23,15 @@ import {
   concurrently,
   copyChunks,
   MEMORY_ROWS,
+  MIXED_QUERIES,
+  MIXED_TABLE,
+  MIXED_TABLE_ROWS,
+  MIXED_WARMUP_QUERIES,
   PIPE_QUERIES,
   POOL_QUERIES,
   POOL_SIZE,
   ROWS,
-  rowsSql,
+  ROWS_SQL,
   SEQ_QUERIES,
   timed,
   WARMUP_QUERIES,
@@ -80,10 +85,10 @@ const concurrent = (max: number, n: number) => (ctx: BenchContext) =>
 
 const rows = (ctx: BenchContext) =>
   withSql(ctx.url, 1, async (sql) => {
-    await sql.unsafe(rowsSql(WARMUP_ROWS))
+    await sql.unsafe(ROWS_SQL, [WARMUP_ROWS])
     let got = 0
     const sample = await timed(ROWS, async () => {
-      got = (await sql.unsafe(rowsSql(ROWS))).length
+      got = (await sql.unsafe(ROWS_SQL, [ROWS])).length
     })
     check(got === ROWS, "row count")
     return sample
@@ -93,7 +98,7 @@ const streamed = (n: number) => (ctx: BenchContext) =>
   withSql(ctx.url, 1, async (sql) => {
     const count = async (m: number) => {
       let c = 0
-      for await (const batch of sql.unsafe(rowsSql(m)).cursor(CURSOR_ROWS)) c += batch.length
+      for await (const batch of sql.unsafe(ROWS_SQL, [m]).cursor(CURSOR_ROWS)) c += batch.length
       return c
     }
     await count(WARMUP_ROWS)
@@ -102,6 +107,24 @@ const streamed = (n: number) => (ctx: BenchContext) =>
       got = await count(n)
     })
     check(got === n, "streamed row count")
+    return sample
+  })
+
+/**
+ * The mixed row as a tagged template (a prepared statement, postgres.js's default), default
+ * parsers: int8 and numeric stay strings (its documented default), arrays parsed from the types it
+ * fetches at connect.
+ */
+const mixed = (ctx: BenchContext) =>
+  withSql(ctx.url, 1, async (sql) => {
+    const read = () =>
+      sql`select id, amount, created_at, email, active, attrs, tags from ${sql(MIXED_TABLE)} order by id`
+    for (let i = 0; i < MIXED_WARMUP_QUERIES; i++) await read()
+    let last: ReadonlyArray<unknown> = []
+    const sample = await timed(MIXED_QUERIES * MIXED_TABLE_ROWS, async () => {
+      for (let i = 0; i < MIXED_QUERIES; i++) last = await read()
+    })
+    checkMixed(last, { int8AsString: true })
     return sample
   })
 
@@ -152,6 +175,7 @@ export const postgresJs: ClientModule = {
     pool: concurrent(POOL_SIZE, POOL_QUERIES),
     rows,
     "rows-stream": streamed(ROWS),
+    mixed,
     copy,
     "connect-trust": (ctx) => connectMany(ctx.url)(),
     "connect-scram": (ctx) => connectMany(ctx.scramUrl)(),

@@ -16,17 +16,22 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, type Scope, Stream } from "effect"
 import * as Redacted from "effect/Redacted"
 import * as Reactivity from "effect/reactivity/Reactivity"
+import { checkMixed } from "../mixed.ts"
 import type { BenchContext, ClientModule, Sample } from "../types.ts"
 import {
   CONCURRENCY,
   CONNECTS,
   check,
   MEMORY_ROWS,
+  MIXED_QUERIES,
+  MIXED_SQL,
+  MIXED_TABLE_ROWS,
+  MIXED_WARMUP_QUERIES,
   PIPE_QUERIES,
   POOL_QUERIES,
   POOL_SIZE,
   ROWS,
-  rowsSql,
+  ROWS_SQL,
   SEQ_QUERIES,
   startClock,
   WARMUP_QUERIES,
@@ -109,11 +114,11 @@ const rows = (multiplex: boolean) => (ctx: BenchContext) =>
   run(
     Effect.gen(function* () {
       const sql = yield* single(ctx.url, multiplex)
-      yield* sql.unsafe(rowsSql(WARMUP_ROWS))
+      yield* sql.unsafe(ROWS_SQL, [WARMUP_ROWS])
       let got = 0
       const sample = yield* timed(
         ROWS,
-        Effect.map(sql.unsafe(rowsSql(ROWS)), (r) => {
+        Effect.map(sql.unsafe(ROWS_SQL, [ROWS]), (r) => {
           got = r.length
         })
       )
@@ -126,15 +131,33 @@ const streamed = (n: number) => (ctx: BenchContext) =>
   run(
     Effect.gen(function* () {
       const sql = yield* single(ctx.url, false)
-      yield* Stream.runDrain(sql.unsafe(rowsSql(WARMUP_ROWS)).stream)
+      yield* Stream.runDrain(sql.unsafe(ROWS_SQL, [WARMUP_ROWS]).stream)
       let got = 0
       const sample = yield* timed(
         n,
-        Effect.map(Stream.runCount(sql.unsafe(rowsSql(n)).stream), (c) => {
+        Effect.map(Stream.runCount(sql.unsafe(ROWS_SQL, [n]).stream), (c) => {
           got = c
         })
       )
       check(got === n, "streamed row count")
+      return sample
+    })
+  )
+
+/** The mixed row: `sql.unsafe` (prepared-statement cache, binary results, default codecs). */
+const mixed = (multiplex: boolean) => (ctx: BenchContext) =>
+  run(
+    Effect.gen(function* () {
+      const sql = yield* single(ctx.url, multiplex)
+      for (let i = 0; i < MIXED_WARMUP_QUERIES; i++) yield* sql.unsafe(MIXED_SQL)
+      let last: ReadonlyArray<unknown> = []
+      const sample = yield* timed(
+        MIXED_QUERIES * MIXED_TABLE_ROWS,
+        Effect.gen(function* () {
+          for (let i = 0; i < MIXED_QUERIES; i++) last = yield* sql.unsafe(MIXED_SQL)
+        })
+      )
+      checkMixed(last, { int8AsString: false })
       return sample
     })
   )
@@ -172,6 +195,7 @@ export const sqlPg: ClientModule = {
     pool: concurrent(false, true, POOL_QUERIES),
     rows: rows(false),
     "rows-stream": streamed(ROWS),
+    mixed: mixed(false),
     copy: noCopy,
     "connect-trust": (ctx) => connectMany(ctx.url, false)(ctx),
     "connect-scram": (ctx) => connectMany(ctx.scramUrl, false)(ctx),
@@ -192,6 +216,7 @@ export const sqlPgMultiplex: ClientModule = {
     pool: concurrent(true, true, POOL_QUERIES),
     rows: rows(true),
     "rows-stream": sameAsOff,
+    mixed: mixed(true),
     copy: noCopy,
     "connect-trust": (ctx) => connectMany(ctx.url, true)(ctx),
     "connect-scram": (ctx) => connectMany(ctx.scramUrl, true)(ctx),
