@@ -132,6 +132,33 @@ export const columnKeys = (names: ReadonlyArray<string>): Array<string> => {
 }
 
 /**
+ * How a row decoder makes the objects of one statement's rows: the keys, and `make`, which gives
+ * an object with every key already present (`null`), so each row has the statement's shape from
+ * its first property on (one hidden class, properties stored in the object, not in a separate
+ * backing store). `make` comes from a constructor generated once per key list; where code
+ * generation is not allowed it is a plain `{}`. Keys must be distinct and not `__proto__`
+ * (`columnKeys` and `rowToObject` handle both).
+ */
+export interface RowShape {
+  readonly keys: ReadonlyArray<string>
+  readonly make: () => Record<string, unknown>
+}
+
+/** The shape of rows keyed by `keys` (see `RowShape`). */
+export const rowShape = (keys: ReadonlyArray<string>): RowShape => {
+  try {
+    // Each key is written as a JSON string literal: no key can be read as code.
+    const body = keys.map((key) => `this[${JSON.stringify(key)}] = null`).join(";\n")
+    const Row = new Function(body) as unknown as new () => Record<string, unknown>
+    // Rows are plain objects: their prototype is Object.prototype, as a literal's.
+    Row.prototype = Object.prototype
+    return { keys, make: () => new Row() }
+  } catch {
+    return { keys, make: () => ({}) }
+  }
+}
+
+/**
  * A function from rows of `columns` to objects keyed by column name (duplicates renamed as
  * `columnKeys` does). The keys are worked out once; use it for every row of one result or stream
  * (`streamWithColumns` gives the columns first).

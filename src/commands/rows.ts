@@ -18,7 +18,15 @@
  */
 import { ProtocolError } from "../protocol/ProtocolError.ts"
 import { scanTextRow, type TextRow } from "../protocol/TextRow.ts"
-import { type AnyRow, type Column, columnKeys, type RowMode, rowToObject } from "../Result.ts"
+import {
+  type AnyRow,
+  type Column,
+  columnKeys,
+  type RowMode,
+  type RowShape,
+  rowShape,
+  rowToObject
+} from "../Result.ts"
 import type { Registry } from "../types/Registry.ts"
 import { RowDecoder } from "../types/RowDecoder.ts"
 import { ValueError } from "../types/ValueError.ts"
@@ -35,8 +43,8 @@ export interface RowTyping {
   readonly decoder?: RowDecoder | undefined
   /** Objects or arrays (default "array"). */
   readonly mode?: RowMode | undefined
-  /** The object keys of the preset columns (made with the plan), for mode "object". */
-  readonly keys?: ReadonlyArray<string> | undefined
+  /** The object shape of the preset columns (made with the plan), for mode "object". */
+  readonly shape?: RowShape | undefined
   /** Keep text columns as the server's text (a connection with text results). */
   readonly text?: boolean | undefined
 }
@@ -56,15 +64,35 @@ export class DecodeFailure {
 /** An `instanceof` check: one prototype test per row on the hot path. */
 export const isDecodeFailure = (u: unknown): u is DecodeFailure => u instanceof DecodeFailure
 
+/**
+ * Row shapes of results whose columns are known only at RowDescription (first executions,
+ * pipelines, cursors), by key list: a shape's constructor is generated once, not per result.
+ * Bounded: the oldest key lists go first.
+ */
+const shapes = new Map<string, RowShape>()
+const SHAPES_KEPT = 512
+
+/** The shape for `keys`, from the cache. A NUL cannot be in a column name: it joins the keys. */
+export const shapeOf = (keys: ReadonlyArray<string>): RowShape => {
+  const id = keys.join("\u0000")
+  let shape = shapes.get(id)
+  if (shape === undefined) {
+    shape = rowShape(keys)
+    if (shapes.size >= SHAPES_KEPT) shapes.delete(shapes.keys().next().value!)
+    shapes.set(id, shape)
+  }
+  return shape
+}
+
 export class RowReader {
   private readonly registry: Registry | (() => Registry)
   private readonly preset: RowDecoder | undefined
-  private readonly presetKeys: ReadonlyArray<string> | undefined
+  private readonly presetShape: RowShape | undefined
   private readonly objects: boolean
   private readonly text: boolean
   private decoder: RowDecoder | undefined
-  /** Mode "object": this result's keys; `undefined` for arrays. */
-  private keys: ReadonlyArray<string> | undefined
+  /** Mode "object": this result's row shape; `undefined` for arrays. */
+  private shape: RowShape | undefined
   /** A column is named `__proto__`: objects are made from arrays, with own properties. */
   private toObject: ((row: ReadonlyArray<unknown>) => Record<string, unknown>) | undefined
   private columns: ReadonlyArray<Column> = []
@@ -74,7 +102,7 @@ export class RowReader {
   constructor(typing: RowTyping) {
     this.registry = typing.registry
     this.preset = typing.decoder
-    this.presetKeys = typing.keys
+    this.presetShape = typing.shape
     this.objects = typing.mode === "object"
     this.text = typing.text === true
     this.decoder = typing.decoder
@@ -87,20 +115,21 @@ export class RowReader {
     const registry = typeof this.registry === "function" ? this.registry() : this.registry
     this.decoder = this.preset ?? new RowDecoder(registry, columns, this.text)
     this.toObject = undefined
-    this.keys = undefined
+    this.shape = undefined
     if (!this.objects) return
-    const keys =
-      this.preset !== undefined && this.presetKeys !== undefined
-        ? this.presetKeys
-        : columnKeys(columns.map((c) => c.name))
+    if (this.preset !== undefined && this.presetShape !== undefined) {
+      this.shape = this.presetShape
+      return
+    }
+    const keys = columnKeys(columns.map((c) => c.name))
     if (keys.includes("__proto__")) this.toObject = rowToObject(columns)
-    else this.keys = keys
+    else this.shape = shapeOf(keys)
   }
 
   /** A new result starts (a pipeline's next query): its own columns and plan. */
   reset(): void {
     this.decoder = undefined
-    this.keys = undefined
+    this.shape = undefined
     this.toObject = undefined
     this.row = 0
   }
@@ -108,8 +137,8 @@ export class RowReader {
   read(body: Uint8Array): AnyRow | ProtocolError | DecodeFailure {
     const decoder = this.decoder
     if (decoder === undefined) return new ProtocolError("InvalidValue", "a DataRow before its columns", 0x44)
-    const keys = this.keys
-    const value = keys !== undefined ? decoder.decodeObject(body, keys) : decoder.decode(body)
+    const shape = this.shape
+    const value = shape !== undefined ? decoder.decodeObject(body, shape) : decoder.decode(body)
     const index = this.row++
     if (!(value instanceof ValueError)) {
       const toObject = this.toObject

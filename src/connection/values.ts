@@ -12,11 +12,11 @@
  * neither knows (not looked up yet) is sent as text by its JS kind, as when the types are unknown.
  * Does NOT: keep plans itself, or decode rows (commands/rows.ts and src/types/ do).
  */
-import { RowReader } from "../commands/rows.ts"
+import { RowReader, shapeOf } from "../commands/rows.ts"
 import type { PgProtocolError } from "../Errors.ts"
 import type { BindParam } from "../protocol/Frontend.ts"
 import type { FormatCode } from "../protocol/Types.ts"
-import { type Column, columnKeys, type RowMode } from "../Result.ts"
+import { type Column, columnKeys, type RowMode, type RowShape } from "../Result.ts"
 import { defaultRegistry } from "../types/defaults.ts"
 import type { Registry } from "../types/Registry.ts"
 import { RowDecoder, resultFormats } from "../types/RowDecoder.ts"
@@ -29,14 +29,20 @@ export interface Plan {
   readonly formats: ReadonlyArray<FormatCode>
   readonly columns: ReadonlyArray<Column>
   readonly decoder: RowDecoder
-  /** The object keys of the columns (rowMode "object"), worked out once with the plan. */
-  readonly keys: ReadonlyArray<string>
+  /**
+   * The object shape of the columns' rows (rowMode "object"), made once with the plan; absent when
+   * a column is named `__proto__` (the reader then makes own properties, rowToObject).
+   */
+  readonly shape: RowShape | undefined
   /** The catalog version the plan was made at (`Values.version`). */
   readonly version: number
 }
 
 /** A connection's TypeRegistry, and the catalog of user types it shares (decision 023). */
 export type ValuesOptions = TypeRegistryService & { readonly catalog?: TypeCatalog | undefined }
+
+const shapeFor = (keys: ReadonlyArray<string>): RowShape | undefined =>
+  keys.includes("__proto__") ? undefined : shapeOf(keys)
 
 export class Values {
   /** The TypeRegistry's registry, without the catalog's codecs. */
@@ -96,7 +102,7 @@ export class Values {
       formats,
       columns: planned,
       decoder: new RowDecoder(registry, planned),
-      keys: columnKeys(columns.map((c) => c.name)),
+      shape: shapeFor(columnKeys(columns.map((c) => c.name))),
       version
     }
   }
@@ -108,7 +114,12 @@ export class Values {
   reader(plan?: Plan, mode: RowMode = "object"): RowReader | undefined {
     // The registry as it is when the columns arrive: a lookup queued ahead may have grown it.
     if (this.typed)
-      return new RowReader({ registry: () => this.registry, decoder: plan?.decoder, keys: plan?.keys, mode })
+      return new RowReader({
+        registry: () => this.registry,
+        decoder: plan?.decoder,
+        shape: plan?.shape,
+        mode
+      })
     return mode === "array" ? undefined : new RowReader({ registry: this.registry, mode, text: true })
   }
 }

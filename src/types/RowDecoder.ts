@@ -20,6 +20,7 @@ import { DataRowScanner } from "../protocol/DataRowScanner.ts"
 import type { ProtocolError } from "../protocol/ProtocolError.ts"
 import type { FormatCode } from "../protocol/Types.ts"
 import { Writer } from "../protocol/Writer.ts"
+import type { RowShape } from "../Result.ts"
 import { copyBytes, utf8 } from "./bytes.ts"
 import { type AnyCodec, identity, resultFormat } from "./Codec.ts"
 import type { Registry } from "./Registry.ts"
@@ -101,18 +102,17 @@ export class RowDecoder {
   }
 
   /**
-   * Decodes one DataRow body into an object: column `i`'s value under `keys[i]`. The keys must be
-   * distinct and must not include `__proto__` (Result.ts `columnKeys` and `rowToObject` handle
-   * both); the caller works them out once per statement.
+   * Decodes one DataRow body into an object made by `shape.make()` (Result.ts `rowShape`): column
+   * `i`'s value under `shape.keys[i]`. The keys must be distinct and must not include `__proto__`
+   * (Result.ts `columnKeys` and `rowToObject` handle both); the caller makes the shape once per
+   * statement.
    */
-  decodeObject(
-    body: Uint8Array,
-    keys: ReadonlyArray<string>
-  ): Record<string, unknown> | ValueError | ProtocolError {
+  decodeObject(body: Uint8Array, shape: RowShape): Record<string, unknown> | ValueError | ProtocolError {
     const problem = this.scan(body)
     if (problem !== undefined) return problem
     const n = this.count
-    const row: Record<string, unknown> = {}
+    const keys = shape.keys
+    const row = shape.make()
     let i = 0
     try {
       for (; i < n; i++) row[keys[i]!] = this.value(body, i)
