@@ -18,6 +18,7 @@ const palette: Readonly<Record<string, string>> = {
   pg: "#1c7ed6",
   "pg-text": "#74c0fc",
   postgres: "#2b8a3e",
+  "effect-pg-sql": "#2f9e44",
   "sql-pg": "#7048e8",
   "sql-pg-mux": "#b197fc",
   libpq: "#495057"

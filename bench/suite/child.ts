@@ -15,6 +15,7 @@ import { peakRssMb, workloadInfo } from "./workloads.ts"
 const loaders: Readonly<Record<string, () => Promise<ClientModule>>> = {
   "effect-pg": async () => (await import("./clients/effect-pg.ts")).effectPg,
   "effect-pg-rr": async () => (await import("./clients/effect-pg.ts")).effectPgRoundRobin,
+  "effect-pg-sql": async () => (await import("./clients/effect-pg-sql.ts")).effectPgSql,
   pg: async () => (await import("./clients/pg.ts")).pgClient,
   "pg-text": async () => (await import("./clients/pg.ts")).pgText,
   postgres: async () => (await import("./clients/postgres.ts")).postgresJs,

@@ -7,6 +7,7 @@
  */
 import type { ClientModule } from "../types.ts"
 import { effectPg, effectPgRoundRobin } from "./effect-pg.ts"
+import { effectPgSql } from "./effect-pg-sql.ts"
 import { libpq } from "./libpq.ts"
 import { pgClient, pgText } from "./pg.ts"
 import { postgresJs } from "./postgres.ts"
@@ -15,6 +16,7 @@ import { sqlPg, sqlPgMultiplex } from "./sql-pg.ts"
 export const clients: ReadonlyArray<ClientModule> = [
   effectPg,
   effectPgRoundRobin,
+  effectPgSql,
   pgClient,
   pgText,
   postgresJs,
