@@ -11,7 +11,8 @@
  *
  * @see https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
  */
-export * from "./changes.ts"
+
 export * from "./CopyData.ts"
+export * from "./changes.ts"
 export * from "./Lsn.ts"
 export * from "./pgoutput.ts"

@@ -27,7 +27,7 @@ describe("rowShape", () => {
       "a\\",
       "b\nc",
       "\u2028",
-      "`${x}`",
+      "`$" + "{x}`",
       "</script>"
     ]
     const row = rowShape(hostile).make()
