@@ -7,8 +7,10 @@
  * (`Types`: docs/types.md), quoting (`Quote`) and the SQLSTATE
  * constants. The pure wire codec is `Protocol`; the command contract and the built-in commands,
  * for custom commands run with `connection.run`, are `Command`. Replication connections and their
- * acknowledged change streams are `Replication`. `Pool` and the `SessionStore` sit on top. Test
- * servers live in `effect-pg/testing`.
+ * acknowledged change streams are `Replication`. `Rows` decodes result rows with an Effect
+ * Schema and `PgSchema` has Schemas for the value types (docs/types.md "Schema"). `Pool` and the
+ * `SessionStore` sit on top. Test servers live in `effect-pg/testing`; the effect/sql driver is
+ * `effect-pg/sql`.
  *
  * Naming (decision 012, Effect's own packages are the model): every module is a namespace named
  * after its service, which it holds under the same name (`Connection.Connection`,
