@@ -3,22 +3,13 @@
  * PostgreSQL 18.
  */
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Metric, Option, Stream, Tracer } from "effect"
+import { Deferred, Effect, Fiber, Metric, Option, Stream, type Tracer } from "effect"
 import * as PoolM from "../../src/Pool.ts"
 import { PgTestServer } from "../../src/testing/index.ts"
+import { spanRecorder } from "../support/SpanRecorder.ts"
 import { appName, connectInput, eventually } from "./support.ts"
 
-const recorder = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span(options) {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
+const recorder = spanRecorder
 
 const named = (spans: ReadonlyArray<Tracer.NativeSpan>, name: string) => spans.filter((s) => s.name === name)
 

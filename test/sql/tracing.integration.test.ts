@@ -5,23 +5,14 @@
  * under it (with effect/sql's SpanPropagationEnabled); a transaction is a `sql.transaction` span over the Pool's `pg.transaction`.
  */
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Option, Tracer } from "effect"
+import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql/SqlClient"
 import * as Statement from "effect/sql/Statement"
 import { PgTestServer } from "../../src/testing/index.ts"
+import { spanRecorder } from "../support/SpanRecorder.ts"
 import { client } from "./support.ts"
 
-const recorder = () => {
-  const spans: Array<Tracer.NativeSpan> = []
-  const tracer = Tracer.make({
-    span(options) {
-      const span = new Tracer.NativeSpan(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
+const recorder = spanRecorder
 
 describe("PG18", () => {
   layer(client(18, { spanAttributes: { team: "data" } }), { timeout: 180_000, excludeTestServices: true })(
