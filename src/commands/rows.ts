@@ -84,6 +84,13 @@ export const shapeOf = (keys: ReadonlyArray<string>): RowShape => {
   return shape
 }
 
+/**
+ * The shape for rows keyed by `keys`, or `undefined` when a column is named `__proto__` (such
+ * rows are made by `rowToObject`, which defines it as an own property).
+ */
+export const objectShape = (keys: ReadonlyArray<string>): RowShape | undefined =>
+  keys.includes("__proto__") ? undefined : shapeOf(keys)
+
 export class RowReader {
   private readonly registry: Registry | (() => Registry)
   private readonly preset: RowDecoder | undefined
@@ -121,9 +128,8 @@ export class RowReader {
       this.shape = this.presetShape
       return
     }
-    const keys = columnKeys(columns.map((c) => c.name))
-    if (keys.includes("__proto__")) this.toObject = rowToObject(columns)
-    else this.shape = shapeOf(keys)
+    this.shape = objectShape(columnKeys(columns.map((c) => c.name)))
+    if (this.shape === undefined) this.toObject = rowToObject(columns)
   }
 
   /** A new result starts (a pipeline's next query): its own columns and plan. */

@@ -12,7 +12,7 @@
  * neither knows (not looked up yet) is sent as text by its JS kind, as when the types are unknown.
  * Does NOT: keep plans itself, or decode rows (commands/rows.ts and src/types/ do).
  */
-import { RowReader, shapeOf } from "../commands/rows.ts"
+import { objectShape, RowReader } from "../commands/rows.ts"
 import type { PgProtocolError } from "../Errors.ts"
 import type { BindParam } from "../protocol/Frontend.ts"
 import type { FormatCode } from "../protocol/Types.ts"
@@ -40,9 +40,6 @@ export interface Plan {
 
 /** A connection's TypeRegistry, and the catalog of user types it shares (decision 023). */
 export type ValuesOptions = TypeRegistryService & { readonly catalog?: TypeCatalog | undefined }
-
-const shapeFor = (keys: ReadonlyArray<string>): RowShape | undefined =>
-  keys.includes("__proto__") ? undefined : shapeOf(keys)
 
 export class Values {
   /** The TypeRegistry's registry, without the catalog's codecs. */
@@ -102,7 +99,7 @@ export class Values {
       formats,
       columns: planned,
       decoder: new RowDecoder(registry, planned),
-      shape: shapeFor(columnKeys(columns.map((c) => c.name))),
+      shape: objectShape(columnKeys(columns.map((c) => c.name))),
       version
     }
   }
