@@ -123,6 +123,8 @@ const firstLeaf = (values: ReadonlyArray<unknown>): unknown => {
  * value as it is.
  */
 const fromEffect = (value: unknown): unknown => {
+  // Strings, numbers, bigints, booleans and NULL (most parameters) leave at the first test.
+  if (typeof value !== "object" || value === null) return value
   if (DateTime.isDateTime(value)) return new Date(DateTime.toEpochMillis(value))
   if (Array.isArray(value) && value.some((v) => DateTime.isDateTime(v) || Array.isArray(v))) {
     const mapped = value.map(fromEffect)
